@@ -1,0 +1,1 @@
+"""The media engine: probe, pure plan builders, the one process runner, Pillow stills."""

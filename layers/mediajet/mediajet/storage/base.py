@@ -1,0 +1,39 @@
+"""The BlobStore contract: working storage and output storage, local directory or S3."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Protocol
+
+
+class BlobStore(Protocol):
+    def put_file(self, key: str, path: Path, *, move: bool = False) -> None:
+        """Store `path` under `key`. `move=True` lets a local store rename instead of copy."""
+        ...
+
+    def put_tree(self, prefix: str, directory: Path, *, move: bool = False) -> list[str]:
+        """Store every file under `directory` at `prefix/<relative path>`; returns the keys."""
+        ...
+
+    def local_path(self, key: str) -> AbstractContextManager[Path]:
+        """A readable local path for `key`: the file itself for a local store, a temporary download
+        (removed on exit) for S3. Raises NotFound."""
+        ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def size(self, key: str) -> int: ...
+
+    def keys(self, prefix: str) -> Iterator[str]: ...
+
+    def uri(self, key: str) -> str:
+        """A stable address: `file:///abs/path` or `s3://bucket/key`."""
+        ...
+
+    def signed_url(self, key: str, expires_s: int) -> str:
+        """A URL that downloads the object without an API key until it expires."""
+        ...
+
+    def delete_prefix(self, prefix: str) -> None: ...

@@ -1,0 +1,95 @@
+"""The JobStore contract shared by the SQLite and DynamoDB implementations.
+
+Writes are conditional: every record carries a `version`; `save_*` succeeds only when the stored
+version equals the one read, and stores version + 1. `transition()` wraps read-modify-write in a
+retry loop, which is how status changes and progress updates are made race-free.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, Field
+
+from mediajet.errors import StaleWrite
+from mediajet.models.job import IdempotencyClaim, Job, Task
+
+IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
+
+
+class JobQuery(BaseModel):
+    kind: str | None = None
+    status: str | None = None
+    input: str | None = None
+    limit: int = Field(default=20, ge=1, le=100)
+    after: str | None = None  # job id cursor: items after it in the requested order
+    before: str | None = None  # job id cursor: items before it in the requested order
+    order: Literal["asc", "desc"] = "desc"
+
+
+class JobPage(BaseModel):
+    items: list[Job]
+    has_more: bool
+
+
+class JobStore(Protocol):
+    # jobs
+    def create_job(self, job: Job, claim: IdempotencyClaim | None = None) -> tuple[Job, bool]:
+        """Insert `job` (version 1). With a claim, atomically record the Idempotency-Key too; when the
+        key already exists (and is younger than 24 h) insert nothing and return (existing job, False).
+        The caller compares body hashes via `get_claim` to tell replay (200) from reuse (409)."""
+        ...
+
+    def get_job(self, job_id: str, project_id: str | None = None) -> Job:
+        """Raises JobNotFound; with project_id, a job of another project is also JobNotFound."""
+        ...
+
+    def save_job(self, job: Job) -> Job:
+        """Conditional on the stored version == job.version; returns the job with version + 1.
+        Raises StaleWrite when the record changed meanwhile."""
+        ...
+
+    def list_jobs(self, project_id: str, query: JobQuery) -> JobPage: ...
+
+    def active_jobs(self) -> list[Job]:
+        """Jobs `queued` or `processing` in every project, oldest first (resume after restart)."""
+        ...
+
+    # standalone tasks (POST /tasks)
+    def create_task(self, task: Task) -> Task: ...
+
+    def get_task(self, task_id: str, project_id: str | None = None) -> Task:
+        """Raises TaskNotFound. Finds standalone tasks and tasks embedded in jobs."""
+        ...
+
+    def save_task(self, task: Task) -> Task:
+        """Standalone tasks only; same conditional-write rule as save_job."""
+        ...
+
+    def active_tasks(self) -> list[Task]: ...
+
+    # idempotency
+    def get_claim(self, project_id: str, key: str) -> IdempotencyClaim | None:
+        """Claims older than 24 h are treated as absent."""
+        ...
+
+    # API keys (stored as sha256 hex digests, never in clear)
+    def add_api_key(self, key_hash: str, project_id: str) -> None: ...
+
+    def project_for_key(self, key_hash: str) -> str | None: ...
+
+
+def transition(store: JobStore, job_id: str, change: Callable[[Job], Job | None], attempts: int = 20) -> Job:
+    """Read-modify-write with optimistic concurrency. `change` mutates and returns the job, or
+    returns None to leave it untouched (for example when a transition no longer applies)."""
+    for _ in range(attempts):
+        job = store.get_job(job_id)
+        changed = change(job.model_copy(deep=True))
+        if changed is None:
+            return job
+        try:
+            return store.save_job(changed)
+        except StaleWrite:
+            continue
+    raise StaleWrite(f"job {job_id} kept changing; gave up after {attempts} attempts")
