@@ -1,0 +1,28 @@
+"""How ffmpeg/ffprobe open untrusted input: the local working copy only.
+
+`-protocol_whitelist file,pipe` stops network access; `-format_whitelist` keeps out demuxers that
+open further URLs or files (hls, concat, dash, tee, image sequences with patterns, ...), which is
+how a crafted "video" leaks `/etc/passwd` or an internal URL into an encode.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+SAFE_DEMUXERS = (
+    "mov,mp4,m4a,3gp,3g2,mj2",  # one demuxer, several names
+    "matroska,webm",
+    "avi", "flv", "mpegts", "mpeg", "mxf", "asf", "nut", "ivf", "m4v", "h264", "hevc", "mjpeg",
+    "mp3", "aac", "ogg", "wav", "w64", "flac", "aiff", "caf", "amr", "ac3", "eac3", "wv", "au",
+    "gif", "image2", "jpeg_pipe", "png_pipe", "webp_pipe", "bmp_pipe", "tiff_pipe", "ppm_pipe",
+    "lavfi",  # never on user input (lavfi is only reachable with -f lavfi), needed by tests and benchmarks
+)
+REFUSED_DEMUXERS = frozenset({"hls", "applehttp", "concat", "dash", "ffconcat", "tee", "data", "subfile",
+                              "image2pipe", "libmodplug", "sdp", "rtsp", "rtp"})
+PROTOCOLS = "file,pipe"
+
+
+def input_args(path: Path | str, *, pre: list[str] | None = None) -> list[str]:
+    """The input part of an argv: guard flags, then any per-input options (`-ss`), then `-i`."""
+    return ["-protocol_whitelist", PROTOCOLS, "-format_whitelist", ",".join(SAFE_DEMUXERS), *(pre or []),
+            "-i", str(path)]
