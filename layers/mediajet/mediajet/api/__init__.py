@@ -1,0 +1,1 @@
+"""The Jobs API on Powertools' resolver: routes, auth, idempotency, pagination, errors."""

@@ -1,0 +1,21 @@
+"""What the API handler needs, passed in (never created at import time)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from mediajet.pipeline.orchestrator import Orchestrator
+from mediajet.settings import Settings
+from mediajet.store.base import JobStore
+
+
+@dataclass
+class ApiDeps:
+    jobs: JobStore
+    orchestrator: Orchestrator
+    settings: Settings
+    # Stored outputs are BlobStore URIs (file://…, s3://…); this turns one into a URL a client can
+    # download (signed, expiring). URIs the service does not own (a customer's s3:// destination)
+    # come back unchanged.
+    sign_url: Callable[[str], str]
