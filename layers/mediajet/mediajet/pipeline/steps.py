@@ -1,0 +1,191 @@
+"""The job pipeline steps as JSON-in/JSON-out functions: `run_step(name, state, ctx) -> state`.
+
+The state that flows between steps is only `{"job_id": ...}`: each step reads what it needs from
+the JobStore and records its task there, so a step can be retried or resumed on another machine.
+A step that fails raises; the caller (local worker or state machine) retries transient errors and
+then runs `finalize` with the error, which marks the job failed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from mediajet.errors import Cancelled, MediaJetError
+from mediajet.ids import now_ms
+from mediajet.models.file import File
+from mediajet.models.job import ErrorInfo, Job
+from mediajet.models.requests import parse_options
+from mediajet.pipeline import transfer
+from mediajet.pipeline.context import StepContext
+from mediajet.pipeline.progress import ProgressWriter
+from mediajet.store.base import transition
+
+log = logging.getLogger("mediajet.pipeline")
+
+State = dict[str, Any]
+
+
+def input_key(job_id: str) -> str:
+    return f"jobs/{job_id}/input"
+
+
+def encoded_prefix(job_id: str) -> str:
+    return f"jobs/{job_id}/encoded"
+
+
+def _start(ctx: StepContext, job_id: str, index: int, task_input: dict[str, Any] | None) -> Job:
+    """Mark the job processing and task `index` processing; refuse to work on a cancelled job."""
+
+    def change(job: Job) -> Job | None:
+        if job.status == "cancelled":
+            raise Cancelled("the job was cancelled")
+        now = now_ms()
+        if job.status == "queued":
+            job.status, job.started_at = "processing", now
+        task = job.tasks[index]
+        task.status, task.started_at, task.updated_at = "processing", task.started_at or now, now
+        task.input = task_input
+        task.progress = 0 if index == 2 else None
+        task.error = None
+        job.updated_at = now
+        return job
+
+    return transition(ctx.jobs, job_id, change)
+
+
+def _succeed(ctx: StepContext, job_id: str, index: int, output: File, job_output: str | None = None) -> Job:
+    def change(job: Job) -> Job | None:
+        if job.status != "processing":
+            return None  # cancelled meanwhile: leave the record as the canceller wrote it
+        now = now_ms()
+        task = job.tasks[index]
+        task.status, task.finished_at, task.updated_at = "succeeded", now, now
+        task.output = output.model_dump(mode="json", exclude_none=True)
+        if index == 2:
+            task.progress = 100
+        if job_output is not None:
+            job.output = job_output
+        job.updated_at = now
+        return job
+
+    return transition(ctx.jobs, job_id, change)
+
+
+def probe(state: State, ctx: StepContext) -> State:
+    job_id = state["job_id"]
+    job = _start(ctx, job_id, 0, {"object": "external_file", "url": ctx.jobs.get_job(job_id).input})
+    key = input_key(job_id)
+    transfer.ensure_fetched(ctx, job.input, key)
+    with ctx.work.local_path(key) as path:
+        found = transfer.probe_checked(ctx, path, url=job.input)
+    _succeed(ctx, job_id, 0, found)
+    return state
+
+
+def import_(state: State, ctx: StepContext) -> State:
+    job_id = state["job_id"]
+    job = ctx.jobs.get_job(job_id)
+    probed = job.tasks[0].output or {"object": "external_file", "url": job.input}
+    _start(ctx, job_id, 1, probed)
+    key = input_key(job_id)
+    transfer.ensure_fetched(ctx, job.input, key)  # a no-op when probe already fetched it
+    imported = File.model_validate(probed).model_copy(update={"object": "file", "url": ctx.work.uri(key)})
+    _succeed(ctx, job_id, 1, imported)
+    return state
+
+
+def encode(state: State, ctx: StepContext) -> State:
+    job_id = state["job_id"]
+    job = ctx.jobs.get_job(job_id)
+    source = File.model_validate(job.tasks[1].output or job.tasks[0].output)
+    job = _start(ctx, job_id, 2, source.model_dump(mode="json", exclude_none=True))
+    options = parse_options(job.kind, job.options)
+    progress = ProgressWriter(ctx.jobs, job_id, 2, ctx.cancel)
+    result = transfer.encode_to_work(ctx, job.kind, options, source, input_key(job_id), encoded_prefix(job_id),
+                                     on_progress=progress)
+    _succeed(ctx, job_id, 2, result)
+    return state
+
+
+def export(state: State, ctx: StepContext) -> State:
+    job_id = state["job_id"]
+    job = ctx.jobs.get_job(job_id)
+    encoded = File.model_validate(job.tasks[2].output)
+    _start(ctx, job_id, 3, encoded.model_dump(mode="json", exclude_none=True))
+    exported = transfer.export_from_work(ctx, job, encoded, encoded_prefix(job_id))
+    _succeed(ctx, job_id, 3, exported, job_output=exported.url)
+    return state
+
+
+def finalize(state: State, ctx: StepContext) -> State:
+    """Always runs last. With `state["error"]` the job fails; otherwise it succeeds."""
+    job_id = state["job_id"]
+    error = parse_step_error(state.get("error"))
+
+    def change(job: Job) -> Job | None:
+        if job.is_final:
+            return None
+        now = now_ms()
+        job.updated_at = now
+        job.finished_at = now
+        if error is None:
+            job.status = "succeeded"
+            return job
+        failed_at = next((i for i, t in enumerate(job.tasks) if t.status == "processing"), None)
+        if failed_at is None:
+            failed_at = next((i for i, t in enumerate(job.tasks) if t.status == "waiting"), len(job.tasks) - 1)
+        error.task = error.task or job.tasks[failed_at].kind
+        cancelled = error.kind == "cancelled"
+        job.status = "cancelled" if cancelled else "failed"
+        job.error = None if cancelled else error
+        for i, task in enumerate(job.tasks):
+            if i == failed_at and not cancelled:
+                task.status, task.error, task.finished_at = "failed", error, now
+            elif task.status in ("waiting", "processing"):
+                task.status, task.finished_at = "cancelled", now
+            task.updated_at = now
+        return job
+
+    job = transition(ctx.jobs, job_id, change)
+    ctx.work.delete_prefix(f"jobs/{job_id}/")
+    log.info("job %s %s", job_id, job.status, extra={"job_id": job_id, "status": job.status})
+    return {"job_id": job_id, "status": job.status}
+
+
+def parse_step_error(raw: Any) -> ErrorInfo | None:
+    """Errors reach finalize as an ErrorInfo dict (local worker) or as Step Functions'
+    `{"Error": <exception type>, "Cause": <JSON with errorMessage>}` from a Catch."""
+    if not raw:
+        return None
+    if isinstance(raw, dict) and "kind" in raw:
+        return ErrorInfo.model_validate(raw)
+    import json
+
+    cause = raw.get("Cause", "") if isinstance(raw, dict) else str(raw)
+    try:
+        message = json.loads(cause).get("errorMessage", cause)
+    except (ValueError, AttributeError):
+        message = cause
+    try:
+        return ErrorInfo.model_validate(json.loads(message))
+    except (ValueError, TypeError):
+        kind = "timeout" if "States.Timeout" in str(raw.get("Error", "")) else "internal_error"
+        return ErrorInfo(kind=kind, message=str(message)[:500] or "the step failed")
+
+
+def error_info(exc: BaseException, task: str | None = None) -> ErrorInfo:
+    if isinstance(exc, MediaJetError):
+        return ErrorInfo(kind=exc.kind, message=exc.message, task=task)
+    return ErrorInfo(kind="internal_error", message=f"unexpected {type(exc).__name__}; see the logs", task=task)
+
+
+STEP_FUNCTIONS: dict[str, Callable[[State, StepContext], State]] = {
+    "probe": probe, "import": import_, "encode": encode, "export": export, "finalize": finalize,
+}
+
+
+def run_step(name: str, state: State, ctx: StepContext) -> State:
+    return STEP_FUNCTIONS[name](state, ctx)
+

@@ -1,0 +1,124 @@
+"""Standalone tasks (POST /tasks, `mediajet task`): one operation, its output kept in output storage."""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+
+from mediajet.errors import Cancelled, InvalidRequest, MediaJetError, StaleWrite
+from mediajet.ids import now_ms
+from mediajet.models.file import File
+from mediajet.models.job import Task
+from mediajet.models.requests import parse_options
+from mediajet.pipeline import transfer
+from mediajet.pipeline.context import StepContext
+from mediajet.pipeline.steps import error_info
+
+log = logging.getLogger("mediajet.pipeline")
+
+
+def _update(ctx: StepContext, task_id: str, change: Callable[[Task], Task | None]) -> Task:
+    for _ in range(20):
+        task = ctx.jobs.get_task(task_id)
+        changed = change(task.model_copy(deep=True))
+        if changed is None:
+            return task
+        try:
+            return ctx.jobs.save_task(changed)
+        except StaleWrite:
+            continue
+    raise StaleWrite(f"task {task_id} kept changing")
+
+
+def _perform(task: Task, ctx: StepContext) -> File:
+    url = str(task.input.get("url")) if task.input else ""
+    key = f"tasks/{task.id}/input"
+    if task.kind == "probe":
+        with ctx.tempdir("probe-") as tmp:
+            probe_ctx = dataclasses.replace(ctx, work=_scratch_store(tmp))
+            transfer.ensure_fetched(probe_ctx, url, "input")
+            return transfer.probe_checked(ctx, tmp / "input", url=url)
+    transfer.ensure_fetched(ctx, url, key)
+    if task.kind == "import":
+        with ctx.work.local_path(key) as path:
+            found = transfer.probe_checked(ctx, path, url=url)
+        return found.model_copy(update={"url": ctx.work.uri(key)})
+    if task.kind == "export":
+        dest = (task.options or {}).get("url")
+        if not isinstance(dest, str) or not dest:
+            raise InvalidRequest("export needs options.url, e.g. s3://bucket/key", kind="invalid_option",
+                                 field="options.url")
+        store, dest_key = ctx.destination(dest)
+        with ctx.work.local_path(key) as path:
+            store.put_file(dest_key, path)
+        ctx.work.delete_prefix(f"tasks/{task.id}/")
+        return File.model_validate(task.input).model_copy(update={"object": "file", "url": store.uri(dest_key)})
+    options = parse_options(task.kind, task.options)
+    with ctx.work.local_path(key) as path:
+        source = transfer.probe_checked(ctx, path, url=url)
+    return transfer.encode_to_work(ctx, task.kind, options, source, key, f"tasks/{task.id}/output",
+                                   on_progress=_progress(ctx, task.id))
+
+
+def _scratch_store(root):  # noqa: ANN001, ANN202 - a throwaway local store for probe-only fetches
+    from mediajet.storage.local import LocalBlobStore
+
+    return LocalBlobStore(root)
+
+
+def _progress(ctx: StepContext, task_id: str) -> Callable[[int], None]:
+    def report(percent: int) -> None:
+        def change(task: Task) -> Task | None:
+            if task.status != "processing" or (task.progress or 0) >= percent:
+                return None
+            task.progress = percent
+            return task
+
+        if percent % 10 == 0 or percent == 100:  # standalone tasks: coarse steps are enough
+            _update(ctx, task_id, change)
+
+    return report
+
+
+def run_task(task_id: str, ctx: StepContext) -> Task:
+    """Run a standalone task to the end; its outputs live in `ctx.outputs`."""
+    ctx = dataclasses.replace(ctx, work=ctx.outputs)
+
+    def start(task: Task) -> Task | None:
+        if task.status != "waiting" and task.status != "processing":
+            return None
+        now = now_ms()
+        task.status, task.started_at, task.updated_at = "processing", task.started_at or now, now
+        task.progress = 0 if task.kind not in ("probe", "import", "export") else None
+        return task
+
+    task = _update(ctx, task_id, start)
+    if task.status != "processing":
+        return task
+    try:
+        output = _perform(task, ctx)
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the task
+        if not isinstance(exc, MediaJetError):
+            log.exception("task %s crashed", task_id)
+        info = error_info(exc, task.kind)
+        status = "cancelled" if isinstance(exc, Cancelled) else "failed"
+
+        def fail(t: Task) -> Task:
+            now = now_ms()
+            t.status, t.error, t.finished_at, t.updated_at = status, info, now, now
+            return t
+
+        return _update(ctx, task_id, fail)
+
+    def succeed(t: Task) -> Task | None:
+        if t.status != "processing":
+            return None
+        now = now_ms()
+        t.status, t.output, t.finished_at, t.updated_at = "succeeded", output.model_dump(mode="json",
+                                                                                        exclude_none=True), now, now
+        if t.progress is not None:
+            t.progress = 100
+        return t
+
+    return _update(ctx, task_id, succeed)

@@ -1,0 +1,114 @@
+"""Moving media between the input URL, working storage, the encoder and the destination.
+
+Each function streams through local disk once: the input is fetched once (probe and import share
+the copy), the encoder reads it in place on a local store, and results are moved, not copied,
+when source and destination are both local.
+"""
+
+from __future__ import annotations
+
+import posixpath
+from collections.abc import Callable
+from pathlib import Path
+
+from mediajet.errors import ProcessingError
+from mediajet.media import engine
+from mediajet.media.probe import probe
+from mediajet.models.file import File
+from mediajet.models.job import Job
+from mediajet.models.options import MediaOptions
+from mediajet.pipeline.context import StepContext
+from mediajet.storage import paths
+from mediajet.storage.fetch import fetch
+
+
+def ensure_fetched(ctx: StepContext, url: str, key: str) -> None:
+    """Download `url` into working storage at `key` unless it is already there."""
+    if ctx.work.exists(key):
+        return
+    own_key = ctx.resolve_own_url(url) if ctx.resolve_own_url else None
+    with ctx.tempdir("fetch-") as tmp:
+        if own_key is not None:  # a link to our own storage (chained standalone tasks)
+            with ctx.work.local_path(own_key) as src:
+                ctx.work.put_file(key, src)
+            return
+        result = fetch(url, tmp / "input", settings=ctx.settings, s3_client=ctx.s3_client,
+                       allow_local=ctx.allow_local_files)
+        ctx.work.put_file(key, result.path, move=True)
+
+
+def probe_checked(ctx: StepContext, path: Path, *, url: str) -> File:
+    """Probe, then enforce the duration and resolution limits before any encoding starts."""
+    found = probe(path, url=url, timeout=min(120.0, ctx.remaining_s()))
+    limits = ctx.settings
+    if found.duration and found.duration > limits.max_duration_s:
+        raise ProcessingError(
+            f"the input lasts {found.duration:.0f} s; the limit is {limits.max_duration_s:.0f} s",
+            kind="duration_too_long",
+        )
+    if found.width and found.height:
+        if max(found.width, found.height) > limits.max_dimension or found.width * found.height > limits.max_pixels:
+            raise ProcessingError(
+                f"the input is {found.width}x{found.height}; the limit is {limits.max_dimension} px per side "
+                f"and {limits.max_pixels} pixels",
+                kind="resolution_too_large",
+            )
+    return found
+
+
+def encode_to_work(
+    ctx: StepContext,
+    kind: str,
+    options: MediaOptions,
+    source: File,
+    src_key: str,
+    out_prefix: str,
+    *,
+    on_progress: Callable[[int], None] | None = None,
+) -> File:
+    """Encode the working copy at `src_key`; the results land under `out_prefix` in working storage."""
+    with ctx.work.local_path(src_key) as src, ctx.tempdir("encode-") as out_dir:
+        main = engine.encode(kind, options, source, src, out_dir, timeout=ctx.remaining_s(),
+                             on_progress=on_progress, cancel=ctx.cancel)
+        described = describe_output(kind, main)
+        rel_main = main.relative_to(out_dir).as_posix()
+        ctx.work.put_tree(out_prefix, out_dir, move=True)
+    return described.model_copy(update={"url": ctx.work.uri(f"{out_prefix}/{rel_main}")})
+
+
+def describe_output(kind: str, main: Path) -> File:
+    """The File object of an encoder result (a playlist is described, not probed)."""
+    if kind == "adaptive_video":
+        size = sum(p.stat().st_size for p in main.parent.rglob("*") if p.is_file())
+        return File(kind="video", url=main.as_uri(), format="hls", filesize=size)
+    return probe(main, timeout=60)
+
+
+def export_from_work(ctx: StepContext, job: Job, encoded: File, encoded_prefix: str) -> File:
+    """Copy the encoder results to the job's destination (or the default output location)."""
+    main_name = posixpath.basename(encoded.url)
+    filename = paths.filename_from_url(job.input)
+    ext = posixpath.splitext(main_name)[1].lstrip(".")
+    if job.destination:
+        rendered = paths.render(job.destination, job_id=job.id, kind=job.kind, filename=filename, ext=ext)
+        store, key = ctx.destination(rendered)
+    else:
+        store, key = ctx.outputs, paths.default_output_key(job.id, filename, ext)
+    if job.kind == "adaptive_video":
+        # The whole tree goes under the destination folder; the master keeps the requested name.
+        if key.endswith(".m3u8"):
+            prefix, main_key = posixpath.dirname(key), key
+        else:
+            prefix = key.rstrip("/")
+            main_key = posixpath.join(prefix, "master.m3u8")
+        for src_key in list(ctx.work.keys(encoded_prefix)):
+            rel = src_key[len(encoded_prefix):].lstrip("/")
+            dest_key = main_key if rel == main_name else posixpath.join(prefix, rel)
+            with ctx.work.local_path(src_key) as path:
+                store.put_file(dest_key, path, move=True)
+        final_key = main_key
+    else:
+        with ctx.work.local_path(f"{encoded_prefix}/{main_name}") as path:
+            store.put_file(key, path, move=True)
+        final_key = key
+    return encoded.model_copy(update={"url": store.uri(final_key)})
