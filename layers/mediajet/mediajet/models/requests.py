@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
 from mediajet.errors import InvalidRequest
-from mediajet.models.job import JOB_KINDS, TASK_KINDS
+from mediajet.models.job import JOB_KINDS, TASK_KINDS, Job, Task
 from mediajet.models.options import OPTIONS_BY_KIND, MediaOptions
 from mediajet.models.validation import parse
 
@@ -129,3 +129,15 @@ def parse_task_create(body: Any) -> TaskCreate:
     if task.kind in OPTIONS_BY_KIND:
         parse_options(task.kind, task.options)
     return task
+
+
+def build_job(request: JobCreate, project_id: str) -> Job:
+    """A new queued job with its four waiting tasks: probe, import, <kind>, export."""
+    job = Job(kind=request.kind, input=request.input, options=dict(request.options or {}),  # type: ignore[arg-type]
+              metadata=dict(request.metadata or {}), project_id=project_id, destination=request.output,
+              webhook_url=request.webhook_url, connection_id=request.connection_id)
+    if request.quality is not None:
+        job.options.setdefault("quality", request.quality)
+    job.tasks = [Task(kind=kind, project_id=project_id, job_id=job.id, created_at=job.created_at,  # type: ignore[arg-type]
+                      updated_at=job.created_at) for kind in ("probe", "import", request.kind, "export")]
+    return job

@@ -29,7 +29,7 @@ class StepContext:
     deadline: float | None = None  # time.monotonic() by which the step must end (Lambda timeout)
     allow_local_files: bool = False  # the local CLI may read and write plain paths; the API may not
     s3_client: Any = None  # created lazily when an s3:// URL shows up
-    resolve_own_url: Callable[[str], str | None] | None = None  # our own signed link → working key
+    resolve_own_url: Callable[[str], str | None] | None = None  # our own signed link → outputs key
     _s3: Any = field(default=None, init=False, repr=False)
 
     def remaining_s(self) -> float:

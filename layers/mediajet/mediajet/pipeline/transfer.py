@@ -28,8 +28,8 @@ def ensure_fetched(ctx: StepContext, url: str, key: str) -> None:
         return
     own_key = ctx.resolve_own_url(url) if ctx.resolve_own_url else None
     with ctx.tempdir("fetch-") as tmp:
-        if own_key is not None:  # a link to our own storage (chained standalone tasks)
-            with ctx.work.local_path(own_key) as src:
+        if own_key is not None:  # a signed link to our own output storage (chained tasks)
+            with ctx.outputs.local_path(own_key) as src:
                 ctx.work.put_file(key, src)
             return
         result = fetch(url, tmp / "input", settings=ctx.settings, s3_client=ctx.s3_client,

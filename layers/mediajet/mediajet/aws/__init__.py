@@ -1,0 +1,1 @@
+"""The AWS adapters: settings from the Lambda environment, Step Functions orchestration, handlers."""

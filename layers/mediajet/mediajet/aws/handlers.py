@@ -1,0 +1,114 @@
+"""Lambda entry points. `functions/<name>/handler.py` are one-liners that call these.
+
+Step errors leave as exceptions whose *type name* the state machine matches (`TransientError` is
+retried, `StepFailed` is caught) and whose message is the JSON `{kind, message, task}` that
+finalize records on the job.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from functools import lru_cache
+from typing import Any
+from urllib.parse import unquote_plus
+
+from mediajet.errors import MediaJetError
+
+log = logging.getLogger("mediajet")
+
+
+class TransientError(Exception):
+    """Retried by the state machine (name listed in pipeline.definition.TRANSIENT_ERRORS)."""
+
+
+class StepFailed(Exception):
+    """Not retried: the Catch sends it to finalize."""
+
+
+def run_step(name: str, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    from mediajet.aws.runtime import step_context
+    from mediajet.pipeline.steps import error_info
+    from mediajet.pipeline.steps import run_step as run
+
+    try:
+        return run(name, event, step_context(context))
+    except Exception as exc:
+        if not isinstance(exc, MediaJetError):
+            log.exception("step %s crashed", name)
+        body = json.dumps(error_info(exc).model_dump(exclude_none=True))
+        raise (TransientError if getattr(exc, "transient", False) else StepFailed)(body) from exc
+
+
+def probe(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    return run_step("probe", event, context)
+
+
+def import_(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    return run_step("import", event, context)
+
+
+def encode(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Also runs standalone tasks (`{"task_id": …}`, invoked asynchronously by the API)."""
+    if "task_id" in event:
+        from mediajet.aws.runtime import step_context
+        from mediajet.pipeline.tasks import run_task
+
+        task = run_task(event["task_id"], step_context(context))
+        return {"task_id": task.id, "status": task.status}
+    return run_step("encode", event, context)
+
+
+def export(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    return run_step("export", event, context)
+
+
+def finalize(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    return run_step("finalize", event, context)
+
+
+@lru_cache(maxsize=1)
+def _api():  # noqa: ANN202 - built once per container, on the first request
+    from mediajet.api.app import create_app
+    from mediajet.api.deps import ApiDeps
+    from mediajet.aws import runtime
+    from mediajet.aws.orchestrator import StepFunctionsOrchestrator
+    from mediajet.settings import get_settings
+
+    cfg = runtime.aws_settings()
+    orchestrator = StepFunctionsOrchestrator(cfg.state_machine_arn or "", runtime.client("stepfunctions"),
+                                             runtime.client("lambda"), cfg.encode_function)
+    return create_app(ApiDeps(jobs=runtime.job_store(), orchestrator=orchestrator, settings=get_settings(),
+                              sign_url=runtime.sign_url))
+
+
+def api(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    return _api().resolve(event, context)
+
+
+def on_upload(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """S3 ObjectCreated on the inbox bucket → one job per object (see mediajet.aws.uploads)."""
+    from mediajet.aws import runtime
+    from mediajet.aws.uploads import job_for_upload
+
+    created = []
+    for record in event.get("Records", []):
+        bucket = record["s3"]["bucket"]["name"]
+        key = unquote_plus(record["s3"]["object"]["key"])
+        etag = record["s3"]["object"].get("eTag", "")
+        found = job_for_upload(bucket, key, runtime.client("s3"), runtime.aws_settings().upload_project, etag)
+        if found is None:
+            continue
+        stored, is_new = runtime.job_store().create_job(*found)
+        if is_new:
+            _api_orchestrator().start_job(stored)
+        created.append(stored.id)
+    return {"jobs": created}
+
+
+def _api_orchestrator():  # noqa: ANN202
+    from mediajet.aws import runtime
+    from mediajet.aws.orchestrator import StepFunctionsOrchestrator
+
+    cfg = runtime.aws_settings()
+    return StepFunctionsOrchestrator(cfg.state_machine_arn or "", runtime.client("stepfunctions"))

@@ -1,0 +1,75 @@
+"""Lambda-side wiring: settings read once, AWS clients created lazily (never at import time)."""
+
+from __future__ import annotations
+
+import time
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mediajet.pipeline.context import StepContext
+from mediajet.settings import get_settings
+
+
+class AwsSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MEDIAJET_", extra="ignore")
+
+    table: str
+    work_bucket: str
+    output_bucket: str
+    inbox_bucket: str | None = None
+    state_machine_arn: str | None = None
+    encode_function: str | None = None  # runs standalone tasks (POST /tasks), invoked asynchronously
+    upload_project: str = "prj_default"
+    scratch_dir: Path = Path("/tmp/mediajet")  # noqa: S108 - Lambda's ephemeral storage
+
+
+@lru_cache(maxsize=1)
+def aws_settings() -> AwsSettings:
+    return AwsSettings()  # type: ignore[call-arg]
+
+
+@lru_cache(maxsize=8)
+def client(service: str) -> Any:
+    import boto3
+
+    return boto3.client(service)
+
+
+@lru_cache(maxsize=1)
+def job_store():  # noqa: ANN201
+    from mediajet.store.dynamo import DynamoJobStore
+
+    return DynamoJobStore(aws_settings().table, client=client("dynamodb"))
+
+
+def work_store():  # noqa: ANN201
+    from mediajet.storage.s3 import S3BlobStore
+
+    return S3BlobStore(aws_settings().work_bucket, client=client("s3"))
+
+
+def output_store():  # noqa: ANN201
+    from mediajet.storage.s3 import S3BlobStore
+
+    return S3BlobStore(aws_settings().output_bucket, client=client("s3"))
+
+
+def sign_url(uri: str) -> str:
+    """Our output bucket's objects get presigned links; any other URI is echoed as given."""
+    prefix = f"s3://{aws_settings().output_bucket}/"
+    if not uri.startswith(prefix):
+        return uri
+    return output_store().signed_url(uri[len(prefix):], get_settings().link_ttl_s)
+
+
+def step_context(lambda_context: Any = None) -> StepContext:
+    deadline = None
+    if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
+        deadline = time.monotonic() + lambda_context.get_remaining_time_in_millis() / 1000
+    return StepContext(
+        jobs=job_store(), work=work_store(), outputs=output_store(), settings=get_settings(),
+        scratch=aws_settings().scratch_dir, deadline=deadline, s3_client=client("s3"),
+    )

@@ -1,0 +1,214 @@
+"""`mediajet`: the Ittybit CLI's commands and flags (spec §2), plus `serve` and `keys`.
+
+Exit codes: 0 success; 1 the job or task failed; 2 the request was wrong (bad flag, bad option,
+missing input); 3 the API could not be reached or refused the key.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from typing import Any
+
+from mediajet.cli.options import KIND_COMMANDS, add_option_flags, options_from
+from mediajet.cli.render import Renderer, error
+from mediajet.errors import InvalidRequest, MediaJetError, Unauthorized
+from mediajet.models.job import TASK_KINDS
+
+EXIT_FAILED, EXIT_USAGE, EXIT_API = 1, 2, 3
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-i", "--input", required=True, help="path, http(s):// or s3:// URL (task: JSON)")
+    parser.add_argument("-o", "--output", help="output path, or s3:// URL")
+    parser.add_argument("--local", action="store_true", help="run with ffmpeg on this machine")
+    parser.add_argument("--async", dest="run_async", action="store_true", help="return without waiting")
+    parser.add_argument("--json", action="store_true", help="JSON Lines output")
+    parser.add_argument("--tty", action="store_true", help="human-readable output")
+    parser.add_argument("--debug", action="store_true", help="print each ffmpeg command and its stderr")
+    parser.add_argument("--connection", help="name of the S3 connection (remote mode)")
+    add_option_flags(parser)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mediajet", description="Process media with ffmpeg, here or on a server.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in KIND_COMMANDS:
+        _common(sub.add_parser(name, help=f"create a {KIND_COMMANDS[name]} job"))
+    task = sub.add_parser("task", help="run one task: probe, import, an encode kind, export")
+    task.add_argument("kind", choices=TASK_KINDS)
+    _common(task)
+
+    jobs = sub.add_parser("jobs", help="list jobs, show one, or `jobs create --body JSON`")
+    jobs.add_argument("job_id", nargs="?")
+    jobs.add_argument("--body", help="raw JSON body for `jobs create` (- reads stdin)")
+    jobs.add_argument("--kind")
+    jobs.add_argument("--status")
+    jobs.add_argument("--limit", type=int, default=10)
+    jobs.add_argument("--before")
+    jobs.add_argument("--after")
+    jobs.add_argument("--json", action="store_true")
+
+    serve = sub.add_parser("serve", help="run the Jobs API on this machine (SQLite + local files)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8080)
+    serve.add_argument("--data-dir")
+    serve.add_argument("--workers", type=int)
+
+    keys = sub.add_parser("keys", help="manage API keys of the local server")
+    keys.add_argument("action", choices=["create"])
+    keys.add_argument("--data-dir")
+    keys.add_argument("--project", default="prj_default")
+
+    sub.add_parser("health", help="report the ffmpeg and ffprobe in use")
+    return parser
+
+
+def _settings():  # noqa: ANN202
+    from mediajet.settings import Settings
+
+    return Settings()
+
+
+def _renderer(args: argparse.Namespace) -> Renderer:
+    json_lines = getattr(args, "json", False) or (not getattr(args, "tty", False) and not sys.stdout.isatty())
+    return Renderer(json_lines)
+
+
+def _finish(record: dict[str, Any], renderer: Renderer) -> int:
+    renderer.finish(record)
+    return 0 if record.get("status") == "succeeded" else EXIT_FAILED
+
+
+def cmd_kind(args: argparse.Namespace) -> int:
+    kind = KIND_COMMANDS[args.command]
+    options = options_from(args)
+    renderer = _renderer(args)
+    if args.local:
+        from mediajet.cli.local import run_job_locally
+
+        return _finish(run_job_locally(kind, args.input, args.output, options, _settings(), renderer), renderer)
+    client = _client()
+    body: dict[str, Any] = {"input": args.input, "kind": kind, "options": options}
+    if args.output:
+        body["output"] = args.output
+    if args.connection:
+        body["connection_id"] = args.connection
+    job = client.create_job(body)
+    if args.run_async:
+        print(json.dumps(job))
+        return 0
+    return _finish(client.wait(lambda: client.get_job(job["id"]), renderer.update), renderer)
+
+
+def cmd_task(args: argparse.Namespace) -> int:
+    try:
+        task_input = json.loads(args.input)
+    except ValueError:
+        task_input = {"url": args.input}  # a bare path or URL is the common case
+    if not isinstance(task_input, dict):
+        raise InvalidRequest("-i must be a JSON object such as '{\"url\": \"...\"}'", kind="invalid_input")
+    options = options_from(args)
+    renderer = _renderer(args)
+    if args.local:
+        from mediajet.cli.local import run_task_locally
+
+        record = run_task_locally(args.kind, task_input, args.output, options, _settings(), renderer)
+        return _finish(record, renderer)
+    client = _client()
+    if args.kind == "export" and args.output:
+        options = {**options, "url": args.output}
+    task = client.create_task({"kind": args.kind, "input": task_input, "options": options})
+    if args.run_async:
+        print(json.dumps(task))
+        return 0
+    return _finish(client.wait(lambda: client.get_task(task["id"]), renderer.update), renderer)
+
+
+def cmd_jobs(args: argparse.Namespace) -> int:
+    client = _client()
+    if args.job_id == "create":
+        raw = sys.stdin.read() if args.body in (None, "-") else args.body
+        try:
+            body = json.loads(raw)
+        except ValueError:
+            raise InvalidRequest("--body must be JSON", kind="request_invalid") from None
+        print(json.dumps(client.create_job(body), indent=2))
+    elif args.job_id:
+        print(json.dumps(client.get_job(args.job_id), indent=2))
+    else:
+        jobs = client.list_jobs(kind=args.kind, status=args.status, limit=args.limit, before=args.before,
+                                after=args.after)
+        if args.json or not sys.stdout.isatty():
+            print(json.dumps(jobs, indent=2))
+        else:
+            for job in jobs:
+                print(f"{job['id']}  {job['kind']:<15} {job['status']:<11} {job['input']}")
+    return 0
+
+
+def _client():  # noqa: ANN202
+    from mediajet.cli.remote import Client
+
+    settings = _settings()
+    return Client(settings.api_url, settings.api_key)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from mediajet.local.serve import serve
+
+    return serve(_settings(), host=args.host, port=args.port, data_dir=args.data_dir, workers=args.workers)
+
+
+def cmd_keys(args: argparse.Namespace) -> int:
+    from mediajet.api.auth import create_key
+    from mediajet.local.runtime import LocalRuntime
+
+    runtime = LocalRuntime.open(_settings(), args.data_dir)
+    print(create_key(runtime.jobs, args.project))
+    return 0
+
+
+def cmd_health(args: argparse.Namespace) -> int:
+    from mediajet.media import binaries, runner
+
+    report = {}
+    for name in ("ffmpeg", "ffprobe"):
+        path = binaries.find(name)
+        first = runner.run([path, "-version"], timeout=30, capture_stdout=True).stdout.decode().splitlines()[0]
+        report[name] = {"path": path, "version": first}
+    print(json.dumps({"status": "ok", **report}, indent=2))
+    return 0
+
+
+COMMANDS = {"task": cmd_task, "jobs": cmd_jobs, "serve": cmd_serve, "keys": cmd_keys, "health": cmd_health}
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if getattr(args, "debug", False):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        media_log = logging.getLogger("mediajet.media")
+        media_log.addHandler(handler)
+        media_log.setLevel(logging.DEBUG)
+    command = COMMANDS.get(args.command, cmd_kind)
+    try:
+        return command(args)
+    except (Unauthorized,) as exc:
+        error(exc.to_dict())
+        return EXIT_API
+    except MediaJetError as exc:
+        error(exc.to_dict())
+        http_status = getattr(exc, "http_status", None)
+        if http_status == 0 or http_status in (401, 403):
+            return EXIT_API
+        return EXIT_USAGE if exc.status < 500 and exc.status != 422 else EXIT_FAILED
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

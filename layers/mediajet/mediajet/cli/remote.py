@@ -1,0 +1,70 @@
+"""The CLI without `--local`: a small client for MEDIAJET_API_URL with MEDIAJET_API_KEY."""
+
+from __future__ import annotations
+
+import json
+import time
+import urllib.error
+import urllib.request
+from typing import Any
+from urllib.parse import urlencode
+
+from mediajet.errors import MediaJetError, Unauthorized
+
+
+class ApiError(MediaJetError):
+    def __init__(self, status: int, body: dict[str, Any]) -> None:
+        super().__init__(str(body.get("message", "request failed")), kind=str(body.get("kind", "api_error")))
+        self.http_status = status
+
+
+class Client:
+    def __init__(self, base_url: str, api_key: str | None, timeout: float = 30) -> None:
+        if not api_key:
+            raise Unauthorized("set MEDIAJET_API_KEY (or use --local to run on this machine)", kind="token_missing")
+        self.base_url = base_url.rstrip("/")
+        self.api_key = api_key
+        self.timeout = timeout
+
+    def request(self, method: str, path: str, body: Any = None, query: dict[str, Any] | None = None) -> Any:
+        url = self.base_url + path
+        if query:
+            url += "?" + urlencode({k: v for k, v in query.items() if v is not None})
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(url, data=data, method=method, headers={
+            "Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json",
+        })
+        try:
+            with urllib.request.urlopen(req, timeout=self.timeout) as resp:  # noqa: S310 - user-configured API
+                return json.loads(resp.read() or b"null")
+        except urllib.error.HTTPError as exc:
+            try:
+                payload = json.loads(exc.read() or b"{}")
+            except ValueError:
+                payload = {"kind": "api_error", "message": f"HTTP {exc.code}"}
+            raise ApiError(exc.code, payload) from None
+        except urllib.error.URLError as exc:
+            raise ApiError(0, {"kind": "api_unreachable", "message": f"{self.base_url}: {exc.reason}"}) from None
+
+    def create_job(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", "/jobs", body)
+
+    def get_job(self, job_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/jobs/{job_id}")
+
+    def list_jobs(self, **query: Any) -> list[dict[str, Any]]:
+        return self.request("GET", "/jobs", query=query)
+
+    def create_task(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", "/tasks", body)
+
+    def get_task(self, task_id: str) -> dict[str, Any]:
+        return self.request("GET", f"/tasks/{task_id}")
+
+    def wait(self, read: Any, on_update: Any, poll_s: float = 0.5) -> dict[str, Any]:
+        while True:
+            record = read()
+            if record.get("status") in ("succeeded", "failed", "cancelled"):
+                return record
+            on_update(record)
+            time.sleep(poll_s)

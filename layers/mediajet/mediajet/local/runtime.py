@@ -1,0 +1,96 @@
+"""Wires the embedded default: SQLite records, local-directory files, the in-process worker.
+
+`mediajet serve` and `mediajet … --local` both build on `LocalRuntime`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+import shutil
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
+
+from mediajet.local.worker import LocalWorker
+from mediajet.pipeline.context import StepContext
+from mediajet.settings import Settings
+from mediajet.storage.local import LocalBlobStore
+from mediajet.store.sqlite import SqliteJobStore
+
+log = logging.getLogger("mediajet")
+
+
+@dataclass
+class LocalRuntime:
+    settings: Settings
+    data_dir: Path
+    base_url: str = "http://127.0.0.1:8080"
+    allow_local_files: bool = False
+    _secret: bytes | None = field(default=None, init=False)
+
+    @classmethod
+    def open(cls, settings: Settings, data_dir: Path | None = None, **kwargs) -> LocalRuntime:  # noqa: ANN003
+        root = Path(data_dir or settings.data_dir).expanduser().resolve()
+        root.mkdir(parents=True, exist_ok=True)
+        return cls(settings=settings, data_dir=root, **kwargs)
+
+    @cached_property
+    def jobs(self) -> SqliteJobStore:
+        return SqliteJobStore(self.data_dir / "mediajet.db")
+
+    @property
+    def secret(self) -> bytes:
+        if self._secret is None:
+            if self.settings.signing_secret:
+                self._secret = self.settings.signing_secret.encode()
+            else:
+                path = self.data_dir / "signing.key"
+                if not path.exists():
+                    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                    with os.fdopen(fd, "w") as fh:
+                        fh.write(secrets.token_urlsafe(32))
+                self._secret = path.read_text().strip().encode()
+        return self._secret
+
+    @cached_property
+    def outputs(self) -> LocalBlobStore:
+        return LocalBlobStore(self.data_dir / "files", base_url=self.base_url, secret=self.secret)
+
+    @cached_property
+    def work(self) -> LocalBlobStore:
+        return LocalBlobStore(self.data_dir / "work")
+
+    @property
+    def scratch(self) -> Path:
+        return self.data_dir / "tmp"
+
+    def sign_url(self, uri: str) -> str:
+        key = self.outputs.key_for_uri(uri)
+        return uri if key is None else self.outputs.signed_url(key, self.settings.link_ttl_s)
+
+    def own_key(self, url: str) -> str | None:
+        """A signed link this server issued → the output key it names (so chained tasks don't fetch
+        their own server over the network, which the SSRF guard would rightly refuse)."""
+        if not url.startswith(self.base_url.rstrip("/") + "/files/"):
+            return None
+        parts = urlsplit(url)
+        key = parts.path.removeprefix("/files/")
+        query = parse_qs(parts.query)
+        expires, signature = query.get("expires", [""])[0], query.get("signature", [""])[0]
+        ok = expires.isdigit() and self.outputs.verify_signature(key, int(expires), signature)
+        return key if ok else None
+
+    def context(self, cancel: threading.Event | None = None) -> StepContext:
+        return StepContext(
+            jobs=self.jobs, work=self.work, outputs=self.outputs, settings=self.settings, scratch=self.scratch,
+            cancel=cancel, allow_local_files=self.allow_local_files, resolve_own_url=self.own_key,
+        )
+
+    def worker(self, concurrency: int | None = None) -> LocalWorker:
+        # Leftovers of a process that died mid-encode: the steps start over from their inputs.
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        return LocalWorker(self.jobs, self.context, concurrency or self.settings.workers)

@@ -1,0 +1,63 @@
+"""`mediajet serve`: the Jobs API on this machine (SQLite, a local folder, the in-process worker)."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from mediajet.local.runtime import LocalRuntime
+from mediajet.settings import Settings
+
+log = logging.getLogger("mediajet")
+DEFAULT_PROJECT = "prj_default"
+
+
+def _ensure_key(runtime: LocalRuntime, settings: Settings) -> None:
+    """MEDIAJET_API_KEY is accepted for the default project; without it, the first start makes a key
+    and prints it once (only its hash is stored)."""
+    from mediajet.api.auth import create_key
+
+    if settings.api_key:
+        runtime.jobs.add_api_key(hashlib.sha256(settings.api_key.encode()).hexdigest(), DEFAULT_PROJECT)
+        return
+    marker = runtime.data_dir / "first-key-issued"
+    if not marker.exists():
+        key = create_key(runtime.jobs, DEFAULT_PROJECT)
+        marker.touch()
+        print(f"Your API key (shown once; `mediajet keys create` makes more): {key}", flush=True)
+
+
+def serve(settings: Settings, *, host: str, port: int, data_dir: str | Path | None = None,
+          workers: int | None = None) -> int:
+    from mediajet.api.app import create_app
+    from mediajet.api.deps import ApiDeps
+    from mediajet.local.http import serve_http
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    base_url = (settings.public_url or f"http://{host}:{port}").rstrip("/")
+    runtime = LocalRuntime.open(settings, Path(data_dir) if data_dir else None, base_url=base_url)
+    if settings.allow_private_urls:
+        log.warning("MEDIAJET_ALLOW_PRIVATE_URLS is on: inputs may reach private and loopback addresses")
+    _ensure_key(runtime, settings)
+    worker = runtime.worker(workers)
+    app = create_app(ApiDeps(jobs=runtime.jobs, orchestrator=worker, settings=settings, sign_url=runtime.sign_url))
+    server = serve_http(app.resolve, host, port, files=runtime.outputs, max_body_bytes=settings.max_body_bytes)
+    worker.start()
+
+    def stop(signum: int, frame: object) -> None:  # noqa: ARG001
+        threading.Thread(target=server.shutdown, daemon=True).start()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    print(f"MediaJet API on {base_url} (data in {runtime.data_dir}, {worker.concurrency} workers)", flush=True)
+    try:
+        server.serve_forever()
+    finally:
+        worker.stop()
+        server.server_close()
+    print("stopped; unfinished jobs resume on the next start", file=sys.stderr)
+    return 0

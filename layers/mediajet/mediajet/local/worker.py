@@ -1,0 +1,99 @@
+"""The embedded server's worker: runs jobs and standalone tasks on a thread pool.
+
+It is the local Orchestrator. On start it resumes every job and task that a previous process left
+queued or processing (including after kill -9), so nothing stays `processing` forever.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import threading
+from collections.abc import Callable
+
+from mediajet.models.job import Job, Task
+from mediajet.pipeline.context import StepContext
+from mediajet.pipeline.execute import run_job
+from mediajet.pipeline.tasks import run_task
+from mediajet.store.base import JobStore
+
+log = logging.getLogger("mediajet.worker")
+
+ContextFactory = Callable[[threading.Event], StepContext]
+_STOP = ("stop", "", False)
+
+
+class LocalWorker:
+    def __init__(self, jobs: JobStore, make_context: ContextFactory, concurrency: int | None = None) -> None:
+        self.jobs = jobs
+        self.make_context = make_context
+        self.concurrency = concurrency or os.cpu_count() or 1
+        self._queue: queue.Queue[tuple[str, str, bool]] = queue.Queue()
+        self._pending: set[str] = set()
+        self._running: dict[str, threading.Event] = {}
+        self._lock = threading.Lock()
+        self._threads: list[threading.Thread] = []
+
+    # Orchestrator
+    def start_job(self, job: Job) -> None:
+        self._enqueue("job", job.id)
+
+    def start_task(self, task: Task) -> None:
+        self._enqueue("task", task.id)
+
+    def cancel_job(self, job: Job) -> None:
+        with self._lock:
+            event = self._running.get(job.id)
+        if event is not None:
+            event.set()
+
+    # lifecycle
+    def start(self) -> None:
+        for job in self.jobs.active_jobs():
+            self._enqueue("job", job.id, resume=True)
+        for task in self.jobs.active_tasks():
+            self._enqueue("task", task.id, resume=True)
+        for n in range(self.concurrency):
+            thread = threading.Thread(target=self._loop, name=f"mediajet-worker-{n}", daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop taking work. Running jobs are left as they are and resume on the next start."""
+        for _ in self._threads:
+            self._queue.put(_STOP)
+        for thread in self._threads:
+            thread.join(timeout)
+
+    def idle(self) -> bool:
+        with self._lock:
+            return not self._pending and not self._running
+
+    def _enqueue(self, what: str, ident: str, resume: bool = False) -> None:
+        with self._lock:
+            if ident in self._pending or ident in self._running:
+                return  # started twice (API and resume): run once
+            self._pending.add(ident)
+        self._queue.put((what, ident, resume))
+
+    def _loop(self) -> None:
+        while True:
+            what, ident, resume = self._queue.get()
+            if what == "stop":
+                return
+            cancel = threading.Event()
+            with self._lock:
+                self._pending.discard(ident)
+                self._running[ident] = cancel
+            try:
+                ctx = self.make_context(cancel)
+                if what == "job":
+                    run_job(ident, ctx, resume=resume)
+                else:
+                    run_task(ident, ctx)
+            except Exception:  # noqa: BLE001 - the worker must survive anything a job does
+                log.exception("%s %s could not be run", what, ident)
+            finally:
+                with self._lock:
+                    self._running.pop(ident, None)
