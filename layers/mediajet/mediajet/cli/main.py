@@ -10,6 +10,7 @@ import argparse
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Any
 
 from mediajet.cli.options import KIND_COMMANDS, add_option_flags, options_from
@@ -63,6 +64,11 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument("--project", default="prj_default")
 
     sub.add_parser("health", help="report the ffmpeg and ffprobe in use")
+
+    sample = sub.add_parser("sample", help="write a test clip (colour bars and a tone) to try things with")
+    sample.add_argument("-o", "--output", default="sample.mp4")
+    sample.add_argument("--seconds", type=float, default=5)
+    sample.add_argument("--size", default="1280x720")
     return parser
 
 
@@ -183,7 +189,20 @@ def cmd_health(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"task": cmd_task, "jobs": cmd_jobs, "serve": cmd_serve, "keys": cmd_keys, "health": cmd_health}
+def cmd_sample(args: argparse.Namespace) -> int:
+    from mediajet.media import binaries, runner
+
+    argv = [binaries.ffmpeg(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", f"testsrc2=size={args.size}:rate=30:duration={args.seconds}",
+            "-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={args.seconds}",
+            "-c:v", "libx264", "-preset", "veryfast", "-pix_fmt", "yuv420p", "-c:a", "aac", "-shortest",
+            "-movflags", "+faststart", str(Path(args.output).resolve())]
+    runner.run(argv, timeout=300)
+    print(Path(args.output).resolve())
+    return 0
+
+
+COMMANDS = {"sample": cmd_sample, "task": cmd_task, "jobs": cmd_jobs, "serve": cmd_serve, "keys": cmd_keys, "health": cmd_health}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -1,0 +1,100 @@
+"""End-to-end fixtures: a real `mediajet serve` subprocess and a local HTTP server with media."""
+
+from __future__ import annotations
+
+import functools
+import http.server
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.media import make_audio, make_video
+
+API_KEY = "mj_test_e2e_key_0123456789"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def media_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    root = tmp_path_factory.mktemp("media")
+    make_video(root / "upload.mov", seconds=2)
+    make_video(root / "long.mp4", seconds=12, size="640x480")
+    make_audio(root / "interview.mp3", seconds=2)
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
+    handler.log_message = lambda *a, **k: None  # type: ignore[method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@dataclass
+class Server:
+    data_dir: Path
+    port: int = field(default_factory=free_port)
+    proc: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        env = {**os.environ, "MEDIAJET_API_KEY": API_KEY, "MEDIAJET_ALLOW_PRIVATE_URLS": "true",
+               "MEDIAJET_WORKERS": "2"}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mediajet.cli.main", "serve", "--port", str(self.port),
+             "--data-dir", str(self.data_dir)],
+            env=env, stdout=subprocess.DEVNULL, stderr=open(self.data_dir.parent / f"{self.port}.log", "ab"),  # noqa: SIM115
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(f"{self.url}/health", timeout=1).ok:
+                    return
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        raise RuntimeError("mediajet serve did not start")
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        self.proc.wait(timeout=30)
+
+    def session(self) -> requests.Session:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {API_KEY}"
+        return session
+
+    def wait(self, job_id: str, timeout: float = 120) -> dict:
+        session = self.session()
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            job = session.get(f"{self.url}/jobs/{job_id}", timeout=5).json()
+            if job["status"] in ("succeeded", "failed", "cancelled"):
+                return job
+            time.sleep(0.2)
+        raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    srv = Server(tmp_path_factory.mktemp("serve") / "data")
+    srv.data_dir.mkdir()
+    srv.start()
+    yield srv
+    srv.kill(signal.SIGTERM)

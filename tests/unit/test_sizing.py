@@ -1,0 +1,50 @@
+"""Output geometry: what size a user gets for each width/height/fit/position."""
+
+from __future__ import annotations
+
+import pytest
+
+from mediajet.media.sizing import ffmpeg_filters, resolve
+
+
+@pytest.mark.parametrize(
+    ("args", "out"),
+    [
+        ((1920, 1080, None, None), (1920, 1080)),
+        ((1920, 1080, 1280, None), (1280, 720)),
+        ((1920, 1080, None, 720), (1280, 720)),
+        ((1920, 1080, "50%", None), (960, 540)),
+        ((1920, 1080, 3840, None), (1920, 1080)),  # one dimension never upscales
+        ((320, 240, 1280, 720), (1280, 720)),  # both given: the box is honoured
+        ((1920, 1080, 641, None), (640, 360)),  # even for 4:2:0
+    ],
+)
+def test_output_size(args: tuple, out: tuple) -> None:
+    geom = resolve(*args, even=True)
+    assert (geom.out_w, geom.out_h) == out
+
+
+def test_contain_pads_to_the_box_at_the_position() -> None:
+    geom = resolve(320, 240, 200, 200, "contain", "top", even=True)
+    assert (geom.scale_w, geom.scale_h, geom.out_w, geom.out_h, geom.x, geom.y) == (200, 150, 200, 200, 0, 0)
+    geom = resolve(320, 240, 200, 200, "contain", "bottom", even=True)
+    assert geom.y == 50
+    assert ffmpeg_filters(geom, "#00ff00") == [
+        "scale=200:150:flags=bicubic", "pad=200:200:0:50:color=0x00ff00", "setsar=1"]
+
+
+def test_cover_crops_at_the_position() -> None:
+    left = resolve(320, 240, 200, 200, "cover", "left", even=True)
+    right = resolve(320, 240, 200, 200, "cover", "right", even=True)
+    assert (left.scale_w, left.scale_h, left.x) == (266, 200, 0)
+    assert right.x == 66
+    assert ffmpeg_filters(right) == ["scale=266:200:flags=bicubic", "crop=200:200:66:0", "setsar=1"]
+
+
+def test_fill_stretches() -> None:
+    geom = resolve(320, 240, 100, 300, "fill")
+    assert ffmpeg_filters(geom) == ["scale=100:300:flags=bicubic", "setsar=1"]
+
+
+def test_same_size_needs_no_filter() -> None:
+    assert ffmpeg_filters(resolve(320, 240, even=True)) == []
