@@ -1,0 +1,182 @@
+"""BlobStore on a local directory: the embedded default's working and output storage.
+
+Keys are relative POSIX paths under `root`. Writes land in a temporary file in the target folder and
+are renamed into place, so a reader (the file server, a resumed job) never sees half a file, and a
+`move` within one filesystem is a rename: no media byte is copied.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import shutil
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import quote, urlsplit
+from urllib.request import url2pathname
+
+from mediajet.errors import InvalidRequest, NotFound
+
+
+def check_key(key: str, *, prefix: bool = False) -> str:
+    """`key` if it is a relative POSIX path that stays under the root, else InvalidRequest.
+
+    With `prefix`, a trailing '/' (a folder) and the empty prefix (everything) are allowed too.
+    """
+    if not isinstance(key, str):
+        raise InvalidRequest(f"invalid storage key {key!r}", kind="invalid_key")
+    body = key[:-1] if prefix and key.endswith("/") else key
+    if prefix and body == "":
+        return key
+    if (
+        not body
+        or "\x00" in key
+        or "\\" in key
+        or body.startswith("/")
+        or any(part in ("", ".", "..") for part in body.split("/"))
+    ):
+        raise InvalidRequest(f"invalid storage key {key!r}", kind="invalid_key")
+    return key
+
+
+def sign(secret: bytes, key: str, expires: int) -> str:
+    """base64url HMAC-SHA256 over the path and expiry of a download link (the Ittybit signed-URL scheme,
+    spec 6.7, with `expires` as the parameter name)."""
+    message = f"/files/{_url_path(key)}?expires={expires}".encode()
+    digest = hmac.new(secret, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def _url_path(key: str) -> str:
+    return quote(key, safe="/")
+
+
+class LocalBlobStore:
+    def __init__(self, root: Path, *, base_url: str | None = None, secret: bytes | None = None) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.base_url = base_url.rstrip("/") if base_url else None
+        self.secret = secret
+
+    def path(self, key: str) -> Path:
+        """The file that holds `key` (which need not exist yet)."""
+        return self.root.joinpath(*check_key(key).split("/"))
+
+    # --- writing ------------------------------------------------------------------------------
+
+    def put_file(self, key: str, path: Path, *, move: bool = False) -> None:
+        target = self.path(key)
+        source = Path(path)
+        if source.resolve() == target:
+            return
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if move:
+            try:
+                os.replace(source, target)
+                return
+            except OSError:
+                pass  # another filesystem (EXDEV): copy, then drop the source as a move would
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as out, source.open("rb") as src:
+                shutil.copyfileobj(src, out, 1024 * 1024)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        if move:
+            source.unlink(missing_ok=True)
+
+    def put_tree(self, prefix: str, directory: Path, *, move: bool = False) -> list[str]:
+        base = check_key(prefix, prefix=True).rstrip("/")
+        keys: list[str] = []
+        for file in sorted(p for p in Path(directory).rglob("*") if p.is_file()):
+            rel = file.relative_to(directory).as_posix()
+            key = f"{base}/{rel}" if base else rel
+            self.put_file(key, file, move=move)
+            keys.append(key)
+        return keys
+
+    def delete_prefix(self, prefix: str) -> None:
+        check_key(prefix, prefix=True)
+        if not prefix:
+            raise InvalidRequest("refusing to delete the whole store", kind="invalid_key")
+        if prefix.endswith("/"):
+            shutil.rmtree(self.root.joinpath(*prefix.rstrip("/").split("/")), ignore_errors=True)
+            return
+        for key in list(self.keys(prefix)):
+            self.path(key).unlink(missing_ok=True)
+
+    # --- reading ------------------------------------------------------------------------------
+
+    @contextmanager
+    def local_path(self, key: str) -> Iterator[Path]:
+        target = self.path(key)
+        if not target.is_file():
+            raise NotFound(f"no stored file at {key}")
+        yield target
+
+    def exists(self, key: str) -> bool:
+        return self.path(key).is_file()
+
+    def size(self, key: str) -> int:
+        try:
+            return self.path(key).stat().st_size
+        except FileNotFoundError:
+            raise NotFound(f"no stored file at {key}") from None
+
+    def keys(self, prefix: str) -> Iterator[str]:
+        check_key(prefix, prefix=True)
+        # Walk only the deepest folder the prefix names, then match the rest as a string (S3 semantics).
+        folder = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
+        start = self.root.joinpath(*folder.split("/")) if folder else self.root
+        if not start.is_dir():
+            return
+        found = (p.relative_to(self.root).as_posix() for p in start.rglob("*") if p.is_file())
+        yield from sorted(k for k in found if k.startswith(prefix) and not _is_partial(k))
+
+    # --- addresses ----------------------------------------------------------------------------
+
+    def uri(self, key: str) -> str:
+        return self.path(key).as_uri()
+
+    def key_for_uri(self, uri: str) -> str | None:
+        """The key a `file://` URI under this root names, or None (another scheme, outside the root)."""
+        parts = urlsplit(uri)
+        if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
+            return None
+        path = Path(url2pathname(parts.path))  # decodes %xx
+        try:
+            key = path.relative_to(self.root).as_posix()
+            return check_key(key)
+        except (ValueError, InvalidRequest):
+            return None
+
+    def signed_url(self, key: str, expires_s: int) -> str:
+        if not self.base_url or not self.secret:
+            raise ValueError("this store has no base_url and secret, so it cannot sign download links")
+        check_key(key)
+        expires = int(time.time()) + int(expires_s)
+        signature = sign(self.secret, key, expires)
+        return f"{self.base_url}/files/{_url_path(key)}?expires={expires}&signature={signature}"
+
+    def verify_signature(self, key: str, expires: int, signature: str, now: float | None = None) -> bool:
+        """Whether `signature` is ours for `key` (decoded, as stored) and the link has not expired."""
+        if not self.secret or expires < (time.time() if now is None else now):
+            return False
+        try:
+            check_key(key)
+            given = signature.rstrip("=").encode("ascii")
+        except (InvalidRequest, UnicodeEncodeError):
+            return False
+        return hmac.compare_digest(sign(self.secret, key, expires).encode(), given)
+
+
+def _is_partial(key: str) -> bool:
+    # A put_file in progress in another thread: not an object yet.
+    name = key.rsplit("/", 1)[-1]
+    return name.startswith(".") and name.endswith(".part")

@@ -1,0 +1,98 @@
+"""The `mediajet` CLI in local mode, as a user runs it: real processes, real files."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mediajet.media.probe import probe
+from tests.media import make_video
+
+CLI = [sys.executable, "-m", "mediajet.cli.main"]
+
+
+def run(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "MEDIAJET_DATA_DIR": str(cwd / ".mediajet"), **(env or {})})
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_video(tmp_path_factory.mktemp("cli") / "clip.mp4", seconds=1)
+
+
+def test_video_local_writes_the_output(clip: Path, tmp_path: Path) -> None:
+    result = run("video", "-i", str(clip), "-o", "small.webm", "--format", "webm", "--width", "160", "--local",
+                 "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    lines = [json.loads(line) for line in result.stdout.splitlines()]
+    assert lines[-1]["status"] == "succeeded"
+    out = probe(tmp_path / "small.webm")
+    assert (out.format, out.codecs.video, out.width, out.height) == ("webm", "vp9", 160, 120)
+    assert not list(tmp_path.glob(".mediajet-*")), "scratch space is cleaned up"
+
+
+def test_default_output_name_in_the_working_directory(clip: Path, tmp_path: Path) -> None:
+    result = run("audio", "-i", str(clip), "--local", "--json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert probe(tmp_path / "clip-audio.mp3").codecs.audio == "mp3"
+
+
+def test_debug_prints_the_ffmpeg_commands(clip: Path, tmp_path: Path) -> None:
+    result = run("image", "-i", str(clip), "-o", "poster.jpg", "--start", "0.5", "--local", "--debug", "--json",
+                 cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "$ " in result.stderr and "ffprobe" in result.stderr and "-protocol_whitelist" in result.stderr
+    assert (tmp_path / "poster.jpg").stat().st_size > 0
+
+
+def test_bad_option_exits_2_with_kind(clip: Path, tmp_path: Path) -> None:
+    result = run("video", "-i", str(clip), "-o", "x.webm", "--format", "webm", "--codec", "h264", "--local",
+                 cwd=tmp_path)
+    assert result.returncode == 2
+    assert json.loads(result.stderr.strip().splitlines()[-1])["kind"] == "invalid_codec"
+
+
+def test_missing_input_exits_2(tmp_path: Path) -> None:
+    result = run("video", "-i", "nope.mp4", "--local", cwd=tmp_path)
+    assert result.returncode == 2
+    assert json.loads(result.stderr.strip().splitlines()[-1])["kind"] == "input_not_found"
+
+
+def test_broken_file_fails_the_job_with_exit_1(tmp_path: Path) -> None:
+    (tmp_path / "broken.mp4").write_text("this is not a video")
+    result = run("video", "-i", "broken.mp4", "--local", "--json", cwd=tmp_path)
+    assert result.returncode == 1
+    final = json.loads(result.stdout.splitlines()[-1])
+    assert final["status"] == "failed" and final["error"]["kind"] == "unsupported_media"
+    assert final["error"]["task"] == "probe"
+
+
+def test_tasks_compose_through_json(clip: Path, tmp_path: Path) -> None:
+    probed = run("task", "probe", "-i", json.dumps({"url": str(clip)}), "--local", "--json", cwd=tmp_path)
+    assert probed.returncode == 0, probed.stderr
+    file_obj = json.loads(probed.stdout.splitlines()[-1])["output"]
+    assert file_obj["kind"] == "video" and file_obj["width"] == 320
+    encoded = run("task", "video", "-i", json.dumps(file_obj), "--width", "96", "-o", "task.mp4", "--local",
+                  "--json", cwd=tmp_path)
+    assert encoded.returncode == 0, encoded.stderr
+    assert probe(tmp_path / "task.mp4").width == 96
+
+
+def test_health_reports_binaries(tmp_path: Path) -> None:
+    result = run("health", cwd=tmp_path)
+    assert result.returncode == 0
+    report = json.loads(result.stdout)
+    assert "ffmpeg version" in report["ffmpeg"]["version"]
+
+
+def test_remote_mode_without_key_explains(tmp_path: Path) -> None:
+    env = {"MEDIAJET_API_KEY": ""}
+    result = run("video", "-i", "https://example.com/a.mp4", cwd=tmp_path, env=env)
+    assert result.returncode == 3
+    assert json.loads(result.stderr.strip())["kind"] == "token_missing"
