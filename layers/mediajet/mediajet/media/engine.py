@@ -1,0 +1,59 @@
+"""Encode one input for one kind: build the plan (pure), run it through the runner, finish it."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from pathlib import Path
+
+from mediajet.media import runner
+from mediajet.media.plans import Plan
+from mediajet.models.file import File
+from mediajet.models.options import MediaOptions
+
+
+def build(kind: str, options: MediaOptions, source: File, src: Path, out_dir: Path) -> Plan:
+    if kind == "video":
+        from mediajet.media.plans.video import plan as build_plan
+    elif kind == "audio":
+        from mediajet.media.plans.audio import plan as build_plan
+    elif kind == "image":
+        from mediajet.media.plans.image import plan as build_plan
+    elif kind == "animation":
+        from mediajet.media.plans.animation import plan as build_plan
+    elif kind == "adaptive_video":
+        from mediajet.media.plans.hls import plan as build_plan
+    else:
+        raise ValueError(f"unknown kind {kind!r}")
+    return build_plan(options, source, src, out_dir)  # type: ignore[arg-type]
+
+
+def plan(kind: str, options: MediaOptions, source: File, src: Path, out_dir: Path) -> list[str]:
+    """The ffmpeg argv an encode runs (benchmarks time it bare)."""
+    return build(kind, options, source, src, out_dir).argv
+
+
+def encode(
+    kind: str,
+    options: MediaOptions,
+    source: File,
+    src: Path,
+    out_dir: Path,
+    *,
+    timeout: float,
+    on_progress: Callable[[int], None] | None = None,
+    cancel: threading.Event | None = None,
+) -> Path:
+    """Run the plan; returns the main output file (inside `out_dir`)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    todo = build(kind, options, source, src, out_dir)
+    stdout = b""
+    if todo.argv:
+        result = runner.run(todo.argv, timeout=timeout, duration=todo.duration, on_progress=on_progress,
+                            cancel=cancel, capture_stdout=todo.capture_stdout)
+        stdout = result.stdout
+    if todo.finish is not None:
+        todo.finish(stdout)
+    if on_progress is not None:
+        on_progress(100)
+    return todo.output

@@ -1,0 +1,29 @@
+"""Pure plan builders, one module per kind: (options, source File, paths) → a `Plan`.
+
+Nothing here spawns a process or touches the disk; `mediajet.media.engine` executes plans through
+the one runner. Plans are compared by exact argv lists in the unit tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What one encode does.
+
+    `argv` is the full ffmpeg command (binary first), or empty when no ffmpeg run is needed (a PNG
+    input that only Pillow decodes). `finish` runs after ffmpeg with its captured stdout (when
+    `capture_stdout`) or b"": the Pillow half of stills and animated WebP. `output` is the main file
+    the job returns (the master playlist for HLS). `duration` is the length in seconds of the media
+    ffmpeg produces, which turns `-progress` into percent.
+    """
+
+    output: Path
+    argv: list[str] = field(default_factory=list)
+    duration: float | None = None
+    capture_stdout: bool = False
+    finish: Callable[[bytes], None] | None = None
