@@ -1,0 +1,53 @@
+"""The DynamoDB table the JobStore uses, as data: `infra/` builds the table from it and the tests
+create it under moto from it, so the two can't drift.
+
+Single-table design (every key is a string):
+
+| item             | pk                       | sk     | gsi1pk            | gsi1sk   |
+|------------------|--------------------------|--------|-------------------|----------|
+| job              | JOB#<job id>             | JOB    | PROJECT#<project> | <job id> |
+| standalone task  | TASK#<task id>           | TASK   |                   |          |
+| job task pointer | TASK#<task id>           | JOB    | (holds job_id)    |          |
+| idempotency      | IDEM#<project>#<key>     | IDEM   |                   |          |
+| API key          | KEY#<sha256 hex>         | KEY    |                   |          |
+
+Job ids are ULIDs, so `gsi1sk` order is creation order: `GET /jobs` is one Query on the GSI in
+either direction, with `after`/`before` as key conditions. `expires_at` (epoch seconds) is the TTL
+attribute that removes idempotency records after 24 h.
+"""
+
+from __future__ import annotations
+
+PARTITION_KEY = "pk"
+SORT_KEY = "sk"
+PROJECT_INDEX = "gsi1"
+PROJECT_INDEX_PARTITION_KEY = "gsi1pk"
+PROJECT_INDEX_SORT_KEY = "gsi1sk"
+TTL_ATTRIBUTE = "expires_at"
+
+
+def create_table_kwargs(table_name: str) -> dict:
+    """Arguments for `dynamodb.create_table` (tests, moto) matching what infra/ deploys."""
+    string = "S"
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [
+            {"AttributeName": name, "AttributeType": string}
+            for name in (PARTITION_KEY, SORT_KEY, PROJECT_INDEX_PARTITION_KEY, PROJECT_INDEX_SORT_KEY)
+        ],
+        "KeySchema": [
+            {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
+            {"AttributeName": SORT_KEY, "KeyType": "RANGE"},
+        ],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": PROJECT_INDEX,
+                "KeySchema": [
+                    {"AttributeName": PROJECT_INDEX_PARTITION_KEY, "KeyType": "HASH"},
+                    {"AttributeName": PROJECT_INDEX_SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+        ],
+    }
