@@ -1,0 +1,172 @@
+"""The job pipeline on the embedded runtime: real SQLite records, real files, real ffmpeg."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from mediajet.errors import TransientError
+from mediajet.local.runtime import LocalRuntime
+from mediajet.media.probe import probe
+from mediajet.models.job import Job
+from mediajet.models.requests import build_job, parse_job_create
+from mediajet.pipeline import definition, transfer
+from mediajet.pipeline.execute import run_job
+from mediajet.pipeline.steps import run_step
+from mediajet.settings import Settings
+from mediajet.store.base import transition
+from tests.media import make_video
+
+PROJECT = "prj_test"
+
+
+@pytest.fixture
+def runtime(tmp_path: Path) -> LocalRuntime:
+    return LocalRuntime.open(Settings(), tmp_path / "data", allow_local_files=True)
+
+
+@pytest.fixture(scope="module")
+def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_video(tmp_path_factory.mktemp("pipeline") / "clip.mp4", seconds=1)
+
+
+def new_job(runtime: LocalRuntime, source: Path, kind: str = "video", **options: object) -> Job:
+    # build_job via a https URL passes validation; the stored input is then pointed at the local file.
+    request = parse_job_create({"input": "https://example.com/clip.mp4", "kind": kind, "options": options})
+    job = build_job(request, PROJECT)
+    job.input = source.as_uri()
+    stored, _ = runtime.jobs.create_job(job)
+    return stored
+
+
+def test_a_video_job_runs_every_step_and_stores_the_output(runtime: LocalRuntime, clip: Path) -> None:
+    job = new_job(runtime, clip, width=160, format="webm")
+    run_job(job.id, runtime.context())
+    done = runtime.jobs.get_job(job.id)
+    assert done.status == "succeeded", done.error
+    assert [t.status for t in done.tasks] == ["succeeded"] * 4
+    assert done.tasks[0].output["width"] == 320 and done.tasks[0].output["codecs"]["video"] == "h264"
+    assert done.tasks[2].progress == 100
+    assert done.started_at and done.finished_at and done.finished_at >= done.started_at
+    key = runtime.outputs.key_for_uri(done.output)
+    assert key is not None, done.output
+    with runtime.outputs.local_path(key) as path:
+        result = probe(path)
+    assert (result.format, result.codecs.video, result.width, result.height) == ("webm", "vp9", 160, 120)
+    assert not list(runtime.work.keys(f"jobs/{job.id}/")), "working files are removed when the job ends"
+
+
+def test_a_broken_input_fails_the_job_at_probe_and_cancels_the_rest(runtime: LocalRuntime, tmp_path: Path) -> None:
+    text = tmp_path / "notes.mp4"
+    text.write_text("this is not a video\n" * 50)
+    job = new_job(runtime, text)
+    run_job(job.id, runtime.context())
+    done = runtime.jobs.get_job(job.id)
+    assert done.status == "failed"
+    assert done.error is not None
+    assert (done.error.kind, done.error.task) == ("unsupported_media", "probe")
+    assert [t.status for t in done.tasks] == ["failed", "cancelled", "cancelled", "cancelled"]
+    assert done.tasks[0].error is not None and done.tasks[0].error.kind == "unsupported_media"
+
+
+def test_an_unreachable_input_fails_with_a_reason(runtime: LocalRuntime, tmp_path: Path) -> None:
+    job = new_job(runtime, tmp_path / "missing.mp4")
+    run_job(job.id, runtime.context())
+    done = runtime.jobs.get_job(job.id)
+    assert done.status == "failed"
+    assert done.error is not None and done.error.kind == "input_unreachable"
+    assert "missing.mp4" in done.error.message
+
+
+def test_a_transient_fetch_failure_is_retried(runtime: LocalRuntime, clip: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    real_fetch = transfer.fetch
+    calls: list[str] = []
+
+    def flaky(url: str, dest: Path, **kwargs: object):  # noqa: ANN202
+        calls.append(url)
+        if len(calls) == 1:
+            raise TransientError("connection reset by peer", kind="input_unreachable")
+        return real_fetch(url, dest, **kwargs)
+
+    monkeypatch.setattr(transfer, "fetch", flaky)
+    monkeypatch.setattr(definition.RetryPolicy, "delay", lambda self, retry: 0.01)
+    job = new_job(runtime, clip, kind="audio", format="mp3")
+    run_job(job.id, runtime.context())
+    assert runtime.jobs.get_job(job.id).status == "succeeded"
+    assert len(calls) == 2
+
+
+def test_a_non_transient_failure_is_not_retried(runtime: LocalRuntime, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+    real_probe = transfer.probe
+
+    def counting(*args: object, **kwargs: object):  # noqa: ANN202
+        calls.append("probe")
+        return real_probe(*args, **kwargs)
+
+    monkeypatch.setattr(transfer, "probe", counting)
+    garbage = tmp_path / "garbage.mov"
+    garbage.write_bytes(bytes(range(256)) * 64)
+    job = new_job(runtime, garbage)
+    run_job(job.id, runtime.context())
+    assert runtime.jobs.get_job(job.id).status == "failed"
+    assert calls == ["probe"]
+
+
+def test_cancelling_a_job_stops_ffmpeg(runtime: LocalRuntime, tmp_path: Path) -> None:
+    long_clip = make_video(tmp_path / "long.mp4", seconds=20, size="640x480")
+    job = new_job(runtime, long_clip, format="mp4", codec="h265", quality="very_high")
+    cancel = threading.Event()
+    runner = threading.Thread(target=run_job, args=(job.id, runtime.context(cancel)))
+    runner.start()
+    deadline = time.monotonic() + 60
+    while runtime.jobs.get_job(job.id).tasks[2].status != "processing" and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    def cancel_job(j: Job) -> Job:
+        j.status = "cancelled"
+        return j
+
+    transition(runtime.jobs, job.id, cancel_job)
+    cancel.set()
+    runner.join(60)
+    assert not runner.is_alive()
+    done = runtime.jobs.get_job(job.id)
+    assert done.status == "cancelled"
+    assert done.tasks[2].status == "cancelled" and done.tasks[3].status == "cancelled"
+
+
+def test_the_worker_resumes_interrupted_jobs_and_survives_failures(runtime: LocalRuntime, clip: Path,
+                                                                  tmp_path: Path) -> None:
+    bad = tmp_path / "bad.mp4"
+    bad.write_bytes(b"")
+    failing = new_job(runtime, bad)
+    interrupted = new_job(runtime, clip, kind="image", format="png", width=64)
+
+    ctx = runtime.context()
+    run_step("probe", {"job_id": interrupted.id}, ctx)
+    run_step("import", {"job_id": interrupted.id}, ctx)
+
+    def crashed_mid_encode(j: Job) -> Job:  # what a kill -9 during the encode step leaves behind
+        j.tasks[2].status = "processing"
+        j.tasks[2].progress = 40
+        return j
+
+    transition(runtime.jobs, interrupted.id, crashed_mid_encode)
+    worker = runtime.worker(concurrency=1)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while not worker.idle() and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        worker.stop()
+    assert runtime.jobs.get_job(failing.id).status == "failed"
+    resumed = runtime.jobs.get_job(interrupted.id)
+    assert resumed.status == "succeeded", resumed.error
+    assert resumed.tasks[2].output["format"] == "png" and resumed.tasks[2].output["width"] == 64
