@@ -57,7 +57,7 @@ class RouteTable:
 
     def __init__(self, app: APIGatewayHttpResolver) -> None:
         # Powertools keeps its routes in these two lists; there is no public accessor.
-        routes = [*app._static_routes, *app._dynamic_routes]  # noqa: SLF001
+        routes = [*app._static_routes, *app._dynamic_routes]
         self._routes: list[tuple[str, re.Pattern[str]]] = [(r.method.upper(), r.rule) for r in routes]
 
     def allowed(self, path: str) -> list[str]:

@@ -1,0 +1,130 @@
+"""The OpenAPI 3.1 document: document-only models, the bearer scheme, shared error responses.
+
+Request bodies are read by the handlers themselves (api/body.py), so Powertools cannot see them; the
+resolver subclass below adds them to the generated document. Anything beyond the Ittybit Jobs API
+is marked "MediaJet extension" in its description and with `x-mediajet-extension: true`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar, Literal
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.event_handler.openapi.models import OpenAPI, RequestBody, Schema
+from pydantic import BaseModel, Field
+
+from mediajet.models.file import File
+from mediajet.models.job import JobKind, TaskKind
+from mediajet.models.options import (
+    AdaptiveOptions,
+    AnimationOptions,
+    AudioOptions,
+    ImageOptions,
+    VideoOptions,
+)
+
+TITLE = "MediaJet Jobs API"
+DESCRIPTION = (
+    "A self-hosted media-processing API, wire-compatible with the Ittybit Jobs API: send a URL, pick a kind, "
+    "get the processed file back. Authenticate with `Authorization: Bearer <key>`. Errors are "
+    "`{kind, message}` (plus `field` when one field is at fault). Operations and fields beyond the Ittybit "
+    "Jobs API are marked **MediaJet extension**."
+)
+EXTENSION = "**MediaJet extension** (not in the Ittybit Jobs API). "
+EXT = {"x-mediajet-extension": True}
+SECURITY_SCHEME = "bearerAuth"
+
+
+class ErrorBody(BaseModel):
+    kind: str = Field(description="snake_case error kind, e.g. input_required, job_not_found",
+                      examples=["input_required"])
+    message: str = Field(description="what went wrong and how to fix it")
+    field: str | None = Field(default=None, description="the request field at fault, when there is one")
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+    version: str
+
+
+class JobCreateBody(BaseModel):
+    input: str = Field(description="URL of the file to process: http://, https:// or s3://",
+                       examples=["https://example.com/upload.mov"])
+    kind: JobKind
+    options: VideoOptions | AudioOptions | ImageOptions | AnimationOptions | AdaptiveOptions | None = Field(
+        default=None, description="options for the kind; unknown keys are an invalid_option error")
+    output: str | None = Field(
+        default=None, description="S3 destination `s3://bucket/key` (a folder ending in `/` for adaptive_video); "
+        "path templates `{id}`, `{date}`, `{filename}`, `{kind}`, `{ext}`. Default: the server's own storage, "
+        "and `job.output` becomes a signed download link.", examples=["s3://my-bucket/processed/{filename}.mp4"])
+    metadata: dict[str, Any] | None = Field(default=None, description="free key/value pairs, echoed back")
+    webhook_url: str | None = Field(
+        default=None, description=EXTENSION + "http(s) URL that receives the job when it ends, with "
+        "Standard Webhooks signature headers.")
+    connection_id: str | None = Field(default=None, description="storage connection for s3:// input and output")
+
+
+class TaskCreateBody(BaseModel):
+    kind: TaskKind
+    input: File | dict[str, Any] = Field(
+        description="probe/import: `{\"url\": ...}`; other kinds: a File object from an earlier task",
+        examples=[{"url": "https://example.com/video.mp4"}])
+    options: dict[str, Any] | None = Field(
+        default=None, description="encoding kinds: the options of POST /jobs for that kind; "
+        "export: `{\"url\": \"s3://bucket/key\", \"connection_id\": ...}`")
+
+
+def error_responses(*codes: int) -> dict[int, dict[str, Any]]:
+    text = {400: "invalid request (kind names the problem, field the culprit)", 401: "token_missing or token_invalid",
+            404: "not found", 409: "conflict", 413: "payload_too_large"}
+    return {code: {"description": text[code], "content": {"application/json": {"model": ErrorBody}}}
+            for code in codes}
+
+
+def ok(code: int, description: str, model: Any, headers: dict[str, Any] | None = None) -> dict[int, dict[str, Any]]:
+    response: dict[str, Any] = {"description": description, "content": {"application/json": {"model": model}}}
+    if headers:
+        response["headers"] = headers
+    return {code: response}
+
+
+class Resolver(APIGatewayHttpResolver):
+    """Adds the request bodies the handlers read themselves to the generated document."""
+
+    REQUEST_BODIES: ClassVar[dict[tuple[str, str], type[BaseModel]]] = {
+        ("/jobs", "post"): JobCreateBody,
+        ("/tasks", "post"): TaskCreateBody,
+    }
+    PUBLIC_PATHS: ClassVar[tuple[str, ...]] = ("/health",)
+
+    def get_openapi_schema(self, *args: Any, **kwargs: Any) -> OpenAPI:
+        schema = super().get_openapi_schema(*args, **kwargs)
+        components = schema.components.schemas if schema.components and schema.components.schemas is not None else {}
+        for (path, method), model in self.REQUEST_BODIES.items():
+            item = (schema.paths or {}).get(path)
+            operation = getattr(item, method, None) if item is not None else None
+            if operation is None:
+                continue
+            doc = model.model_json_schema(ref_template="#/components/schemas/{model}")
+            for name, sub in doc.pop("$defs", {}).items():
+                components.setdefault(name, Schema.model_validate(sub))
+            components[model.__name__] = Schema.model_validate(doc)
+            operation.requestBody = RequestBody.model_validate({
+                "required": True,
+                "description": "JSON (any Content-Type is accepted, so `curl -d` works without -H)",
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+            })
+        for item in (schema.paths or {}).values():
+            for method in ("get", "post"):
+                operation = getattr(item, method, None)
+                if operation is not None and operation.responses:
+                    operation.responses.pop(422, None)  # bad requests are 400 {kind, message, field} here
+        for name in ("HTTPValidationError", "ValidationError"):
+            components.pop(name, None)
+        for path in self.PUBLIC_PATHS:
+            item = (schema.paths or {}).get(path)
+            if item is not None and item.get is not None:
+                item.get.security = []
+        if schema.components is not None:
+            schema.components.schemas = components
+        return schema

@@ -1,0 +1,46 @@
+"""What the /tasks routes do: create a standalone task (seed 001) and read one back."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from mediajet.api.deps import ApiDeps
+from mediajet.errors import InvalidRequest
+from mediajet.models.job import Task
+from mediajet.models.requests import TaskCreate, parse_task_create
+
+
+def normalise_input(raw: dict[str, Any]) -> dict[str, Any]:
+    """A bare `{url}` is an unfetched file: it comes back as `{object: "external_file", url}` (seed 001).
+    A File object from an earlier task is kept as sent."""
+    if raw.get("object") in ("file", "external_file"):
+        return dict(raw)
+    return {"object": "external_file", **{k: v for k, v in raw.items() if k != "object"}}
+
+
+def check_export(request: TaskCreate) -> None:
+    url = (request.options or {}).get("url")
+    if not isinstance(url, str) or not url:
+        raise InvalidRequest("an export task needs options.url, the destination: s3://bucket/key",
+                             kind="invalid_option", field="options.url")
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.netloc or not parts.path.strip("/"):
+        raise InvalidRequest("options.url must be an S3 destination: s3://bucket/key", kind="invalid_option",
+                             field="options.url")
+
+
+def create_task(deps: ApiDeps, project_id: str, body: Any) -> Task:
+    request = parse_task_create(body)
+    if request.kind == "export":
+        check_export(request)
+    task = Task(kind=request.kind, input=normalise_input(request.input),  # type: ignore[arg-type]
+                options=dict(request.options or {}), project_id=project_id)
+    task.updated_at = task.created_at
+    stored = deps.jobs.create_task(task)
+    deps.orchestrator.start_task(stored)
+    return stored
+
+
+def get_task(deps: ApiDeps, project_id: str, task_id: str) -> Task:
+    return deps.jobs.get_task(task_id, project_id)
