@@ -1,0 +1,140 @@
+"""kind `image`: one still, from an image or from a video frame.
+
+- Image input: Pillow alone (the static ffmpeg cannot decode PNG); `argv` is empty.
+- Video input: ffmpeg seeks to `start` (`-ss` before `-i`: a fast seek that is still frame-exact
+  when decoding) and pipes one frame as PPM; Pillow then resizes and encodes it, so stills from
+  images and from videos share one resize and one set of encoders (transparent padding included).
+- `start` past the end, or within its last half second, gives the last frame (a thumbnail job for
+  many uploads should not fail on the short ones): ffmpeg reads the final seconds (`-sseof`) and keeps overwriting one
+  PPM file (`-update 1`), which ends as the last decodable frame.
+- Default format: the input's own (jpeg/png/webp/avif; gif → png, the lossless still format with
+  transparency), jpeg for a video or any other input. The file is `output.jpg` for jpeg.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mediajet.errors import ProcessingError
+from mediajet.media.binaries import ffmpeg
+from mediajet.media.inputs import input_args
+from mediajet.media.plans import Plan
+from mediajet.models.file import File
+from mediajet.models.options import ImageOptions
+
+if TYPE_CHECKING:
+    from PIL.Image import Image
+
+EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "avif": "avif"}
+# Names probe may report for an image format (Pillow names, ffprobe demuxer names) → output format.
+_SAME_FORMAT = {
+    "jpeg": "jpeg", "jpg": "jpeg", "mjpeg": "jpeg", "jpeg_pipe": "jpeg",
+    "png": "png", "png_pipe": "png", "apng": "png",
+    "webp": "webp", "webp_pipe": "webp",
+    "avif": "avif",
+    "gif": "png", "gif_pipe": "png",
+}
+LAST_FRAME_FILE = ".last-frame.ppm"
+# How much of the end ffmpeg reads to find the last frame; covers a video track that stops a
+# little before the container's duration (audio running longer).
+LAST_FRAME_WINDOW_S = 2.0
+# A start this close to the end (or two frame intervals, if longer) takes the last frame: the
+# video track often stops a frame or two before the container's duration (audio runs longer), and
+# a frame up to half a second late at the very end beats a failed job.
+END_MARGIN_S = 0.5
+
+
+def plan(options: ImageOptions, source: File, src: Path, out_dir: Path) -> Plan:
+    fmt = options.format or default_format(source)
+    out = out_dir / f"output.{EXTENSIONS[fmt]}"
+    if is_still(source):
+        return Plan(output=out, finish=lambda _stdout: _render_file(src, options, fmt, out, keep=True))
+    require_video(source, "an image")
+    start = options.start or 0.0
+    if past_last_frame(start, source):
+        last = out_dir / LAST_FRAME_FILE
+        return Plan(output=out, argv=last_frame_argv(src, last),
+                    finish=lambda _stdout: _render_file(last, options, fmt, out, keep=False))
+    return Plan(output=out, argv=frame_argv(src, start), capture_stdout=True,
+                finish=lambda stdout: _render_frame(stdout, options, fmt, out, start))
+
+
+def default_format(source: File) -> str:
+    if is_still(source):
+        return _SAME_FORMAT.get((source.format or "").lower(), "jpeg")
+    return "jpeg"
+
+
+def is_still(source: File) -> bool:
+    return source.kind == "image"
+
+
+def require_video(source: File, what: str) -> None:
+    if source.kind == "audio" or (source.codecs is not None and not source.has_video):
+        raise ProcessingError(
+            f"the input has no video track to make {what} from; send a video or an image",
+            kind="unsupported_media",
+        )
+
+
+def past_last_frame(start: float, source: File) -> bool:
+    if not source.duration:
+        return False
+    margin = max(END_MARGIN_S, 2 / source.fps) if source.fps else END_MARGIN_S
+    return start > source.duration - margin
+
+
+def seconds(value: float) -> str:
+    """ffmpeg time argument: millisecond precision, no trailing zeros ("1.5", "2")."""
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def ffmpeg_head() -> list[str]:
+    """Flags every run starts with: quiet logs, machine-readable progress on stderr for the runner."""
+    return [ffmpeg(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:2", "-nostats"]
+
+
+def frame_argv(src: Path, start: float) -> list[str]:
+    pre = ["-ss", seconds(start)] if start > 0 else []
+    return [*ffmpeg_head(), *input_args(src, pre=pre), "-map", "0:v:0", "-frames:v", "1",
+            "-f", "image2pipe", "-c:v", "ppm", "pipe:1"]
+
+
+def last_frame_argv(src: Path, target: Path) -> list[str]:
+    return [*ffmpeg_head(), *input_args(src, pre=["-sseof", f"-{seconds(LAST_FRAME_WINDOW_S)}"]),
+            "-map", "0:v:0", "-update", "1", "-f", "image2", "-c:v", "ppm", str(target)]
+
+
+def _render_frame(stdout: bytes, options: ImageOptions, fmt: str, out: Path, start: float) -> None:
+    from mediajet.media import stills
+
+    if not stdout:
+        # Only when the video track ends before the container does and `start` falls in between.
+        raise ProcessingError(
+            f"the video has no frame at or after start={seconds(start)} s; use an earlier start",
+            kind="invalid_option", field="start",
+        )
+    _render(stills.open_frame(stdout), options, fmt, out)
+
+
+def _render_file(path: Path, options: ImageOptions, fmt: str, out: Path, *, keep: bool) -> None:
+    from mediajet.media import stills
+
+    if not keep and not path.exists():
+        raise ProcessingError("no frame could be decoded near the end of the video", kind="unsupported_media")
+    try:
+        _render(stills.open_image(path), options, fmt, out)
+    finally:
+        if not keep:
+            path.unlink(missing_ok=True)  # scratch inside out_dir must not be exported
+
+
+def _render(image: Image, options: ImageOptions, fmt: str, out: Path) -> None:
+    from mediajet.media import stills
+
+    geom = stills.geometry(stills.upright_size(image), options.width, options.height, options.effective_fit,
+                           options.position)
+    background = stills.parse_color(options.background, fmt)
+    picture = stills.decode(image, at_least=(geom.scale_w, geom.scale_h))
+    stills.save(stills.apply(picture, geom, background), out, fmt, options.level, background=background)
