@@ -33,6 +33,33 @@ class JobPage(BaseModel):
     has_more: bool
 
 
+class PageWindow(BaseModel):
+    """The id range a list query covers and the direction to read it in (ids sort in creation order).
+    Both stores read `limit + 1` rows along it; the extra row only says whether there is more."""
+
+    above: str | None = None  # exclusive lower bound on the job id
+    below: str | None = None  # exclusive upper bound on the job id
+    ascending: bool  # the read direction
+    reverse: bool  # read against the requested order (a lone `before` cursor): flip the page back
+
+
+def page_window(query: JobQuery) -> PageWindow:
+    """`after`/`before` are positions in the requested order. A lone `before` reads towards the cursor
+    so the page is the one right before it, and `has_more` then means "more further back"."""
+    ascending = query.order == "asc"
+    above, below = (query.after, query.before) if ascending else (query.before, query.after)
+    backwards = query.before is not None and query.after is None
+    return PageWindow(above=above, below=below, ascending=ascending != backwards, reverse=backwards)
+
+
+def page_of(rows: list[Job], query: JobQuery, window: PageWindow) -> JobPage:
+    """The page from up to `limit + 1` rows read along `window`."""
+    items = rows[: query.limit]
+    if window.reverse:
+        items.reverse()
+    return JobPage(items=items, has_more=len(rows) > query.limit)
+
+
 class JobStore(Protocol):
     # jobs
     def create_job(self, job: Job, claim: IdempotencyClaim | None = None) -> tuple[Job, bool]:

@@ -1,0 +1,340 @@
+"""JobStore on one SQLite file: the embedded default's records.
+
+Each job is one row: the full record as JSON plus the columns lists filter on (project_id, kind,
+status, input), so `GET /jobs` is one indexed query and `GET /jobs/{id}` one primary-key read.
+
+Concurrency: WAL mode lets readers run while one writer writes, across threads and processes (the
+server and `mediajet keys create` share the file). Connections come from a small pool, one thread
+at a time each; multi-statement writes take the write lock up front (`BEGIN IMMEDIATE`), so they
+wait on the busy timeout instead of failing when another writer is mid-transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from mediajet.errors import Conflict, JobNotFound, StaleWrite, TaskNotFound
+from mediajet.ids import now_ms
+from mediajet.models.job import IdempotencyClaim, Job, Task, task_record
+from mediajet.store.base import IDEMPOTENCY_TTL_MS, JobPage, JobQuery, page_of, page_window
+
+BUSY_TIMEOUT_S = 30.0
+MAX_IDLE_CONNECTIONS = 8
+
+# Append-only: a database at version N runs migrations N+1… in order, each in one transaction, and
+# PRAGMA user_version records how far it got. Never edit a migration that has shipped.
+MIGRATIONS: tuple[str, ...] = (
+    # 1: jobs, standalone tasks, idempotency claims, API keys
+    """
+    CREATE TABLE jobs (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        status TEXT NOT NULL,
+        input TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE INDEX jobs_by_project ON jobs (project_id, id);
+    CREATE INDEX jobs_by_project_status ON jobs (project_id, status, id);
+    CREATE INDEX jobs_by_project_kind ON jobs (project_id, kind, id);
+    CREATE INDEX jobs_by_project_input ON jobs (project_id, input, id);
+    CREATE INDEX jobs_active ON jobs (id) WHERE status IN ('queued', 'processing');
+
+    CREATE TABLE tasks (
+        id TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        status TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE INDEX tasks_active ON tasks (id) WHERE status IN ('waiting', 'processing');
+
+    CREATE TABLE idempotency (
+        project_id TEXT NOT NULL,
+        key TEXT NOT NULL,
+        body_hash TEXT NOT NULL,
+        resource_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        PRIMARY KEY (project_id, key)
+    );
+
+    CREATE TABLE api_keys (
+        key_hash TEXT PRIMARY KEY,
+        project_id TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+    );
+    """,
+    # 2: find a task embedded in a job by the task's id (GET /tasks/{id} for a job's task)
+    """
+    CREATE TABLE job_tasks (
+        task_id TEXT PRIMARY KEY,
+        job_id TEXT NOT NULL
+    );
+    INSERT INTO job_tasks (task_id, job_id)
+        SELECT json_extract(task.value, '$.id'), jobs.id FROM jobs, json_each(jobs.record, '$.tasks') AS task;
+    """,
+)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+_ACTIVE_JOB = "status IN ('queued', 'processing')"  # the partial indexes' conditions, word for word
+_ACTIVE_TASK = "status IN ('waiting', 'processing')"
+_FILTER_COLUMNS = ("kind", "status", "input")
+
+
+class SchemaTooNew(RuntimeError):
+    """The file was written by a newer MediaJet; opening it would risk corrupting its records."""
+
+
+def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
+    """Bring the schema up to `target`; returns the version found. Safe when several processes open
+    the same file at once: the version is re-read under the write lock."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        found = conn.execute("PRAGMA user_version").fetchone()[0]
+        if found > SCHEMA_VERSION:
+            raise SchemaTooNew(f"the database has schema version {found}; this MediaJet knows up to "
+                               f"{SCHEMA_VERSION}: upgrade MediaJet")
+        for version in range(found + 1, target + 1):
+            for statement in _statements(MIGRATIONS[version - 1]):
+                conn.execute(statement)
+            conn.execute(f"PRAGMA user_version = {version:d}")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+    return found
+
+
+def _statements(script: str) -> Iterator[str]:
+    # executescript() would COMMIT first; the migration must stay inside our transaction.
+    pending = ""
+    for line in script.splitlines(keepends=True):
+        pending += line
+        if sqlite3.complete_statement(pending):
+            yield pending.strip()
+            pending = ""
+    if pending.strip():
+        raise ValueError(f"incomplete SQL statement in a migration: {pending.strip()[:80]}")
+
+
+def open_connection(path: Path) -> sqlite3.Connection:
+    # isolation_level=None: no implicit transactions; the store says BEGIN where it means it.
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
+    # NORMAL in WAL mode: a crashed process loses nothing; only a power cut can drop the last commits.
+    # FULL would fsync on every commit, which the 25 ms budget for POST /jobs cannot afford on slow disks.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    return conn
+
+
+class SqliteJobStore:
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._idle: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        with self._connection() as conn:
+            conn.execute("PRAGMA journal_mode = WAL")  # persistent: recorded in the file
+            migrate(conn)
+
+    # --- connections ------------------------------------------------------------------------------
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            conn = self._idle.pop() if self._idle else None
+        if conn is None:
+            conn = open_connection(self.path)
+        try:
+            yield conn
+        finally:
+            if conn.in_transaction:  # an error escaped mid-transaction: never pool a half-done write
+                conn.execute("ROLLBACK")
+            with self._lock:
+                if len(self._idle) < MAX_IDLE_CONNECTIONS:
+                    self._idle.append(conn)
+                    conn = None
+            if conn is not None:
+                conn.close()
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        with self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            yield conn
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+
+    # --- jobs -------------------------------------------------------------------------------------
+
+    def create_job(self, job: Job, claim: IdempotencyClaim | None = None) -> tuple[Job, bool]:
+        stored = job.model_copy(update={"version": 1})
+        with self._write() as conn:
+            if claim is not None and not _take_claim(conn, claim):
+                existing = conn.execute(
+                    "SELECT jobs.record FROM idempotency JOIN jobs ON jobs.id = idempotency.resource_id "
+                    "WHERE idempotency.project_id = ? AND idempotency.key = ?",
+                    (claim.project_id, claim.key),
+                ).fetchone()
+                if existing is None:
+                    raise JobNotFound(claim.resource_id)
+                return Job.model_validate_json(existing[0]), False
+            try:
+                conn.execute(
+                    "INSERT INTO jobs (id, project_id, kind, status, input, version, record) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (stored.id, stored.project_id, stored.kind, stored.status, stored.input, stored.version,
+                     json.dumps(stored.to_record())),
+                )
+                conn.executemany("INSERT INTO job_tasks (task_id, job_id) VALUES (?, ?)",
+                                 [(task.id, stored.id) for task in stored.tasks])
+            except sqlite3.IntegrityError:
+                raise Conflict(f"job {stored.id} or one of its tasks already exists") from None
+        return stored, True
+
+    def get_job(self, job_id: str, project_id: str | None = None) -> Job:
+        with self._connection() as conn:
+            row = conn.execute("SELECT record FROM jobs WHERE id = ?1 AND (?2 IS NULL OR project_id = ?2)",
+                               (job_id, project_id)).fetchone()
+        if row is None:
+            raise JobNotFound(job_id)
+        return Job.model_validate_json(row[0])
+
+    def save_job(self, job: Job) -> Job:
+        saved = job.model_copy(update={"version": job.version + 1})
+        with self._connection() as conn:
+            changed = conn.execute(
+                "UPDATE jobs SET status = ?, version = ?, record = ? WHERE id = ? AND version = ?",
+                (saved.status, saved.version, json.dumps(saved.to_record()), job.id, job.version),
+            ).rowcount
+            if not changed:
+                exists = conn.execute("SELECT 1 FROM jobs WHERE id = ?", (job.id,)).fetchone()
+                if exists is None:
+                    raise JobNotFound(job.id)
+                raise StaleWrite(f"job {job.id} changed since version {job.version} was read")
+        return saved
+
+    def list_jobs(self, project_id: str, query: JobQuery) -> JobPage:
+        window = page_window(query)
+        where, params = ["project_id = ?"], [project_id]
+        for column in _FILTER_COLUMNS:
+            value = getattr(query, column)
+            if value is not None:
+                where.append(f"{column} = ?")
+                params.append(value)
+        if window.above is not None:
+            where.append("id > ?")
+            params.append(window.above)
+        if window.below is not None:
+            where.append("id < ?")
+            params.append(window.below)
+        direction = "ASC" if window.ascending else "DESC"
+        sql = f"SELECT record FROM jobs WHERE {' AND '.join(where)} ORDER BY id {direction} LIMIT ?"
+        with self._connection() as conn:
+            rows = conn.execute(sql, (*params, query.limit + 1)).fetchall()
+        return page_of([Job.model_validate_json(row[0]) for row in rows], query, window)
+
+    def active_jobs(self) -> list[Job]:
+        with self._connection() as conn:
+            rows = conn.execute(f"SELECT record FROM jobs WHERE {_ACTIVE_JOB} ORDER BY id").fetchall()
+        return [Job.model_validate_json(row[0]) for row in rows]
+
+    # --- standalone tasks -------------------------------------------------------------------------
+
+    def create_task(self, task: Task) -> Task:
+        stored = task.model_copy(update={"version": 1})
+        with self._connection() as conn:
+            try:
+                conn.execute("INSERT INTO tasks (id, project_id, status, version, record) VALUES (?, ?, ?, ?, ?)",
+                             (stored.id, stored.project_id, stored.status, stored.version,
+                              json.dumps(task_record(stored))))
+            except sqlite3.IntegrityError:
+                raise Conflict(f"task {stored.id} already exists") from None
+        return stored
+
+    def get_task(self, task_id: str, project_id: str | None = None) -> Task:
+        with self._connection() as conn:
+            row = conn.execute(
+                "SELECT record, 0 FROM tasks WHERE id = ?1 AND (?2 IS NULL OR project_id = ?2) "
+                "UNION ALL "
+                "SELECT jobs.record, 1 FROM job_tasks JOIN jobs ON jobs.id = job_tasks.job_id "
+                "WHERE job_tasks.task_id = ?1 AND (?2 IS NULL OR jobs.project_id = ?2)",
+                (task_id, project_id),
+            ).fetchone()
+        if row is None:
+            raise TaskNotFound(task_id)
+        record, in_job = row
+        if not in_job:
+            return Task.model_validate_json(record)
+        task = next((t for t in Job.model_validate_json(record).tasks if t.id == task_id), None)
+        if task is None:
+            raise TaskNotFound(task_id)
+        return task
+
+    def save_task(self, task: Task) -> Task:
+        saved = task.model_copy(update={"version": task.version + 1})
+        with self._connection() as conn:
+            changed = conn.execute(
+                "UPDATE tasks SET status = ?, version = ?, record = ? WHERE id = ? AND version = ?",
+                (saved.status, saved.version, json.dumps(task_record(saved)), task.id, task.version),
+            ).rowcount
+            if not changed:
+                exists = conn.execute("SELECT 1 FROM tasks WHERE id = ?", (task.id,)).fetchone()
+                if exists is None:
+                    raise TaskNotFound(task.id)
+                raise StaleWrite(f"task {task.id} changed since version {task.version} was read")
+        return saved
+
+    def active_tasks(self) -> list[Task]:
+        with self._connection() as conn:
+            rows = conn.execute(f"SELECT record FROM tasks WHERE {_ACTIVE_TASK} ORDER BY id").fetchall()
+        return [Task.model_validate_json(row[0]) for row in rows]
+
+    # --- idempotency ------------------------------------------------------------------------------
+
+    def get_claim(self, project_id: str, key: str) -> IdempotencyClaim | None:
+        with self._connection() as conn:
+            row = conn.execute(
+                "SELECT body_hash, resource_id, created_at FROM idempotency "
+                "WHERE project_id = ? AND key = ? AND created_at > ?",
+                (project_id, key, now_ms() - IDEMPOTENCY_TTL_MS),
+            ).fetchone()
+        if row is None:
+            return None
+        body_hash, resource_id, created_at = row
+        return IdempotencyClaim(project_id=project_id, key=key, body_hash=body_hash, resource_id=resource_id,
+                                created_at=created_at)
+
+    # --- API keys ---------------------------------------------------------------------------------
+
+    def add_api_key(self, key_hash: str, project_id: str) -> None:
+        with self._connection() as conn:
+            conn.execute("INSERT OR REPLACE INTO api_keys (key_hash, project_id, created_at) VALUES (?, ?, ?)",
+                         (key_hash, project_id, now_ms()))
+
+    def project_for_key(self, key_hash: str) -> str | None:
+        with self._connection() as conn:
+            row = conn.execute("SELECT project_id FROM api_keys WHERE key_hash = ?", (key_hash,)).fetchone()
+        return None if row is None else row[0]
+
+
+def _take_claim(conn: sqlite3.Connection, claim: IdempotencyClaim) -> bool:
+    """Record `claim` unless a live one holds the key; a claim past its 24 h is overwritten."""
+    return conn.execute(
+        "INSERT INTO idempotency (project_id, key, body_hash, resource_id, created_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (project_id, key) DO UPDATE SET body_hash = excluded.body_hash, "
+        "resource_id = excluded.resource_id, created_at = excluded.created_at "
+        "WHERE idempotency.created_at <= ?",
+        (claim.project_id, claim.key, claim.body_hash, claim.resource_id, claim.created_at,
+         now_ms() - IDEMPOTENCY_TTL_MS),
+    ).rowcount == 1
