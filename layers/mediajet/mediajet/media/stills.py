@@ -67,7 +67,7 @@ def open_image(path: Path) -> Image.Image:
     except ProcessingError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _too_large(str(exc)) from exc
+        raise _too_large("the image declares more pixels than can be decoded safely") from exc
     except UnidentifiedImageError as exc:
         raise ProcessingError(
             "the input is not an image this service can read; send JPEG, PNG, WebP, AVIF, GIF, BMP or TIFF",
@@ -144,7 +144,7 @@ def decode(image: Image.Image, *, at_least: tuple[int, int] | None = None) -> Im
             upright = upright.convert("RGBA" if upright.has_transparency_data else "RGB")
         icc = image.info.get("icc_profile")
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _too_large(str(exc)) from exc
+        raise _too_large("the image declares more pixels than can be decoded safely") from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise _unreadable(exc) from exc
     finally:
