@@ -87,5 +87,7 @@ def register(app: APIGatewayHttpResolver, routes: Callable[[], RouteTable]) -> N
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
         request_id = app.current_event.request_context.request_id or ""
-        logger.exception("unhandled error", extra={"request_id": request_id, "path": app.current_event.path})
+        method, path = app.current_event.http_method, app.current_event.path
+        logger.exception(f"unhandled error in request {request_id} ({method} {path})",
+                         extra={"request_id": request_id, "path": path})
         return json_response(500, {**error_body(exc), "request_id": request_id})

@@ -119,7 +119,7 @@ class Resolver(APIGatewayHttpResolver):
                 operation = getattr(item, method, None)
                 if operation is not None and operation.responses:
                     operation.responses.pop(422, None)  # bad requests are 400 {kind, message, field} here
-        for name in ("HTTPValidationError", "ValidationError"):
+        for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
             components.pop(name, None)
         for path in self.PUBLIC_PATHS:
             item = (schema.paths or {}).get(path)

@@ -1,7 +1,8 @@
 """List pagination headers (DESIGN.md, spec §1.3): `Link` (RFC 8288), `Has-More`, `Limit`.
 
 Paging forward (`after`, or no cursor) continues with `after=<last id>` under rel="next"; paging with
-`before` continues further back with `before=<first id>` under rel="prev". The link repeats the
+a lone `before` continues further back with `before=<first id>` under rel="prev" (the stores read a
+lone `before` as "the page right before this id", see store.base.page_window). The link repeats the
 filters and the order, so following it needs no state on the client.
 """
 
@@ -23,8 +24,8 @@ def base_url(headers: Mapping[str, str], domain: str | None, path: str) -> str:
 def page_headers(page: JobPage, query: JobQuery, url: str) -> dict[str, str]:
     headers = {"Has-More": "true" if page.has_more else "false", "Limit": str(query.limit)}
     if page.has_more and page.items:
-        params = query.model_dump(exclude_none=True, exclude={"after", "before"})
-        if query.before is not None:
+        params = query.model_dump(exclude_none=True)
+        if query.before is not None and query.after is None:  # paging back: "more" lies further back
             params["before"], rel = page.items[0].id, "prev"
         else:
             params["after"], rel = page.items[-1].id, "next"
