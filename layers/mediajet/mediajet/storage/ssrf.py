@@ -11,6 +11,7 @@ lookup to win.
 from __future__ import annotations
 
 import ipaddress
+import re
 import socket
 from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network
 
@@ -137,18 +138,21 @@ def check_address(ip: IPAddress | str, *, host: str | None = None) -> None:
     raise ProcessingError(message, kind="input_forbidden")
 
 
+# Exactly what inet_aton(3) reads per part. Python's int() is looser (it takes "_", "+", blanks), and a
+# looser parse would connect to an address for text the system resolver treats as a name.
+_V4_PART = re.compile(r"0[xX][0-9a-fA-F]*|0[0-7]*|[1-9][0-9]*")
+_MAX_V4_PART_CHARS = 40  # anything longer overflows 32 bits in every base; don't feed it to int()
+
+
 def _parse_v4_part(text: str) -> int | None:
     """One part of an inet_aton address: decimal, 0-prefixed octal or 0x-prefixed hexadecimal."""
-    if not text:
+    if len(text) > _MAX_V4_PART_CHARS or not _V4_PART.fullmatch(text):
         return None
-    try:
-        if text[:2].lower() == "0x":
-            return int(text[2:], 16) if text[2:] else 0
-        if text[0] == "0" and len(text) > 1:
-            return int(text[1:], 8)
-        return int(text, 10) if text.isdigit() else None
-    except ValueError:
-        return None
+    if text[:2].lower() == "0x":
+        return int(text, 16) if text[2:] else 0  # int() reads the 0x prefix itself
+    if text[0] == "0":
+        return int(text, 8)
+    return int(text, 10)
 
 
 def _parse_inet_aton(text: str) -> IPv4Address | None:
@@ -171,18 +175,18 @@ def _parse_inet_aton(text: str) -> IPv4Address | None:
 
 def parse_host(host: str) -> IPAddress | None:
     """The address a URL host spells literally, in any form the C library would accept, or None when
-    the host is a name that needs resolving."""
+    the host is a name that needs resolving. Takes the host percent-decoded: an IPv6 zone id is
+    "%eth0" here, not "%25eth0"; the zone is kept so a permitted link-local address stays reachable.
+    """
     text = host.strip()
     if text.startswith("[") and text.endswith("]"):
         text = text[1:-1]
     if ":" in text:
-        text = text.split("%", 1)[0]  # zone id: "%eth0" or, URL-encoded, "%25eth0"
         try:
             return IPv6Address(text)
         except ValueError:
             return None
-    if text.endswith("."):
-        text = text[:-1]  # "127.0.0.1." is the same address to a resolver that treats it as a name
+    text = text.removesuffix(".")  # "127.0.0.1." is the same address to a resolver that treats it as a name
     return _parse_inet_aton(text)
 
 
@@ -206,7 +210,7 @@ def resolve(host: str, port: int, *, check: bool = True) -> list[IPAddress]:
 def _lookup(host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, proto=socket.IPPROTO_TCP)
-    except UnicodeError as exc:
+    except (UnicodeError, ValueError) as exc:  # ValueError: an embedded NUL
         raise ProcessingError(f"the input host {host!r} is not a valid host name", kind="invalid_input") from exc
     except socket.gaierror as exc:
         if exc.errno == socket.EAI_AGAIN:

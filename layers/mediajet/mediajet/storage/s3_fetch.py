@@ -1,0 +1,107 @@
+"""Downloading an s3://bucket/key input with the credentials MediaJet runs under.
+
+The object's size is read before any byte is. On a versioned bucket the download is pinned to the
+version that was sized; elsewhere an object swapped for a larger one in between is caught by the
+size check after the download (download_file does not take IfMatch).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from mediajet.errors import ProcessingError, TransientError
+from mediajet.settings import Settings
+from mediajet.storage.fetch_result import FetchResult, remove_partial, too_large
+
+NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket", "NoSuchVersion"})
+FORBIDDEN_CODES = frozenset({"403", "AccessDenied", "Forbidden", "AllAccessDisabled", "AccountProblem",
+                             "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"})
+RETRYABLE_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException", "RequestLimitExceeded",
+                             "RequestTimeout", "RequestTimeTooSkewed", "InternalError", "ServiceUnavailable",
+                             "503", "500"})
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """(bucket, key) of s3://bucket/key. The key is taken verbatim: S3 URIs are not percent-encoded,
+    and '?' or '#' are ordinary key characters there."""
+    rest = url.strip()[len("s3://"):]
+    bucket, _, key = rest.partition("/")
+    if not bucket or not key:
+        raise ProcessingError(f"the input URL {url} is not valid: expected s3://bucket/key",
+                              kind="invalid_input")
+    return bucket, key
+
+
+def fetch_s3(url: str, dest: Path, *, settings: Settings, s3_client: Any = None) -> FetchResult:
+    bucket, key = parse_s3_url(url)
+    client = s3_client if s3_client is not None else _default_client()
+    where = f"s3://{bucket}/{key}"
+    with _s3_errors(where):
+        head = client.head_object(Bucket=bucket, Key=key)
+    size = int(head.get("ContentLength", 0))
+    if size > settings.max_input_bytes:
+        raise too_large(size, settings.max_input_bytes, where=where)
+    extra = {"VersionId": head["VersionId"]} if head.get("VersionId") else None
+    try:
+        with _s3_errors(where):
+            client.download_file(bucket, key, str(dest), ExtraArgs=extra)
+        written = dest.stat().st_size
+        if written > settings.max_input_bytes:  # the object changed after head_object
+            raise too_large(written, settings.max_input_bytes, where=where)
+    except BaseException:
+        remove_partial(dest)
+        raise
+    return FetchResult(path=dest, size=written, content_type=head.get("ContentType"), final_url=where)
+
+
+def _default_client() -> Any:
+    import boto3  # only when an s3:// input shows up and the caller has no client
+
+    return boto3.client("s3")
+
+
+@contextmanager
+def _s3_errors(where: str) -> Iterator[None]:
+    """Map botocore failures to job errors; botocore is imported only when one happens."""
+    try:
+        yield
+    except ProcessingError:
+        raise
+    except Exception as exc:
+        translated = _translate(exc, where)
+        if translated is None:
+            raise
+        raise translated from exc
+
+
+def _translate(exc: Exception, where: str) -> ProcessingError | None:
+    from boto3.exceptions import RetriesExceededError
+    from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, NoCredentialsError
+    from botocore.exceptions import ConnectionError as BotoConnectionError
+
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        code = str(error.get("Code", ""))
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
+        if code in NOT_FOUND_CODES or status == 404:
+            return ProcessingError(f"the input {where} does not exist (S3 {code or status})",
+                                   kind="input_unreachable")
+        if code in FORBIDDEN_CODES or status == 403:
+            return ProcessingError(f"MediaJet may not read the input {where} (S3 {code or status}); "
+                                   "grant its role s3:GetObject on the object", kind="input_forbidden")
+        if code in RETRYABLE_CODES or status >= 500 or status == 429:
+            return TransientError(f"S3 could not serve the input {where} right now ({code or status})",
+                                  kind="input_unreachable")
+        return ProcessingError(f"S3 refused to serve the input {where}: {code or status} "
+                               f"{error.get('Message', '')}".rstrip(), kind="input_unreachable")
+    if isinstance(exc, NoCredentialsError):
+        return ProcessingError(f"no AWS credentials are configured to read the input {where}",
+                               kind="input_forbidden")
+    if isinstance(exc, BotoConnectionError | HTTPClientError | RetriesExceededError):
+        return TransientError(f"could not reach S3 for the input {where}: {exc}", kind="input_unreachable")
+    if isinstance(exc, BotoCoreError):
+        return ProcessingError(f"could not read the input {where}: {exc}", kind="input_unreachable")
+    return None
