@@ -121,6 +121,12 @@ def test_exif_orientation_is_applied_and_metadata_dropped(tmp_path: Path) -> Non
     assert near(rgb_at(out, (230, 10)), WHITE) and near(rgb_at(out, (10, 10)), RED)
 
 
+def test_16_bit_greyscale_keeps_its_tone(tmp_path: Path) -> None:
+    Image.new("I;16", (40, 30), 30_000).save(tmp_path / "deep.png")  # 30000/65535: a mid grey
+    out = encode("image", ImageOptions(format="jpeg"), still(tmp_path / "deep.png", "png"), tmp_path / "out")
+    assert near(rgb_at(out, (20, 15)), (117, 117, 117, 255), tolerance=4)
+
+
 # --- fit, position, background, sizes ------------------------------------------------------------
 
 

@@ -140,6 +140,9 @@ def decode(image: Image.Image, *, at_least: tuple[int, int] | None = None) -> Im
             image.draft(None, wanted)
         image.load()
         upright = ImageOps.exif_transpose(image)
+        if upright.mode.startswith("I"):
+            # 16-bit greyscale: Pillow's direct conversion clips to white instead of scaling
+            upright = upright.convert("I").point(lambda value: value / 256).convert("L")
         if upright.mode not in ("RGB", "RGBA"):
             upright = upright.convert("RGBA" if upright.has_transparency_data else "RGB")
         icc = image.info.get("icc_profile")
@@ -257,7 +260,10 @@ class _RawFrames(ImageFile.ImageFile):
     def _open(self) -> None:
         self._mode = self._frame_mode
         self._size = self._frame_size
-        self._fp = self.fp  # load() drops self.fp after each frame; seeking restores it
+        assert self.fp is not None
+        # load() drops self.fp after each frame and seeking restores it; `_fp` is where Pillow's
+        # multi-frame plugins keep it, so close() still closes the file.
+        self._frames = self._fp = self.fp
         self._point_at(0)
 
     @property
@@ -280,5 +286,5 @@ class _RawFrames(ImageFile.ImageFile):
         width, height = self._frame_size
         offset = frame * width * height * len(self._frame_mode)
         self._frame = frame
-        self.fp = self._fp
+        self.fp = self._frames
         self.tile = [ImageFile._Tile("raw", (0, 0, width, height), offset, (self._frame_mode, 0, 1))]
