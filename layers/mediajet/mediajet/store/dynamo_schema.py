@@ -51,3 +51,31 @@ def create_table_kwargs(table_name: str) -> dict:
             }
         ],
     }
+
+
+# --- key strings (the table above, as code) ---------------------------------------------------
+
+JOB_SK = "JOB"  # a job item, and a job task pointer (pk TASK#…, sk JOB: "this task lives in a job")
+TASK_SK = "TASK"
+IDEMPOTENCY_SK = "IDEM"
+API_KEY_SK = "KEY"
+
+
+def job_pk(job_id: str) -> str:
+    return f"JOB#{job_id}"
+
+
+def task_pk(task_id: str) -> str:
+    return f"TASK#{task_id}"
+
+
+def project_pk(project_id: str) -> str:
+    return f"PROJECT#{project_id}"
+
+
+def idempotency_pk(project_id: str, key: str) -> str:
+    return f"IDEM#{project_id}#{key}"
+
+
+def api_key_pk(key_hash: str) -> str:
+    return f"KEY#{key_hash}"

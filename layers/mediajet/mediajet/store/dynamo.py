@@ -1,0 +1,364 @@
+"""JobStore on the DynamoDB single table described in dynamo_schema.py.
+
+A job item carries its whole record as native attributes, tasks inline; each of its tasks also gets
+a pointer item (pk TASK#<id>, sk JOB) so `GET /tasks/{id}` finds job tasks with one Query. Every
+write of an existing record is a conditional put on `version`; creating a job writes the job, its
+task pointers and the Idempotency-Key claim in one transaction, so two retries racing with one key
+still create one job.
+
+Numbers: DynamoDB stores Decimal. Floats go in as Decimal(repr(f)) (the shortest string that reads
+back as the same float) and come back as float, integral values as int. DynamoDB trims trailing
+zeros, so a float with an integral value (1.0) in free-form options or metadata reads back as 1;
+typed model fields are coerced back by pydantic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+from mediajet.errors import Conflict, JobNotFound, StaleWrite, TaskNotFound, TransientError
+from mediajet.ids import now_ms
+from mediajet.models.job import IdempotencyClaim, Job, Task, task_record
+from mediajet.store import dynamo_schema as schema
+from mediajet.store.base import IDEMPOTENCY_TTL_MS, JobPage, JobQuery, PageWindow, page_of, page_window
+
+# Throttling and service-side failures: worth a retry by the pipeline after botocore's own retries.
+TRANSIENT_CODES = frozenset({
+    "ProvisionedThroughputExceededException", "ThrottlingException", "RequestLimitExceeded",
+    "InternalServerError", "ServiceUnavailable", "LimitExceededException",
+})
+TRANSACTION_ATTEMPTS = 5
+# With filters, each Query page reads this many items before filtering (Limit applies before the
+# filter): bigger pages mean fewer round-trips, but every item read is paid for.
+FILTERED_PAGE_SIZE = 200
+
+_KEY_ATTRIBUTES = (schema.PARTITION_KEY, schema.SORT_KEY, schema.PROJECT_INDEX_PARTITION_KEY,
+                   schema.PROJECT_INDEX_SORT_KEY, schema.TTL_ATTRIBUTE)
+_FILTER_FIELDS = ("kind", "status", "input")
+
+
+def to_dynamo(value: Any) -> Any:
+    """JSON-shaped data → what TypeSerializer accepts (floats as Decimal)."""
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: to_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_dynamo(v) for v in value]
+    return value
+
+
+def from_dynamo(value: Any) -> Any:
+    """TypeDeserializer output → JSON-shaped data (Decimal as int when integral, else float)."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [from_dynamo(v) for v in value]
+    return value
+
+
+class DynamoJobStore:
+    def __init__(self, table_name: str, client: Any) -> None:
+        self.table = table_name
+        self.client = client
+
+    # --- (de)serialization ------------------------------------------------------------------------
+
+    @cached_property
+    def _serializer(self) -> Any:
+        from boto3.dynamodb.types import TypeSerializer
+
+        return TypeSerializer()
+
+    @cached_property
+    def _deserializer(self) -> Any:
+        from boto3.dynamodb.types import TypeDeserializer
+
+        return TypeDeserializer()
+
+    def _item(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        return {name: self._serializer.serialize(to_dynamo(value)) for name, value in attributes.items()}
+
+    def _plain(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        return {name: from_dynamo(self._deserializer.deserialize(value)) for name, value in item.items()
+                if name not in _KEY_ATTRIBUTES}
+
+    def _job(self, item: Mapping[str, Any]) -> Job:
+        return Job.model_validate(self._plain(item))
+
+    def _task(self, item: Mapping[str, Any]) -> Task:
+        return Task.model_validate(self._plain(item))
+
+    def _job_item(self, job: Job) -> dict[str, Any]:
+        return self._item({
+            schema.PARTITION_KEY: schema.job_pk(job.id), schema.SORT_KEY: schema.JOB_SK,
+            schema.PROJECT_INDEX_PARTITION_KEY: schema.project_pk(job.project_id),
+            schema.PROJECT_INDEX_SORT_KEY: job.id,
+            **job.to_record(),
+        })
+
+    def _task_item(self, task: Task) -> dict[str, Any]:
+        return self._item({schema.PARTITION_KEY: schema.task_pk(task.id), schema.SORT_KEY: schema.TASK_SK,
+                           **task_record(task)})
+
+    @staticmethod
+    def _key(pk: str, sk: str) -> dict[str, Any]:
+        return {schema.PARTITION_KEY: {"S": pk}, schema.SORT_KEY: {"S": sk}}
+
+    # --- calls ------------------------------------------------------------------------------------
+
+    def _call(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        return self._request(operation, TableName=self.table, **kwargs)
+
+    def _request(self, operation: str, **kwargs: Any) -> dict[str, Any]:
+        """One API call; throttling and 5xx (after botocore's own retries) become TransientError."""
+        from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+        try:
+            return getattr(self.client, operation)(**kwargs)
+        except ClientError as exc:
+            code = _code(exc)
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if code in TRANSIENT_CODES or status >= 500:
+                raise TransientError(f"DynamoDB {operation} failed: {code}") from exc
+            raise
+        except (ConnectionError, HTTPClientError) as exc:
+            raise TransientError(f"DynamoDB {operation} failed: {exc}") from exc
+
+    def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
+        # Strongly consistent: read-modify-write loops must see the last write, or they spin on StaleWrite.
+        return self._call("get_item", Key=self._key(pk, sk), ConsistentRead=True).get("Item")
+
+    def _put_versioned(self, item: dict[str, Any], expected_version: int) -> bool | None:
+        """Conditional put: True when written, False when another version is stored, None when absent."""
+        from botocore.exceptions import ClientError
+
+        try:
+            self._call("put_item", Item=item, ConditionExpression="version = :expected",
+                       ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
+                       ReturnValuesOnConditionCheckFailure="ALL_OLD")
+        except ClientError as exc:
+            if _code(exc) != "ConditionalCheckFailedException":
+                raise
+            return False if exc.response.get("Item") else None
+        return True
+
+    def _scan(self, **kwargs: Any) -> Iterator[dict[str, Any]]:
+        while True:
+            page = self._call("scan", **kwargs)
+            yield from page.get("Items", [])
+            if "LastEvaluatedKey" not in page:
+                return
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+    # --- jobs -------------------------------------------------------------------------------------
+
+    def create_job(self, job: Job, claim: IdempotencyClaim | None = None) -> tuple[Job, bool]:
+        from botocore.exceptions import ClientError
+
+        stored = job.model_copy(update={"version": 1})
+        absent = f"attribute_not_exists({schema.PARTITION_KEY})"
+        writes: list[dict[str, Any]] = []
+        if claim is not None:
+            writes.append({"Put": {
+                "TableName": self.table, "Item": self._claim_item(claim),
+                "ConditionExpression": f"{absent} OR created_at <= :expired",
+                "ExpressionAttributeValues": {":expired": {"N": str(now_ms() - IDEMPOTENCY_TTL_MS)}},
+                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+            }})
+        writes.append({"Put": {"TableName": self.table, "Item": self._job_item(stored),
+                               "ConditionExpression": absent}})
+        for task in stored.tasks:
+            pointer = self._item({schema.PARTITION_KEY: schema.task_pk(task.id), schema.SORT_KEY: schema.JOB_SK,
+                                  "job_id": stored.id, "project_id": stored.project_id})
+            writes.append({"Put": {"TableName": self.table, "Item": pointer, "ConditionExpression": absent}})
+
+        for _ in range(TRANSACTION_ATTEMPTS):
+            try:
+                self._request("transact_write_items", TransactItems=writes)  # each write names its table
+                return stored, True
+            except ClientError as exc:
+                if _code(exc) != "TransactionCanceledException":
+                    raise
+                reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
+                if claim is not None and reasons and reasons[0] == "ConditionalCheckFailed":
+                    existing = self.get_claim(claim.project_id, claim.key)
+                    if existing is not None:
+                        return self.get_job(existing.resource_id), False
+                    continue  # the claim expired in between: try to take it again
+                if "TransactionConflict" in reasons:
+                    continue  # another transaction touched the same items: DynamoDB asks for a retry
+                raise Conflict(f"job {stored.id} or one of its tasks already exists") from exc
+        raise TransientError(f"could not record job {stored.id}: kept conflicting with concurrent writes")
+
+    def get_job(self, job_id: str, project_id: str | None = None) -> Job:
+        item = self._get(schema.job_pk(job_id), schema.JOB_SK)
+        if item is None:
+            raise JobNotFound(job_id)
+        job = self._job(item)
+        if project_id is not None and job.project_id != project_id:
+            raise JobNotFound(job_id)
+        return job
+
+    def save_job(self, job: Job) -> Job:
+        saved = job.model_copy(update={"version": job.version + 1})
+        written = self._put_versioned(self._job_item(saved), job.version)
+        if written is None:
+            raise JobNotFound(job.id)
+        if not written:
+            raise StaleWrite(f"job {job.id} changed since version {job.version} was read")
+        return saved
+
+    def list_jobs(self, project_id: str, query: JobQuery) -> JobPage:
+        """One Query on the project index, in id order either way. Filters (kind, status, input) are
+        applied by DynamoDB after reading: every job read counts, kept or not, so a rare status in a
+        big project can read many pages to fill `limit`. Index reads are eventually consistent: a job
+        created a moment ago can be missing from a list for a fraction of a second."""
+        window = page_window(query)
+        if window.above is not None and window.below is not None and window.above >= window.below:
+            return JobPage(items=[], has_more=False)  # cursors cross: nothing between (BETWEEN would refuse)
+        names = {"#pk": schema.PROJECT_INDEX_PARTITION_KEY}
+        values = {":project": {"S": schema.project_pk(project_id)}}
+        condition = "#pk = :project" + _range_condition(window, names, values)
+        kwargs: dict[str, Any] = {"IndexName": schema.PROJECT_INDEX, "KeyConditionExpression": condition,
+                                  "ScanIndexForward": window.ascending}
+        filters = []
+        for name in _FILTER_FIELDS:
+            value = getattr(query, name)
+            if value is not None:
+                names[f"#{name}"] = name
+                values[f":{name}"] = {"S": value}
+                filters.append(f"#{name} = :{name}")
+        if filters:
+            kwargs["FilterExpression"] = " AND ".join(filters)
+        kwargs["ExpressionAttributeNames"], kwargs["ExpressionAttributeValues"] = names, values
+
+        wanted = query.limit + 1
+        bounds = {window.above, window.below}
+        rows: list[dict[str, Any]] = []
+        while len(rows) < wanted:
+            # BETWEEN includes both cursors, which are then skipped: read 2 more so one page still fills.
+            page = self._call("query", Limit=FILTERED_PAGE_SIZE if filters else wanted - len(rows) + 2, **kwargs)
+            rows.extend(item for item in page.get("Items", [])
+                        if item[schema.PROJECT_INDEX_SORT_KEY]["S"] not in bounds)
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        return page_of([self._job(item) for item in rows[:wanted]], query, window)
+
+    def active_jobs(self) -> list[Job]:
+        """A full-table Scan: on AWS the state machine resumes work by itself, so this serves operators
+        and tests, not a request path. It reads (and bills) every item in the table."""
+        items = self._scan(FilterExpression="#sk = :sk AND #status IN (:queued, :processing)",
+                           ExpressionAttributeNames={"#sk": schema.SORT_KEY, "#status": "status"},
+                           ExpressionAttributeValues={":sk": {"S": schema.JOB_SK}, ":queued": {"S": "queued"},
+                                                      ":processing": {"S": "processing"}})
+        # Task pointers share sk JOB but have no status, so the filter leaves only jobs.
+        return sorted((self._job(item) for item in items), key=lambda job: job.id)
+
+    # --- standalone tasks -------------------------------------------------------------------------
+
+    def create_task(self, task: Task) -> Task:
+        from botocore.exceptions import ClientError
+
+        stored = task.model_copy(update={"version": 1})
+        try:
+            self._call("put_item", Item=self._task_item(stored),
+                       ConditionExpression=f"attribute_not_exists({schema.PARTITION_KEY})")
+        except ClientError as exc:
+            if _code(exc) == "ConditionalCheckFailedException":
+                raise Conflict(f"task {stored.id} already exists") from exc
+            raise
+        return stored
+
+    def get_task(self, task_id: str, project_id: str | None = None) -> Task:
+        # One Query finds either kind: the standalone task (sk TASK) or the pointer into a job (sk JOB).
+        items = self._call("query", KeyConditionExpression="#pk = :pk", ConsistentRead=True,
+                           ExpressionAttributeNames={"#pk": schema.PARTITION_KEY},
+                           ExpressionAttributeValues={":pk": {"S": schema.task_pk(task_id)}}).get("Items", [])
+        task = next(filter(None, (self._task_from(item, task_id) for item in items)), None)
+        if task is None or (project_id is not None and task.project_id != project_id):
+            raise TaskNotFound(task_id)
+        return task
+
+    def _task_from(self, item: Mapping[str, Any], task_id: str) -> Task | None:
+        if item[schema.SORT_KEY]["S"] == schema.TASK_SK:
+            return self._task(item)
+        try:
+            job = self.get_job(item["job_id"]["S"])
+        except JobNotFound:
+            return None
+        return next((t for t in job.tasks if t.id == task_id), None)
+
+    def save_task(self, task: Task) -> Task:
+        saved = task.model_copy(update={"version": task.version + 1})
+        written = self._put_versioned(self._task_item(saved), task.version)
+        if written is None:
+            raise TaskNotFound(task.id)
+        if not written:
+            raise StaleWrite(f"task {task.id} changed since version {task.version} was read")
+        return saved
+
+    def active_tasks(self) -> list[Task]:
+        """A full-table Scan, like active_jobs."""
+        items = self._scan(FilterExpression="#sk = :sk AND #status IN (:waiting, :processing)",
+                           ExpressionAttributeNames={"#sk": schema.SORT_KEY, "#status": "status"},
+                           ExpressionAttributeValues={":sk": {"S": schema.TASK_SK}, ":waiting": {"S": "waiting"},
+                                                      ":processing": {"S": "processing"}})
+        return sorted((self._task(item) for item in items), key=lambda task: task.id)
+
+    # --- idempotency ------------------------------------------------------------------------------
+
+    def _claim_item(self, claim: IdempotencyClaim) -> dict[str, Any]:
+        return self._item({
+            schema.PARTITION_KEY: schema.idempotency_pk(claim.project_id, claim.key),
+            schema.SORT_KEY: schema.IDEMPOTENCY_SK,
+            **claim.model_dump(),
+            # DynamoDB's TTL deletes the record some time after this (epoch seconds); until then the
+            # created_at checks below keep an expired claim from counting.
+            schema.TTL_ATTRIBUTE: (claim.created_at + IDEMPOTENCY_TTL_MS) // 1000,
+        })
+
+    def get_claim(self, project_id: str, key: str) -> IdempotencyClaim | None:
+        item = self._get(schema.idempotency_pk(project_id, key), schema.IDEMPOTENCY_SK)
+        if item is None:
+            return None
+        claim = IdempotencyClaim.model_validate(self._plain(item))
+        return claim if claim.created_at > now_ms() - IDEMPOTENCY_TTL_MS else None
+
+    # --- API keys ---------------------------------------------------------------------------------
+
+    def add_api_key(self, key_hash: str, project_id: str) -> None:
+        self._call("put_item", Item=self._item({
+            schema.PARTITION_KEY: schema.api_key_pk(key_hash), schema.SORT_KEY: schema.API_KEY_SK,
+            "project_id": project_id, "created_at": now_ms(),
+        }))
+
+    def project_for_key(self, key_hash: str) -> str | None:
+        item = self._get(schema.api_key_pk(key_hash), schema.API_KEY_SK)
+        return None if item is None else item["project_id"]["S"]
+
+
+def _code(exc: Any) -> str:
+    return exc.response.get("Error", {}).get("Code", "")
+
+
+def _range_condition(window: PageWindow, names: dict[str, str], values: dict[str, Any]) -> str:
+    """The sort-key part of the list Query (exclusive bounds; BETWEEN's inclusive ends are skipped)."""
+    if window.above is not None or window.below is not None:
+        names["#sk"] = schema.PROJECT_INDEX_SORT_KEY
+    if window.above is not None and window.below is not None:
+        values[":above"], values[":below"] = {"S": window.above}, {"S": window.below}
+        return " AND #sk BETWEEN :above AND :below"
+    if window.above is not None:
+        values[":above"] = {"S": window.above}
+        return " AND #sk > :above"
+    if window.below is not None:
+        values[":below"] = {"S": window.below}
+        return " AND #sk < :below"
+    return ""
