@@ -86,6 +86,13 @@ def test_video_frame_converts_to_every_format(media: Path, tmp_path: Path, fmt: 
     assert list(tmp_path.iterdir()) == [out]
 
 
+@pytest.mark.parametrize("fmt", ["jpeg", "webp", "avif"])
+def test_lower_quality_gives_a_smaller_file(media: Path, tmp_path: Path, fmt: str) -> None:
+    sizes = [encode("image", ImageOptions(format=fmt, quality=level, start=0.5), video(media),
+                    tmp_path / level).stat().st_size for level in ("very_low", "medium", "very_high")]
+    assert sizes == sorted(sizes) and sizes[0] < sizes[-1]
+
+
 def test_input_format_is_kept_and_video_defaults_to_jpeg(media: Path, tmp_path: Path) -> None:
     assert encode("image", ImageOptions(width=100), still(media / "picture.png", "png"), tmp_path / "a").name \
         == "output.png"
@@ -207,6 +214,14 @@ def test_faster_fps_gives_more_frames(media: Path, tmp_path: Path) -> None:
     out = encode("animation", AnimationOptions(format="webp", end=1, fps=20, width=80), video(media), tmp_path)
     with Image.open(out) as im:
         assert 19 <= im.n_frames <= 21
+
+
+def test_gif_quality_trades_colours_for_size(media: Path, tmp_path: Path) -> None:
+    low = encode("animation", AnimationOptions(end=1, quality="very_low"), video(media), tmp_path / "low")
+    high = encode("animation", AnimationOptions(end=1, quality="very_high"), video(media), tmp_path / "high")
+    assert low.stat().st_size < high.stat().st_size
+    with Image.open(low) as im:
+        assert len(im.getcolors(256) or []) <= 33  # 32 colours (+ the reserved transparent slot)
 
 
 @pytest.mark.parametrize(("position", "top_left"), [("left", WHITE), ("right", RED)])

@@ -44,7 +44,6 @@ QUALITY: dict[str, dict[str, int]] = {
 PNG_COMPRESS_LEVEL = 6
 WEBP_METHOD = 4  # libwebp effort 0-6: 4 is its own default balance of speed and size
 AVIF_SPEED = 6  # libavif 0-10: Pillow's default
-PIL_FORMATS = {"jpeg": "JPEG", "png": "PNG", "webp": "WEBP", "avif": "AVIF"}
 ALPHA_FORMATS = frozenset({"png", "webp", "avif"})
 READABLE = ("JPEG", "PNG", "WEBP", "AVIF", "GIF", "BMP", "TIFF", "PPM")
 BLACK = (0, 0, 0, 255)
