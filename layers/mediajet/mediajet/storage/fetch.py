@@ -84,7 +84,10 @@ def fetch_local(source: Path, dest: Path, *, settings: Settings) -> FetchResult:
 
 
 def _scheme_of(url: str) -> str:
-    scheme = urlsplit(url.strip()).scheme.lower()
+    try:
+        scheme = urlsplit(url.strip()).scheme.lower()
+    except ValueError as exc:  # e.g. an unclosed or invalid [IPv6] host
+        raise ProcessingError(f"the input URL is not valid: {exc}", kind="invalid_input") from exc
     return "" if len(scheme) == 1 else scheme  # "C:\\clip.mp4" is a Windows path, not a URL
 
 

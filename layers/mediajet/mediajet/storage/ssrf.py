@@ -30,12 +30,15 @@ _METADATA = frozenset(
         "169.254.169.253",  # AWS VPC DNS
         "169.254.169.123",  # AWS time sync
         "100.100.100.200",  # Alibaba Cloud
+        "192.0.0.192",  # Oracle Cloud
         "fd00:ec2::254",  # AWS IMDS over IPv6
         "fd00:ec2::253",  # AWS VPC DNS over IPv6
     )
 )
 
-# First match wins, so the specific classes come before the broad ones.
+# First match wins, so the specific classes come before the broad ones. The tables are explicit rather
+# than left to `is_global`, whose answers differ between Python versions (3.11 calls 192.0.0.192 and
+# 3fff::/20 global); `is_global` stays as the last word for anything the tables miss.
 _V4_CLASSES: tuple[tuple[IPv4Network, str], ...] = tuple(
     (IPv4Network(net), label)
     for net, label in (
@@ -47,6 +50,12 @@ _V4_CLASSES: tuple[tuple[IPv4Network, str], ...] = tuple(
         ("192.168.0.0/16", "private"),
         ("169.254.0.0/16", "link-local"),
         ("100.64.0.0/10", "carrier-grade NAT"),
+        ("192.0.0.0/24", "IETF protocol assignment"),
+        ("192.0.2.0/24", "documentation"),
+        ("198.51.100.0/24", "documentation"),
+        ("203.0.113.0/24", "documentation"),
+        ("198.18.0.0/15", "benchmarking"),
+        ("192.88.99.0/24", "6to4 relay anycast"),
         ("224.0.0.0/4", "multicast"),
         ("255.255.255.255/32", "broadcast"),
         ("240.0.0.0/4", "reserved"),
@@ -62,7 +71,12 @@ _V6_CLASSES: tuple[tuple[IPv6Network, str], ...] = tuple(
         ("fec0::/10", "site-local"),
         ("ff00::/8", "multicast"),
         ("64:ff9b:1::/48", "local-use NAT64"),
+        ("100::/64", "discard-only"),
         ("2001::/32", "Teredo tunnel"),
+        ("2001:db8::/32", "documentation"),
+        ("3fff::/20", "documentation"),
+        ("2001::/23", "IETF protocol assignment"),
+        ("5f00::/16", "segment routing (SRv6)"),
         ("::/8", "reserved"),  # IPv4-compatible and IPv4-translated forms; mapped ones are decided above
     )
 )
@@ -131,8 +145,11 @@ def check_address(ip: IPAddress | str, *, host: str | None = None) -> None:
     reason = classify_address(address)
     if reason is None:
         return
-    if host and parse_host(host) is None:
-        message = f"the input host {host} resolves to {address}, {reason}; {PUBLIC_ONLY}"
+    spelled = host.strip().removeprefix("[").removesuffix("]") if host else ""
+    if spelled and parse_host(spelled) is None:
+        message = f"the input host {spelled} resolves to {address}, {reason}; {PUBLIC_ONLY}"
+    elif spelled and spelled != str(address):  # "0x7f.1": name the address it spells, so nobody has to decode it
+        message = f"the input host {spelled} is the address {address}, {reason}; {PUBLIC_ONLY}"
     else:
         message = f"the input address {address} is {reason}; {PUBLIC_ONLY}"
     raise ProcessingError(message, kind="input_forbidden")
