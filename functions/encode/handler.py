@@ -1,0 +1,9 @@
+"""Lambda entry point: pipeline step encode; also standalone tasks."""
+
+from typing import Any
+
+from mediajet.aws import handlers
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return handlers.encode(event, context)

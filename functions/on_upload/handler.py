@@ -1,0 +1,9 @@
+"""Lambda entry point: S3 ObjectCreated on the inbox bucket."""
+
+from typing import Any
+
+from mediajet.aws import handlers
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return handlers.on_upload(event, context)

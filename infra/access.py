@@ -1,0 +1,48 @@
+"""IAM grants with exactly the actions MediaJet's code calls (no `s3:Get*`-style action wildcards).
+
+The action lists follow the clients in mediajet: store/dynamo.py (GetItem, PutItem and conditional
+transactional puts, Query on the table and its index) and storage/s3.py + storage/s3_fetch.py
+(upload_file, download_file, head_object, list_objects_v2, delete_objects, presigned GETs).
+tests/infra check that every operation those modules call is covered.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+
+from infra import nag
+from mediajet.store import dynamo_schema
+
+# TransactWriteItems is authorised per item as PutItem; Scan (active_jobs) is for operators only.
+TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query")
+READ_OBJECTS = ("s3:GetObject",)  # download_file, head_object, presigned GET
+# ListBucket on the bucket: list_objects_v2, and a 404 (not 403) from head_object for a missing key.
+LIST_BUCKET = ("s3:ListBucket",)
+WRITE_OBJECTS = ("s3:PutObject", "s3:AbortMultipartUpload")  # upload_file (multipart above a threshold)
+DELETE_OBJECTS = ("s3:DeleteObject",)  # delete_objects is authorised per key
+
+
+def table(role: iam.IRole, jobs: dynamodb.ITable) -> None:
+    index_arn = f"{jobs.table_arn}/index/{dynamo_schema.PROJECT_INDEX}"
+    role.add_to_principal_policy(iam.PolicyStatement(actions=list(TABLE_ACTIONS),
+                                                     resources=[jobs.table_arn, index_arn]))
+
+
+def objects(role: iam.IRole, bucket: s3.IBucket, *, read: bool = False, write: bool = False,
+            delete: bool = False, list_keys: bool | None = None) -> None:
+    """Object-level access to one bucket; listing comes with read and delete unless told otherwise."""
+    actions = [*(READ_OBJECTS if read else ()), *(WRITE_OBJECTS if write else ()),
+               *(DELETE_OBJECTS if delete else ())]
+    role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[bucket.arn_for_objects("*")]))
+    if list_keys if list_keys is not None else (read or delete):
+        role.add_to_principal_policy(iam.PolicyStatement(actions=list(LIST_BUCKET), resources=[bucket.bucket_arn]))
+    nag.acknowledge_objects(role, bucket)
+
+
+def invoke(role: iam.IRole, function: lambda_.IFunction) -> None:
+    """The unqualified function only (no versions or aliases)."""
+    role.add_to_principal_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"],
+                                                     resources=[function.function_arn]))

@@ -1,0 +1,99 @@
+"""The HTTP API: API Gateway HTTP API (catch-all `$default` route, access logs, throttling) → the API
+Lambda, which authenticates each request with a hashed API key from the table (see README)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import jsii
+
+from aws_cdk import ArnFormat, RemovalPolicy, Stack
+from aws_cdk import aws_apigateway as apigw
+from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_logs as logs
+from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
+from constructs import Construct
+
+from infra import access, lambdas, names
+from infra.layers import Layers
+from infra.pipeline import Pipeline
+from infra.storage import Storage
+
+ACCESS_LOG_FORMAT = apigw.AccessLogFormat.json_with_standard_fields(
+    caller=False, http_method=True, ip=True, protocol=True, request_time=True, resource_path=True,
+    response_length=True, status=True, user=False,
+)
+
+
+@jsii.implements(apigwv2.IAccessLogSettings)
+class AccessLogs:
+    """Access logs as JSON lines (the stage props take an interface, not a struct)."""
+
+    def __init__(self, destination: apigwv2.IAccessLogDestination) -> None:
+        self._destination = destination
+
+    @property
+    def destination(self) -> apigwv2.IAccessLogDestination:
+        return self._destination
+
+    @property
+    def format(self) -> apigw.AccessLogFormat:
+        return ACCESS_LOG_FORMAT
+
+
+class Api(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        storage: Storage,
+        layers: Layers,
+        pipeline: Pipeline,
+        environment: Mapping[str, str],
+        architecture: str,
+        log_retention: logs.RetentionDays,
+        rate_limit: int = 100,
+        burst_limit: int = 200,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        encode = pipeline.functions[names.ENCODE_FUNCTION]
+        made = lambdas.MediaJetFunction(
+            self, "Handler", name=names.API_FUNCTION, description="MediaJet HTTP API",
+            sizing=lambdas.API, architecture=architecture, layers=[layers.mediajet], log_retention=log_retention,
+            environment={**environment, names.ENV_STATE_MACHINE_ARN: pipeline.state_machine.state_machine_arn,
+                         names.ENV_ENCODE_FUNCTION: encode.function_name},
+        )
+        self.function = made.function
+        self.role = made.role
+        access.table(made.role, storage.table)
+        # Presigned download links of results are signed by this role.
+        access.objects(made.role, storage.output_bucket, read=True, list_keys=False)
+        pipeline.state_machine.grant_start_execution(made.role)
+        # Cancel stops the job's execution, which is named by the job id.
+        made.role.add_to_principal_policy(iam.PolicyStatement(
+            actions=["states:StopExecution"], resources=[execution_arns(self, pipeline)]))
+        access.invoke(made.role, encode)  # standalone tasks (POST /tasks) run in the encode function
+
+        self.http_api = apigwv2.HttpApi(
+            self, "HttpApi", description="MediaJet (Ittybit-compatible Jobs API)", create_default_stage=False,
+            default_integration=HttpLambdaIntegration("Lambda", made.function),
+        )
+        self.access_logs = logs.LogGroup(self, "AccessLogs", retention=log_retention,
+                                         removal_policy=RemovalPolicy.DESTROY)
+        self.stage = apigwv2.HttpStage(
+            self, "Stage", http_api=self.http_api, stage_name="$default", auto_deploy=True,
+            throttle=apigwv2.ThrottleSettings(rate_limit=rate_limit, burst_limit=burst_limit),
+            access_log_settings=AccessLogs(apigwv2.LogGroupLogDestination(self.access_logs)),
+        )
+        self.url = self.stage.url
+
+
+def execution_arns(scope: Construct, pipeline: Pipeline) -> str:
+    """arn:…:execution:<state machine name>:* — the executions of this state machine only."""
+    return Stack.of(scope).format_arn(
+        service="states", resource="execution",
+        resource_name=f"{pipeline.state_machine.state_machine_name}:*",
+        arn_format=ArnFormat.COLON_RESOURCE_NAME,
+    )

@@ -1,0 +1,83 @@
+"""One Lambda function as MediaJet deploys it: Python 3.13, its own role and log group, JSON logs."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+from aws_cdk import Duration, RemovalPolicy, Size
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from infra import names
+from mediajet.settings import Settings
+
+RUNTIME = lambda_.Runtime.PYTHON_3_13
+ARCHITECTURES = {"arm64": lambda_.Architecture.ARM_64, "x86_64": lambda_.Architecture.X86_64}
+MAX_MB = 10240  # Lambda's ceiling for memory and for ephemeral storage
+MIB = 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Sizing:
+    memory_mb: int
+    ephemeral_mb: int
+    timeout_s: int
+
+
+# The encoder: CPU scales with memory (6 vCPUs at 10 GB), media and results sit in /tmp.
+VIDEO = Sizing(memory_mb=MAX_MB, ephemeral_mb=MAX_MB, timeout_s=900)
+# probe/import/export stream one whole input or output through /tmp: room for the largest input
+# the service accepts (Settings.max_input_bytes) plus slack; little CPU.
+_MAX_INPUT_MB = math.ceil(Settings.model_fields["max_input_bytes"].default / MIB)
+TRANSFER = Sizing(memory_mb=1024, ephemeral_mb=min(MAX_MB, _MAX_INPUT_MB + 1024), timeout_s=600)
+# Records only (finalize, the S3 trigger).
+SMALL = Sizing(memory_mb=512, ephemeral_mb=512, timeout_s=60)
+# API Gateway gives up on an integration after 30 s.
+API = Sizing(memory_mb=1024, ephemeral_mb=512, timeout_s=29)
+
+
+class MediaJetFunction(Construct):
+    """`functions/<name>/handler.py` with the mediajet layer (plus ffmpeg when it needs it)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        name: str,
+        description: str,
+        sizing: Sizing,
+        architecture: str,
+        layers: Sequence[lambda_.ILayerVersion],
+        environment: Mapping[str, str],
+        log_retention: logs.RetentionDays,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
+        # A role per function, with nothing attached but what the constructs grant (no managed policy).
+        self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                             description=f"MediaJet {name} function")
+        self.log_group.grant_write(self.role)
+        self.function = lambda_.Function(
+            self, "Function",
+            description=description,
+            runtime=RUNTIME,
+            architecture=ARCHITECTURES[architecture],
+            code=lambda_.Code.from_asset(str(names.function_dir(name))),
+            handler=names.HANDLER,
+            layers=list(layers),
+            memory_size=sizing.memory_mb,
+            ephemeral_storage_size=Size.mebibytes(sizing.ephemeral_mb),
+            timeout=Duration.seconds(sizing.timeout_s),
+            environment=dict(environment),
+            role=self.role,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
+            system_log_level_v2=lambda_.SystemLogLevel.WARN,
+            tracing=lambda_.Tracing.ACTIVE,
+        )

@@ -1,0 +1,87 @@
+"""cdk-nag (AwsSolutions) for MediaJet, and every acknowledged finding with the reason it stands.
+
+v3 form: `Validations.of(app).add_plugins(AwsSolutionsChecks(app))`; findings are acknowledged one by
+one with `Validations.of(construct).acknowledge(...)` (it covers the construct's children), on the
+narrowest construct that carries them.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from aws_cdk import Acknowledgment, Stack, Token, Validations
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from cdk_nag import AwsSolutionsChecks
+from constructs import Construct, IConstruct
+
+if TYPE_CHECKING:
+    from infra.stack import MediaJet
+
+# The S3 notifications custom resource: a singleton the CDK adds to the stack for bucket events.
+NOTIFICATIONS_HANDLER_ID = "BucketNotificationsHandler050a0587b7544547bf325f094a3db834"
+
+
+def check(app: Construct) -> None:
+    """Run the AwsSolutions pack at synth: an unacknowledged finding stops the synth."""
+    Validations.of(app).add_plugins(AwsSolutionsChecks(app))
+
+
+def _ack(scope: IConstruct, rule: str, reason: str) -> None:
+    Validations.of(scope).acknowledge(Acknowledgment(id=rule, reason=reason))
+
+
+def _ref(scope: IConstruct, construct: IConstruct, attribute: str) -> str:
+    """How cdk-nag prints a reference to another resource's attribute, e.g. `<BucketABC123.Arn>`."""
+    return f"<{Stack.of(scope).get_logical_id(construct.node.default_child)}.{attribute}>"
+
+
+def acknowledge_objects(role: iam.IRole, bucket: s3.IBucket) -> None:
+    # Object actions on `<bucket>/*`: objects are keyed per job and per task (jobs/<id>/…, outputs by
+    # path template), so the grant is "the objects of this one bucket"; actions are listed one by one.
+    if Token.is_unresolved(bucket.bucket_name) and bucket.node.default_child is not None:
+        arn = _ref(role, bucket, "Arn")
+    else:  # a bucket of yours, imported by name
+        arn = f"arn:<AWS::Partition>:s3:::{bucket.bucket_name}"
+    _ack(role, f"AwsSolutions-IAM5[Resource::{arn}/*]",
+         "Object-level actions on the objects of one bucket; keys are per job, so the resource is the bucket's objects.")
+
+
+def acknowledge(mediajet: MediaJet) -> None:
+    # Python 3.13 on purpose: the mediajet layer is built for cp313 (pydantic-core, Pillow wheels);
+    # moving to a newer runtime means rebuilding that layer, a deliberate change.
+    for function in mediajet.functions.values():
+        _ack(function, "AwsSolutions-L1", "Pinned to python3.13: the mediajet layer's native wheels are built for it.")
+    # X-Ray active tracing: xray:PutTraceSegments/PutTelemetryRecords support no resource scoping.
+    for role in mediajet.roles.values():
+        _ack(role, "AwsSolutions-IAM5[Resource::*]", "X-Ray tracing actions do not support resource-level permissions.")
+
+    pipeline = mediajet.pipeline
+    machine_role = pipeline.state_machine.role
+    # Log delivery to CloudWatch Logs (logs:CreateLogDelivery, …) and X-Ray require Resource "*".
+    _ack(machine_role, "AwsSolutions-IAM5[Resource::*]",
+         "Step Functions log delivery and X-Ray actions only accept Resource '*'.")
+    # LambdaInvoke grants each step function and its versions (`:*`); these five functions only.
+    for function in pipeline.functions.values():
+        _ack(machine_role, f"AwsSolutions-IAM5[Resource::{_ref(machine_role, function, 'Arn')}:*]",
+             "Invoke of this step's function (and its versions) as granted by the LambdaInvoke task.")
+
+    api = mediajet.api
+    # Cancel stops the job's execution; executions are named by job id, so they are not known upfront.
+    machine_name = _ref(api.role, pipeline.state_machine, "Name")
+    _ack(api.role, "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
+                   f"execution:{machine_name}:*]",
+         "StopExecution on the executions of this one state machine (named by job id at run time).")
+    # Authentication is MediaJet's own, as in the Ittybit API: `Authorization: Bearer <key>`, checked in
+    # the API function against sha256 hashes in the table (a missing or wrong key is a 401 with an
+    # Ittybit error body). An API Gateway authorizer would add a second key store and latency.
+    _ack(api.http_api, "AwsSolutions-APIG4",
+         "Bearer API keys are verified by the API function against hashed keys in DynamoDB (Ittybit-compatible).")
+
+    # The CDK's own S3-notifications handler (configures the inbox bucket's event): it uses the AWS
+    # managed basic-execution policy; it runs only during deployments.
+    handler = Stack.of(mediajet).node.try_find_child(NOTIFICATIONS_HANDLER_ID)
+    if handler is not None:
+        _ack(handler, "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
+                      "AWSLambdaBasicExecutionRole]",
+             "CDK-provided S3 notifications handler; runs only at deploy time to configure the inbox bucket.")

@@ -1,0 +1,60 @@
+"""Names in one place: function folders, environment variables, paths inside the layers, outputs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mediajet.pipeline.definition import FINALIZE, STEPS
+
+ROOT = Path(__file__).resolve().parent.parent
+FUNCTIONS_DIR = ROOT / "functions"
+LAYERS_DIR = ROOT / "layers"
+# Stands in for a layer that has not been built yet, so `cdk synth` (and the tests) need no download.
+PLACEHOLDER_LAYER_DIR = LAYERS_DIR / "placeholder"
+FFMPEG_LAYER_BUILD_DIR = LAYERS_DIR / "ffmpeg" / "build"  # written by layers/ffmpeg/build.py
+MEDIAJET_LAYER_BUILD_DIR = LAYERS_DIR / "mediajet" / "build"  # written by layers/build_mediajet.py
+
+STACK_ID = "MediaJet"
+HANDLER = "handler.handler"  # functions/<name>/handler.py defines `handler`
+
+# Lambda functions: one per pipeline step (the folder name is the step name), plus these two.
+API_FUNCTION = "api"
+UPLOAD_FUNCTION = "on_upload"
+STEP_FUNCTIONS: tuple[str, ...] = (*(s.name for s in STEPS), FINALIZE.name)
+ALL_FUNCTIONS: tuple[str, ...] = (API_FUNCTION, *STEP_FUNCTIONS, UPLOAD_FUNCTION)
+ENCODE_FUNCTION = next(s.name for s in STEPS if s.heavy)  # also runs standalone tasks (POST /tasks)
+FFMPEG_FUNCTIONS = frozenset({"probe", ENCODE_FUNCTION})  # the functions that run ffmpeg/ffprobe
+
+# Environment variables (read once by mediajet.aws.runtime.AwsSettings and mediajet.settings.Settings).
+ENV_TABLE = "MEDIAJET_TABLE"
+ENV_WORK_BUCKET = "MEDIAJET_WORK_BUCKET"
+ENV_OUTPUT_BUCKET = "MEDIAJET_OUTPUT_BUCKET"
+ENV_INBOX_BUCKET = "MEDIAJET_INBOX_BUCKET"
+ENV_STATE_MACHINE_ARN = "MEDIAJET_STATE_MACHINE_ARN"
+ENV_ENCODE_FUNCTION = "MEDIAJET_ENCODE_FUNCTION"
+ENV_FFMPEG = "MEDIAJET_FFMPEG"
+ENV_FFPROBE = "MEDIAJET_FFPROBE"
+ENV_DATA_DIR = "MEDIAJET_DATA_DIR"
+ENV_SCRATCH_DIR = "MEDIAJET_SCRATCH_DIR"
+ENV_UPLOAD_PROJECT = "MEDIAJET_UPLOAD_PROJECT"
+
+# Where the layers put things (layers are mounted under /opt).
+FFMPEG_PATH = "/opt/bin/ffmpeg"
+FFPROBE_PATH = "/opt/bin/ffprobe"
+LAMBDA_TMP = "/tmp/mediajet"  # noqa: S108 - Lambda's ephemeral storage
+
+# Working-bucket objects are temporary: finalize deletes a job's files; this catches the rest
+# (cancelled executions, crashed steps).
+WORK_EXPIRY_DAYS = 7
+
+# Stack outputs.
+OUTPUT_API_URL = "ApiUrl"
+OUTPUT_INBOX_BUCKET = "InboxBucketName"
+OUTPUT_OUTPUT_BUCKET = "OutputBucketName"
+OUTPUT_WORK_BUCKET = "WorkBucketName"
+OUTPUT_TABLE = "TableName"
+OUTPUT_STATE_MACHINE = "StateMachineArn"
+
+
+def function_dir(name: str) -> Path:
+    return FUNCTIONS_DIR / name

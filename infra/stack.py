@@ -1,0 +1,103 @@
+"""MediaJet on AWS: `MediaJet` composes storage, layers, pipeline, API and the upload trigger into one
+construct (usable inside your own CDK app); `MediaJetStack` is the stack `app.py` deploys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aws_cdk import CfnOutput, Stack
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra import lambdas, names, nag
+from infra.api import Api
+from infra.layers import Layers
+from infra.pipeline import Pipeline
+from infra.storage import Storage
+from infra.triggers import UploadTrigger
+
+
+class MediaJet(Construct):
+    """Everything MediaJet needs. Options:
+
+    - architecture: "arm64" (default) or "x86_64"; the layers must be built for it.
+    - input_bucket_names / export_bucket_names: your buckets that jobs may read `s3://` inputs from
+      or write `s3://` outputs to (the inbox and output buckets are always allowed).
+    - encode_memory_mb: memory of the encoder (10240 by default; new accounts may be limited to 3008
+      until a quota increase).
+    - rate_limit / burst_limit: API Gateway throttling (requests per second / burst).
+    - upload_project: the project id that jobs created by inbox uploads belong to.
+    - placeholder_layers: synthesize with the placeholder layers even when built ones exist (tests).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        architecture: str = "arm64",
+        input_bucket_names: Sequence[str] = (),
+        export_bucket_names: Sequence[str] = (),
+        encode_memory_mb: int = lambdas.MAX_MB,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
+        rate_limit: int = 100,
+        burst_limit: int = 200,
+        upload_project: str = "prj_default",
+        placeholder_layers: bool = False,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        if architecture not in lambdas.ARCHITECTURES:
+            raise ValueError(f"architecture must be one of {sorted(lambdas.ARCHITECTURES)}")
+        self.storage = Storage(self, "Storage")
+        self.layers = Layers(self, "Layers", architecture=architecture, placeholder=placeholder_layers)
+        environment = {
+            names.ENV_TABLE: self.storage.table.table_name,
+            names.ENV_WORK_BUCKET: self.storage.work_bucket.bucket_name,
+            names.ENV_OUTPUT_BUCKET: self.storage.output_bucket.bucket_name,
+            names.ENV_INBOX_BUCKET: self.storage.inbox_bucket.bucket_name,
+            names.ENV_DATA_DIR: names.LAMBDA_TMP,
+            names.ENV_SCRATCH_DIR: names.LAMBDA_TMP,
+            names.ENV_UPLOAD_PROJECT: upload_project,
+        }
+        common: dict[str, Any] = {"storage": self.storage, "layers": self.layers, "environment": environment,
+                                  "architecture": architecture, "log_retention": log_retention}
+        self.pipeline = Pipeline(
+            self, "Pipeline", **common, encode_memory_mb=encode_memory_mb,
+            input_buckets=[s3.Bucket.from_bucket_name(self, f"Input{i}", n) for i, n in enumerate(input_bucket_names)],
+            export_buckets=[s3.Bucket.from_bucket_name(self, f"Export{i}", n)
+                            for i, n in enumerate(export_bucket_names)],
+        )
+        self.api = Api(self, "Api", **common, pipeline=self.pipeline, rate_limit=rate_limit, burst_limit=burst_limit)
+        self.uploads = UploadTrigger(self, "Uploads", **common, pipeline=self.pipeline)
+        nag.acknowledge(self)
+
+    @property
+    def functions(self) -> dict[str, Any]:
+        """Every MediaJet Lambda function by name (the folder under functions/)."""
+        return {names.API_FUNCTION: self.api.function, **self.pipeline.functions,
+                names.UPLOAD_FUNCTION: self.uploads.function}
+
+    @property
+    def roles(self) -> dict[str, Any]:
+        return {names.API_FUNCTION: self.api.role, **self.pipeline.roles, names.UPLOAD_FUNCTION: self.uploads.role}
+
+
+class MediaJetStack(Stack):
+    def __init__(self, scope: Construct, construct_id: str = names.STACK_ID, *,
+                 mediajet: dict[str, Any] | None = None, **stack_props: Any) -> None:
+        super().__init__(scope, construct_id,
+                         description="MediaJet: self-hosted media-processing API (Ittybit-compatible)", **stack_props)
+        self.mediajet = MediaJet(self, "MediaJet", **(mediajet or {}))
+        storage = self.mediajet.storage
+        for output_id, value, description in (
+            (names.OUTPUT_API_URL, self.mediajet.api.url, "Base URL of the Jobs API"),
+            (names.OUTPUT_INBOX_BUCKET, storage.inbox_bucket.bucket_name, "Uploads here become jobs"),
+            (names.OUTPUT_OUTPUT_BUCKET, storage.output_bucket.bucket_name, "Job results"),
+            (names.OUTPUT_WORK_BUCKET, storage.work_bucket.bucket_name, "Temporary files of running jobs"),
+            (names.OUTPUT_TABLE, storage.table.table_name, "Jobs, tasks and API key hashes"),
+            (names.OUTPUT_STATE_MACHINE, self.mediajet.pipeline.state_machine.state_machine_arn,
+             "The job pipeline"),
+        ):
+            CfnOutput(self, output_id, value=value, description=description)

@@ -1,0 +1,82 @@
+"""Records and files: the JobStore table (from mediajet.store.dynamo_schema) and the S3 buckets."""
+
+from __future__ import annotations
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from infra import names
+from mediajet.store import dynamo_schema
+
+ATTRIBUTE_TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER,
+                   "B": dynamodb.AttributeType.BINARY}
+LOG_EXPIRY_DAYS = 90
+
+
+def _key(schema: list[dict], key_type: str, types: dict[str, str]) -> dynamodb.Attribute | None:
+    name = next((k["AttributeName"] for k in schema if k["KeyType"] == key_type), None)
+    return None if name is None else dynamodb.Attribute(name=name, type=ATTRIBUTE_TYPES[types[name]])
+
+
+def job_table(scope: Construct, construct_id: str) -> dynamodb.Table:
+    """The table exactly as `dynamo_schema.create_table_kwargs` describes it (the tests use the same
+    data under moto), on demand, with point-in-time recovery, encryption and the TTL attribute."""
+    spec = dynamo_schema.create_table_kwargs("unused")
+    types = {a["AttributeName"]: a["AttributeType"] for a in spec["AttributeDefinitions"]}
+    table = dynamodb.Table(
+        scope, construct_id,
+        partition_key=_key(spec["KeySchema"], "HASH", types),
+        sort_key=_key(spec["KeySchema"], "RANGE", types),
+        billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
+        point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+            point_in_time_recovery_enabled=True),
+        encryption=dynamodb.TableEncryption.AWS_MANAGED,
+        time_to_live_attribute=dynamo_schema.TTL_ATTRIBUTE,
+        removal_policy=RemovalPolicy.RETAIN,  # jobs and API keys outlive the stack; see README
+    )
+    for index in spec.get("GlobalSecondaryIndexes", []):
+        assert index["Projection"]["ProjectionType"] == "ALL", "only ALL projections are mapped"
+        table.add_global_secondary_index(
+            index_name=index["IndexName"],
+            partition_key=_key(index["KeySchema"], "HASH", types),
+            sort_key=_key(index["KeySchema"], "RANGE", types),
+            projection_type=dynamodb.ProjectionType.ALL,
+        )
+    return table
+
+
+class Storage(Construct):
+    def __init__(self, scope: Construct, construct_id: str) -> None:
+        super().__init__(scope, construct_id)
+        self.table = job_table(self, "Jobs")
+        # Server access logs of the three data buckets land here (it does not log itself).
+        self.log_bucket = self._bucket(
+            "AccessLogs", log=False,
+            rules=[s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(LOG_EXPIRY_DAYS))],
+        )
+        # Fetched inputs and encoder results while a job runs: temporary by design.
+        self.work_bucket = self._bucket(
+            "Work",
+            rules=[s3.LifecycleRule(id="expire-temporary-files", expiration=Duration.days(names.WORK_EXPIRY_DAYS))],
+        )
+        self.output_bucket = self._bucket("Output")  # results: kept until you delete them
+        self.inbox_bucket = self._bucket("Inbox")  # uploads here become jobs (see infra.triggers)
+
+    def _bucket(self, construct_id: str, *, log: bool = True,
+                rules: list[s3.LifecycleRule] | None = None) -> s3.Bucket:
+        return s3.Bucket(
+            self, construct_id,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            enforce_ssl=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.log_bucket if log else None,
+            server_access_logs_prefix=f"{construct_id.lower()}/" if log else None,
+            lifecycle_rules=[
+                *(rules or []),
+                s3.LifecycleRule(id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(1)),
+            ],
+            removal_policy=RemovalPolicy.RETAIN,  # data outlives the stack; see README "Remove the stack"
+        )
