@@ -1,0 +1,110 @@
+"""Argv pieces the video, audio and HLS plans share: the ffmpeg head, trimming, and input checks.
+
+Every function is pure; the plan modules assemble them into one argv list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mediajet.errors import ProcessingError
+from mediajet.media.binaries import ffmpeg
+from mediajet.models.file import File
+
+QUALITY_LEVELS = ("very_low", "low", "medium", "high", "very_high")
+
+# --- quality tables (DESIGN.md "quality"; `auto` = medium; an explicit `bitrate` replaces them) ---
+# Constant-quality values per video codec: lower is better and bigger. The medium rows are each
+# encoder's own default (x264 23, x265 28, SVT-AV1 35) or Google's VOD guidance (VP9 31-33), so
+# `auto` looks like what people already expect from these encoders; steps of ~3-5 roughly halve or
+# double the size.
+VIDEO_CRF: dict[str, dict[str, int]] = {
+    "h264": {"very_low": 30, "low": 26, "medium": 23, "high": 20, "very_high": 18},
+    "h265": {"very_low": 34, "low": 31, "medium": 28, "high": 25, "very_high": 22},
+    "vp9": {"very_low": 42, "low": 37, "medium": 33, "high": 29, "very_high": 24},
+    "av1": {"very_low": 46, "low": 40, "medium": 35, "high": 30, "very_high": 25},
+}
+# Audio bitrates (bit/s) for the codecs that are driven by bitrate. Native AAC's VBR mode is
+# experimental, so AAC is constant bitrate; Opus is VBR around the target.
+AAC_BITRATE = {"very_low": 64_000, "low": 96_000, "medium": 128_000, "high": 192_000, "very_high": 256_000}
+OPUS_BITRATE = {"very_low": 48_000, "low": 64_000, "medium": 96_000, "high": 128_000, "very_high": 160_000}
+# LAME VBR presets V7/V5/V4/V2/V0: about 100/130/165/190/245 kbit/s on stereo music.
+MP3_VBR = {"very_low": 7, "low": 5, "medium": 4, "high": 2, "very_high": 0}
+# ffmpeg's native Vorbis encoder only understands a quality scale (it ignores -b:a). Measured on
+# 48 kHz stereo pink noise: q1 ≈ 46, q2 ≈ 90, q3 ≈ 125, q5 ≈ 178, q8 ≈ 233 kbit/s.
+VORBIS_Q = {"very_low": 1, "low": 2, "medium": 3, "high": 5, "very_high": 8}
+VORBIS_Q_KBPS = {1: 46, 2: 90, 3: 125, 4: 153, 5: 178, 6: 200, 8: 233, 10: 257}
+
+# Video codecs this ffmpeg build can demux but not decode: no dav1d/libaom (the native av1 decoder
+# only drives hardware), no PNG/APNG decoder. Probing them works; encoding from them cannot.
+UNDECODABLE_VIDEO = {"av1": "AV1", "png": "PNG", "apng": "animated PNG"}
+
+
+def ffmpeg_head() -> list[str]:
+    """Quiet logs, no stdin, and machine-readable `-progress` on stderr, where the runner reads it."""
+    return [ffmpeg(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:2", "-nostats"]
+
+
+def seconds(value: float) -> str:
+    """An ffmpeg time argument: millisecond precision, no trailing zeros ("1.5", "2")."""
+    return f"{value:.3f}".rstrip("0").rstrip(".")
+
+
+def kbps(bits_per_second: int) -> str:
+    """A bitrate argument; whole kbit/s keep argv lists short and readable ("128k")."""
+    if bits_per_second % 1000 == 0:
+        return f"{bits_per_second // 1000}k"
+    return str(bits_per_second)
+
+
+@dataclass(frozen=True)
+class Trim:
+    """The part of the input to encode. `pre` goes before `-i` (a fast, still frame-exact seek when
+    re-encoding); `post` limits the output length; `duration` is what progress is measured against."""
+
+    pre: list[str]
+    post: list[str]
+    duration: float | None
+
+
+def trim(start: float | None, end: float | None, source: File) -> Trim:
+    begin = start or 0.0
+    if source.duration and begin >= source.duration:
+        raise ProcessingError(
+            f"start={seconds(begin)} s is at or past the end of the input ({seconds(source.duration)} s); "
+            "choose a start time inside the input",
+            kind="invalid_option",
+        )
+    stop = end
+    if stop is not None and source.duration:
+        stop = min(stop, source.duration)
+    pre = ["-ss", seconds(begin)] if begin > 0 else []
+    post = ["-t", seconds(end - begin)] if end is not None else []
+    if stop is not None:
+        length: float | None = stop - begin
+    elif source.duration:
+        length = source.duration - begin
+    else:
+        length = None
+    return Trim(pre, post, length)
+
+
+def require_decodable_video(source: File, what: str) -> None:
+    """Fail before ffmpeg runs when it cannot read the picture, with a reason the user can act on."""
+    if not source.has_video or source.kind == "audio":
+        raise ProcessingError(
+            f"the input has no video track to make {what} from; send a video file",
+            kind="unsupported_media",
+        )
+    codec = (source.codecs.video if source.codecs else None) or ""
+    if codec in UNDECODABLE_VIDEO:
+        raise ProcessingError(
+            f"{UNDECODABLE_VIDEO[codec]} video input cannot be decoded by this server's ffmpeg build; "
+            "send H.264, H.265 or VP9 video instead",
+            kind="unsupported_media",
+        )
+    if source.format == "webp" and source.kind == "video":
+        raise ProcessingError(
+            "animated WebP input cannot be decoded by this server's ffmpeg build; send a GIF or a video",
+            kind="unsupported_media",
+        )

@@ -1,0 +1,249 @@
+"""Describe a local media file as a File object (spec §1.10): ffprobe, with Pillow for stills.
+
+ffprobe reads only the headers (`-show_format -show_streams`, no decoding), through the same
+input guard as every encode. This ffmpeg build has no PNG decoder and reports AVIF as an AV1 track
+of one tile, so those stills are sized by Pillow, which reads the header lazily without decoding.
+Anything unreadable becomes `unsupported_media` with the reason; a stuck ffprobe becomes `timeout`.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+from mediajet.errors import ProcessFailed, ProcessingError
+from mediajet.media import containers, runner
+from mediajet.media.binaries import ffprobe
+from mediajet.media.inputs import input_args
+from mediajet.models.file import Codecs, File
+
+# ffprobe demuxer name → the format a user knows. The mov family, Matroska/WebM, Ogg and image2
+# need a closer look (see _format).
+DEMUXER_FORMATS = {
+    "mp3": "mp3", "aac": "aac", "wav": "wav", "w64": "wav", "flac": "flac", "mpegts": "ts", "gif": "gif",
+    "jpeg_pipe": "jpeg", "png_pipe": "png", "apng": "png", "webp_pipe": "webp", "bmp_pipe": "bmp",
+    "tiff_pipe": "tiff", "ppm_pipe": "ppm", "avi": "avi", "flv": "flv", "mxf": "mxf", "asf": "asf",
+    "mpeg": "mpeg", "aiff": "aiff", "caf": "caf", "amr": "amr", "ac3": "ac3", "eac3": "eac3", "wv": "wv",
+    "au": "au", "ivf": "ivf", "nut": "nut", "m4v": "m4v", "h264": "h264", "hevc": "h265", "hls": "hls",
+}
+# ISO BMFF major brand (lower case, spaces stripped) → format.
+BRANDS = {"qt": "mov", "m4a": "m4a", "m4b": "m4a", "m4p": "m4a", "avif": "avif", "avis": "avif",
+          "heic": "heic", "heix": "heic", "mif1": "heic", "msf1": "heic"}
+IMAGE2_CODECS = {"mjpeg": "jpeg", "png": "png", "webp": "webp", "bmp": "bmp", "tiff": "tiff", "gif": "gif"}
+STILL_FORMATS = frozenset({"jpeg", "png", "webp", "avif", "heic", "bmp", "tiff", "ppm"})
+# Stills whose size comes from Pillow: ffprobe cannot decode PNG, and sees only one tile of an AVIF grid.
+PILLOW_FORMATS = {"PNG": ("png", "png"), "JPEG": ("jpeg", "mjpeg"), "WEBP": ("webp", "webp"),
+                  "AVIF": ("avif", "av1"), "GIF": ("gif", "gif")}
+CODEC_NAMES = {"hevc": "h265"}
+_WHITELIST_REFUSAL = "its container format is not one this server accepts"
+_LOG_PREFIX = re.compile(r"^\[[^\]]*@ 0x[0-9a-f]+\]\s*")
+
+
+def probe_argv(path: Path) -> list[str]:
+    return [ffprobe(), "-hide_banner", "-loglevel", "error", "-print_format", "json",
+            "-show_format", "-show_streams", *input_args(path)]
+
+
+def probe(path: Path, *, url: str | None = None, timeout: float = 60) -> File:
+    path = Path(path).absolute()  # ffprobe runs in a private working directory
+    url = url or path.as_uri()
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        raise ProcessingError(f"the input file could not be opened ({exc.strerror})",
+                              kind="input_unreachable") from exc
+    if size == 0:
+        raise ProcessingError("the input is empty (0 bytes); check that the URL serves the whole file",
+                              kind="unsupported_media")
+    try:
+        data = _ffprobe(path, timeout)
+    except ProcessingError as failure:
+        if failure.kind != "unsupported_media":
+            raise
+        found = _pillow_still(path, url, size)  # some stills only Pillow can parse
+        if found is None:
+            raise
+    else:
+        found = _describe(data, path, url, size)
+    _refuse_truncated(path, found.format)
+    return found
+
+
+def _ffprobe(path: Path, timeout: float) -> dict[str, Any]:
+    try:
+        result = runner.run(probe_argv(path), timeout=timeout, capture_stdout=True,
+                            error_kind="unsupported_media", what="ffprobe")
+    except ProcessFailed as exc:
+        if exc.kind == "timeout":
+            raise ProcessingError(
+                f"reading the input's media information took longer than {timeout:.0f} s; "
+                "the file may be damaged or unusually structured",
+                kind="timeout",
+            ) from exc
+        raise ProcessingError(
+            f"the input is not a media file this server can read ({_reason(exc.stderr_tail, path)}); "
+            "send a complete video, audio or image file",
+            kind="unsupported_media",
+        ) from exc
+    try:
+        data = json.loads(result.stdout.decode("utf-8", "replace"))
+    except ValueError as exc:
+        raise ProcessingError("ffprobe returned unreadable output for the input",
+                              kind="unsupported_media") from exc
+    return data if isinstance(data, dict) else {}
+
+
+def _reason(stderr_tail: str, path: Path) -> str:
+    """ffprobe's own words, without log prefixes, our working paths or the whole demuxer whitelist."""
+    lines = [_LOG_PREFIX.sub("", line).replace(f"{path}: ", "").replace(str(path), "the file")
+             for line in stderr_tail.splitlines() if line.strip()]
+    lines = [_WHITELIST_REFUSAL if line.startswith("Format not on whitelist") else line for line in lines]
+    if _WHITELIST_REFUSAL in lines:
+        lines = [line for line in lines if line != "Invalid argument"]
+    return "; ".join(dict.fromkeys(lines)) or "no details"
+
+
+def _describe(data: dict[str, Any], path: Path, url: str, size: int) -> File:
+    streams = [s for s in data.get("streams") or [] if isinstance(s, dict)]
+    fmt_info = data.get("format") or {}
+    pictures = [s for s in streams if s.get("codec_type") == "video"
+                and not (s.get("disposition") or {}).get("attached_pic")]
+    sounds = [s for s in streams if s.get("codec_type") == "audio"]
+    if not pictures and not sounds:
+        raise ProcessingError("the input has no audio, video or image stream", kind="unsupported_media")
+    picture = max(pictures, key=lambda s: (s.get("width") or 0) * (s.get("height") or 0), default=None)
+    sound = sounds[0] if sounds else None
+    fmt = _format(fmt_info, path, picture, sounds)
+    codecs = Codecs(video=_codec(picture), audio=_codec(sound))
+    duration = _number(fmt_info.get("duration")) or max(
+        (_number(s.get("duration")) or 0.0 for s in streams), default=0.0) or None
+
+    if picture is not None and _is_still(fmt, picture, duration) and not sounds:
+        if fmt in ("png", "avif") or not picture.get("width"):
+            still = _pillow_still(path, url, size)
+            if still is None:
+                raise ProcessingError(f"the input looks like a {fmt.upper()} image but its data is not valid",
+                                      kind="unsupported_media")
+            return still
+        width, height = _display_size(picture)
+        return File(kind="image", url=url, format=fmt, width=width, height=height, codecs=codecs,
+                    filesize=size)
+
+    width, height = _display_size(picture) if picture is not None else (None, None)
+    if picture is not None and not (width and height):
+        raise ProcessingError("the input's video track has no picture size; the file may be damaged",
+                              kind="unsupported_media")
+    bitrate = _integer(fmt_info.get("bit_rate"))
+    if bitrate is None and duration:
+        bitrate = int(size * 8 / duration)
+    return File(kind="video" if picture is not None else "audio", url=url, format=fmt, width=width,
+                height=height, duration=round(duration, 3) if duration else None, codecs=codecs,
+                filesize=size, fps=_fps(picture), bitrate=bitrate)
+
+
+def _format(fmt_info: dict[str, Any], path: Path, picture: dict[str, Any] | None,
+            sounds: list[dict[str, Any]]) -> str:
+    name = str(fmt_info.get("format_name") or "")
+    if name.startswith("mov,mp4"):
+        tags = fmt_info.get("tags") or {}
+        brand = str(tags.get("major_brand") or "").strip().lower()
+        compatible = str(tags.get("compatible_brands") or "").lower()
+        if brand in BRANDS:
+            return "avif" if BRANDS[brand] == "heic" and "avif" in compatible else BRANDS[brand]
+        if brand.startswith(("3gp", "3g2")):
+            return brand[:3]
+        if not brand:  # classic QuickTime files have no ftyp box
+            return "mp4" if path.suffix.lower() in (".mp4", ".m4v") else "mov"
+        return "mp4"
+    if name.startswith("matroska"):
+        return "webm" if containers.is_webm(path) else "mkv"
+    if name == "ogg":
+        return "opus" if sounds and all(s.get("codec_name") == "opus" for s in sounds) else "ogg"
+    if name == "image2":
+        return IMAGE2_CODECS.get(str((picture or {}).get("codec_name")), "image2")
+    return DEMUXER_FORMATS.get(name, name.split(",")[0] or "unknown")
+
+
+def _is_still(fmt: str, picture: dict[str, Any], duration: float | None) -> bool:
+    if fmt in STILL_FORMATS:
+        return True
+    if fmt == "gif":  # one frame is a picture; more is an animation
+        frames = _integer(picture.get("nb_frames"))
+        return frames == 1 or (frames is None and not duration)
+    return False
+
+
+def _codec(stream: dict[str, Any] | None) -> str | None:
+    if stream is None or not stream.get("codec_name"):
+        return None
+    name = str(stream["codec_name"])
+    return CODEC_NAMES.get(name, name)
+
+
+def _display_size(stream: dict[str, Any]) -> tuple[int | None, int | None]:
+    """Coded size turned the way players show it: a 90° or 270° rotation swaps the sides."""
+    width, height = _integer(stream.get("width")) or None, _integer(stream.get("height")) or None
+    rotation = 0.0
+    for side in stream.get("side_data_list") or []:
+        if isinstance(side, dict) and "rotation" in side:
+            rotation = _number(side["rotation"]) or 0.0
+    if not rotation:
+        rotation = _number((stream.get("tags") or {}).get("rotate")) or 0.0
+    if round(abs(rotation)) % 180 == 90:
+        width, height = height, width
+    return width, height
+
+
+def _fps(stream: dict[str, Any] | None) -> float | None:
+    if stream is None:
+        return None
+    for key in ("avg_frame_rate", "r_frame_rate"):
+        num, _, den = str(stream.get(key) or "").partition("/")
+        try:
+            rate = float(num) / float(den or 1)
+        except (ValueError, ZeroDivisionError):
+            continue
+        if 0 < rate <= 1000:
+            return round(rate, 3)
+    return None
+
+
+def _pillow_still(path: Path, url: str, size: int) -> File | None:
+    """Header-only read with Pillow (Image.open does not decode); None when Pillow cannot read it."""
+    from PIL import Image
+
+    try:
+        with Image.open(path, formats=list(PILLOW_FORMATS)) as image:
+            fmt, codec = PILLOW_FORMATS[str(image.format)]
+            width, height = image.size
+            frames = int(getattr(image, "n_frames", 1) or 1)
+    except Image.DecompressionBombError as exc:
+        raise ProcessingError(f"the image is too large to process safely ({exc})",
+                              kind="resolution_too_large") from exc
+    except Exception:  # noqa: BLE001 - any parser failure means "not an image we can read"
+        return None
+    return File(kind="image" if frames == 1 else "video", url=url, format=fmt, width=width, height=height,
+                codecs=Codecs(video=codec), filesize=size)
+
+
+def _refuse_truncated(path: Path, fmt: str | None) -> None:
+    reason = containers.truncation(path, fmt or "")
+    if reason:
+        raise ProcessingError(f"the input is incomplete: {reason}; the upload or download was probably cut off",
+                              kind="unsupported_media")
+
+
+def _number(value: Any) -> float | None:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return number if math.isfinite(number) else None
+
+
+def _integer(value: Any) -> int | None:
+    number = _number(value)
+    return int(number) if number is not None else None
