@@ -5,8 +5,9 @@ Layout under `out_dir`: `master.m3u8`, and per rendition `<name>/stream.m3u8` + 
 (width/height/fit/position/background), then split into one H.264 + AAC variant per rung.
 
 The ladder is named and chosen by the short side of the output (so portrait video gets the same
-rungs as landscape): every rung at or below it, never an upscale, and at least one rendition (at
-the output's own size when it is smaller than the lowest rung). Each rung encodes at the H.264
+rungs as landscape). The top rendition is the output itself (the input's size, or the requested
+one), brought down to 1080p when larger; below it come the rungs 720/480/360/240p that are smaller,
+so nothing is upscaled and there is always at least one rendition. Each rung encodes at the H.264
 quality level's CRF, capped at its peak bitrate, which is also what the master playlist advertises.
 Keyframes are forced every 6 s so all renditions cut their segments at the same instants and
 players can switch between them at any segment.
@@ -41,6 +42,9 @@ MASTER = "master.m3u8"
 LADDER: tuple[tuple[int, int], ...] = (
     (1080, 5_000_000), (720, 2_800_000), (480, 1_400_000), (360, 800_000), (240, 400_000),
 )
+# A rung this close below the top rendition would look the same and cost a whole encode.
+NEAR_DUPLICATE = 0.9
+MIN_PEAK = 150_000
 # Quality levels scale the peak bitrates; the CRF of the level decides how much of it is used.
 PEAK_SCALE = {"very_low": 0.5, "low": 0.75, "medium": 1.0, "high": 1.4, "very_high": 1.8}
 
@@ -90,16 +94,24 @@ def _geometry(options: AdaptiveOptions, source: File) -> Geometry:
 def ladder(width: int, height: int, level: str = "medium") -> list[Rendition]:
     """The renditions for an output of `width`×`height`, largest first."""
     short = min(width, height)
-    rungs = [(side, peak) for side, peak in LADDER if side <= short] or [(short, LADDER[-1][1])]
+    top = min(short, LADDER[0][0])
+    sides = [top, *(side for side, _ in LADDER if side < top * NEAR_DUPLICATE)]
     scale = PEAK_SCALE[level]
     renditions = []
-    for side, peak in rungs:
+    for side in sides:
         if side == short:
             size = (width, height)
         else:
             size = (_even(width * side / short), _even(height * side / short))
-        renditions.append(Rendition(f"{side}p", *size, peak=int(peak * scale) // 1000 * 1000))
+        renditions.append(Rendition(f"{side}p", *size, peak=int(peak_bitrate(side) * scale) // 1000 * 1000))
     return renditions
+
+
+def peak_bitrate(side: int) -> int:
+    """A rung's own peak, or for an in-between size the next rung up's, scaled by the pixel count."""
+    above = [(rung, peak) for rung, peak in LADDER if rung >= side]
+    rung, peak = above[-1] if above else LADDER[-1]
+    return max(MIN_PEAK, int(peak * (side / rung) ** 2))
 
 
 def _even(value: float) -> int:
