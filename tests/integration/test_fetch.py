@@ -136,6 +136,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
 def start_server(tls: ssl.SSLContext | None = None) -> tuple[http.server.ThreadingHTTPServer, LocalServer]:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
+    server.handle_error = lambda request, client_address: None  # type: ignore[method-assign]  # refused handshakes are the point
     state = LocalServer(server.server_address[1])
     server.state = state  # type: ignore[attr-defined]
     if tls is not None:

@@ -88,7 +88,7 @@ def parse_http_url(url: str) -> tuple[str, str, int, str]:
         raise invalid(url, "only http:// and https:// URLs are fetched over HTTP")
     if "\\" in parts.netloc:
         # Browsers read a backslash as the end of the host, urlsplit does not: refuse the ambiguity.
-        raise invalid(url, "a backslash in the host part")
+        raise invalid(url, "it has a backslash in its host part, which browsers and servers read differently")
     try:
         host = normalize_host(url, parts.hostname)
     except UnicodeError as exc:  # a percent-escape that is not UTF-8
@@ -211,6 +211,8 @@ def _open(target: HttpTarget, settings: Settings) -> PinnedHTTPConnection:
     except OSError as exc:
         raise TransientError(f"could not connect to {where}: {exc.strerror or exc}",
                              kind="input_unreachable") from exc
+    except ValueError as exc:  # ssl refuses the server name (e.g. an IPv6 zone id in an https URL)
+        raise ProcessingError(f"cannot open a connection to {where}: {exc}", kind="input_unreachable") from exc
     return connection
 
 
