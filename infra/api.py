@@ -72,8 +72,9 @@ class Api(Construct):
         access.objects(made.role, storage.output_bucket, read=True, list_keys=False)
         pipeline.state_machine.grant_start_execution(made.role)
         # Cancel stops the job's execution, which is named by the job id.
-        made.role.add_to_principal_policy(iam.PolicyStatement(
-            actions=["states:StopExecution"], resources=[execution_arns(self, pipeline)]))
+        self.execution_arns = execution_arns(self, pipeline)
+        made.role.add_to_principal_policy(iam.PolicyStatement(actions=["states:StopExecution"],
+                                                              resources=[self.execution_arns]))
         access.invoke(made.role, encode)  # standalone tasks (POST /tasks) run in the encode function
 
         self.http_api = apigwv2.HttpApi(

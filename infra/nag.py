@@ -7,9 +7,9 @@ narrowest construct that carries them.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Acknowledgment, Stack, Token, Validations
+from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
@@ -31,19 +31,28 @@ def _ack(scope: IConstruct, rule: str, reason: str) -> None:
     Validations.of(scope).acknowledge(Acknowledgment(id=rule, reason=reason))
 
 
-def _ref(scope: IConstruct, construct: IConstruct, attribute: str) -> str:
-    """How cdk-nag prints a reference to another resource's attribute, e.g. `<BucketABC123.Arn>`."""
-    return f"<{Stack.of(scope).get_logical_id(construct.node.default_child)}.{attribute}>"
+def _render(scope: IConstruct, value: str) -> str:
+    """A (token) string as cdk-nag prints it in a finding: `<Logical.Arn>`, `<AWS::Region>`, …"""
+    return _flatten(Stack.of(scope).resolve(value))
+
+
+def _flatten(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return separator.join(_flatten(part) for part in parts)
+    if isinstance(value, dict) and "Ref" in value:
+        return f"<{value['Ref']}>"
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        return "<{}.{}>".format(*value["Fn::GetAtt"])
+    raise ValueError(f"cannot render {value!r}")
 
 
 def acknowledge_objects(role: iam.IRole, bucket: s3.IBucket) -> None:
     # Object actions on `<bucket>/*`: objects are keyed per job and per task (jobs/<id>/…, outputs by
     # path template), so the grant is "the objects of this one bucket"; actions are listed one by one.
-    if Token.is_unresolved(bucket.bucket_name) and bucket.node.default_child is not None:
-        arn = _ref(role, bucket, "Arn")
-    else:  # a bucket of yours, imported by name
-        arn = f"arn:<AWS::Partition>:s3:::{bucket.bucket_name}"
-    _ack(role, f"AwsSolutions-IAM5[Resource::{arn}/*]",
+    _ack(role, f"AwsSolutions-IAM5[Resource::{_render(role, bucket.arn_for_objects('*'))}]",
          "Object-level actions on the objects of one bucket; keys are per job, so the resource is the bucket's objects.")
 
 
@@ -63,14 +72,12 @@ def acknowledge(mediajet: MediaJet) -> None:
          "Step Functions log delivery and X-Ray actions only accept Resource '*'.")
     # LambdaInvoke grants each step function and its versions (`:*`); these five functions only.
     for function in pipeline.functions.values():
-        _ack(machine_role, f"AwsSolutions-IAM5[Resource::{_ref(machine_role, function, 'Arn')}:*]",
+        _ack(machine_role, f"AwsSolutions-IAM5[Resource::{_render(machine_role, function.function_arn)}:*]",
              "Invoke of this step's function (and its versions) as granted by the LambdaInvoke task.")
 
     api = mediajet.api
     # Cancel stops the job's execution; executions are named by job id, so they are not known upfront.
-    machine_name = _ref(api.role, pipeline.state_machine, "Name")
-    _ack(api.role, "AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:"
-                   f"execution:{machine_name}:*]",
+    _ack(api.role, f"AwsSolutions-IAM5[Resource::{_render(api.role, api.execution_arns)}]",
          "StopExecution on the executions of this one state machine (named by job id at run time).")
     # Authentication is MediaJet's own, as in the Ittybit API: `Authorization: Bearer <key>`, checked in
     # the API function against sha256 hashes in the table (a missing or wrong key is a 401 with an

@@ -3,10 +3,11 @@ construct (usable inside your own CDK app); `MediaJetStack` is the stack `app.py
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import CfnOutput, Stack
+from aws_cdk import App, CfnOutput, Environment, Stack
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -101,3 +102,23 @@ class MediaJetStack(Stack):
              "The job pipeline"),
         ):
             CfnOutput(self, output_id, value=value, description=description)
+
+
+def build_app(context: dict[str, Any] | None = None, outdir: str | None = None,
+              env: Environment | None = None) -> App:
+    """The app `app.py` synthesizes (and the tests): one MediaJetStack, checked by cdk-nag.
+
+    Context keys: `mediajet:stackName` (default "MediaJet"), `mediajet:architecture` ("arm64" or
+    "x86_64"), `mediajet:placeholderLayers` (true: synthesize without the built layers).
+    """
+    app = App(context=context, outdir=outdir)
+    get = app.node.try_get_context
+    if env is None:
+        env = Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION"))
+    MediaJetStack(
+        app, get("mediajet:stackName") or names.STACK_ID, env=env,
+        mediajet={"architecture": get("mediajet:architecture") or "arm64",
+                  "placeholder_layers": str(get("mediajet:placeholderLayers")).lower() == "true"},
+    )
+    nag.check(app)
+    return app
