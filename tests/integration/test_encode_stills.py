@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from mediajet.errors import ProcessingError
 from mediajet.media import engine
-from mediajet.models.file import Codecs, File
+from mediajet.media.probe import probe
+from mediajet.models.file import File
 from mediajet.models.options import AnimationOptions, ImageOptions
 from PIL import Image
 
@@ -38,14 +39,11 @@ def media(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def video(media: Path) -> tuple[File, Path]:
     path = media / "clip.mp4"
-    return File(url=path.as_uri(), kind="video", format="mp4", width=320, height=240, duration=2.0, fps=25,
-                codecs=Codecs(video="h264", audio="aac")), path
+    return probe(path), path
 
 
-def still(path: Path, fmt: str) -> tuple[File, Path]:
-    with Image.open(path) as probe:
-        width, height = probe.size
-    return File(url=path.as_uri(), kind="image", format=fmt, width=width, height=height), path
+def still(path: Path) -> tuple[File, Path]:
+    return probe(path), path
 
 
 def encode(kind: str, options: ImageOptions | AnimationOptions, source: tuple[File, Path], out_dir: Path) -> Path:
@@ -72,7 +70,7 @@ def mean_difference(a: Path, b: Path) -> float:
 
 @pytest.mark.parametrize("fmt", ["jpeg", "png", "webp", "avif"])
 def test_png_input_converts_to_every_format(media: Path, tmp_path: Path, fmt: str) -> None:
-    out = encode("image", ImageOptions(format=fmt), still(media / "picture.png", "png"), tmp_path)
+    out = encode("image", ImageOptions(format=fmt), still(media / "picture.png"), tmp_path)
     with Image.open(out) as im:
         assert (im.format, im.size) == (PIL_NAMES[fmt], (320, 240))
     assert near(rgb_at(out, (20, 20)), WHITE) and near(rgb_at(out, (200, 150)), RED)
@@ -94,11 +92,21 @@ def test_lower_quality_gives_a_smaller_file(media: Path, tmp_path: Path, fmt: st
 
 
 def test_input_format_is_kept_and_video_defaults_to_jpeg(media: Path, tmp_path: Path) -> None:
-    assert encode("image", ImageOptions(width=100), still(media / "picture.png", "png"), tmp_path / "a").name \
+    assert encode("image", ImageOptions(width=100), still(media / "picture.png"), tmp_path / "a").name \
         == "output.png"
     assert encode("image", ImageOptions(), video(media), tmp_path / "b").name == "output.jpg"
-    assert encode("image", ImageOptions(), still(media / "picture.gif", "gif"), tmp_path / "c").name \
+    assert encode("image", ImageOptions(), still(media / "picture.gif"), tmp_path / "c").name \
         == "output.png"
+
+
+def test_animated_png_gives_its_first_frame(tmp_path: Path) -> None:
+    frames = [Image.new("RGB", (64, 48), colour) for colour in (RED, GREEN)]
+    frames[0].save(tmp_path / "moving.png", save_all=True, append_images=frames[1:], duration=100)
+    source = still(tmp_path / "moving.png")
+    assert source[0].kind == "video"  # probe sees the animation; ffmpeg could not decode it
+    out = encode("image", ImageOptions(), source, tmp_path / "out")
+    assert out.name == "output.png"
+    assert near(rgb_at(out, (30, 20)), (*RED, 255), tolerance=2)
 
 
 def test_start_picks_a_different_frame(media: Path, tmp_path: Path) -> None:
@@ -121,7 +129,7 @@ def test_exif_orientation_is_applied_and_metadata_dropped(tmp_path: Path) -> Non
         exif[0x0112] = 6  # stored sideways: display rotated 90 degrees clockwise
         exif[0x010F] = "CameraMaker"
         im.save(tmp_path / "sideways.jpg", exif=exif, quality=95)
-    out = encode("image", ImageOptions(format="png"), still(tmp_path / "sideways.jpg", "jpeg"), tmp_path / "out")
+    out = encode("image", ImageOptions(format="png"), still(tmp_path / "sideways.jpg"), tmp_path / "out")
     with Image.open(out) as im:
         assert im.size == (240, 320)
         assert not im.getexif()
@@ -130,7 +138,7 @@ def test_exif_orientation_is_applied_and_metadata_dropped(tmp_path: Path) -> Non
 
 def test_16_bit_greyscale_keeps_its_tone(tmp_path: Path) -> None:
     Image.new("I;16", (40, 30), 30_000).save(tmp_path / "deep.png")  # 30000/65535: a mid grey
-    out = encode("image", ImageOptions(format="jpeg"), still(tmp_path / "deep.png", "png"), tmp_path / "out")
+    out = encode("image", ImageOptions(format="jpeg"), still(tmp_path / "deep.png"), tmp_path / "out")
     assert near(rgb_at(out, (20, 15)), (117, 117, 117, 255), tolerance=4)
 
 
@@ -139,7 +147,7 @@ def test_16_bit_greyscale_keeps_its_tone(tmp_path: Path) -> None:
 
 def test_contain_pads_at_the_position_with_the_background(media: Path, tmp_path: Path) -> None:
     options = ImageOptions(format="png", width=200, height=200, position="top", background="#00ff00")
-    out = encode("image", options, still(media / "picture.png", "png"), tmp_path)
+    out = encode("image", options, still(media / "picture.png"), tmp_path)
     assert rgb_at(out, (100, 190))[:3] == GREEN  # 200x150 picture at the top, green below
     assert near(rgb_at(out, (10, 10)), WHITE) and near(rgb_at(out, (150, 100)), RED)
 
@@ -147,7 +155,7 @@ def test_contain_pads_at_the_position_with_the_background(media: Path, tmp_path:
 @pytest.mark.parametrize(("fmt", "pad"), [("png", (0, 0, 0, 0)), ("webp", (0, 0, 0, 0)), ("jpeg", (0, 0, 0, 255))])
 def test_contain_pads_transparent_where_the_format_allows_else_black(media: Path, tmp_path: Path, fmt: str,
                                                                      pad: tuple[int, ...]) -> None:
-    out = encode("image", ImageOptions(format=fmt, width=200, height=200), still(media / "picture.png", "png"),
+    out = encode("image", ImageOptions(format=fmt, width=200, height=200), still(media / "picture.png"),
                  tmp_path)
     assert near(rgb_at(out, (100, 5)), pad, tolerance=8)  # centred: 25 px bands above and below
 
@@ -155,7 +163,7 @@ def test_contain_pads_transparent_where_the_format_allows_else_black(media: Path
 @pytest.mark.parametrize(("position", "top_left"), [("left", WHITE), ("right", RED)])
 def test_cover_crops_at_the_position(media: Path, tmp_path: Path, position: str, top_left: tuple[int, ...]) -> None:
     options = ImageOptions(format="png", width=200, height=200, fit="cover", position=position)
-    out = encode("image", options, still(media / "picture.png", "png"), tmp_path)
+    out = encode("image", options, still(media / "picture.png"), tmp_path)
     with Image.open(out) as im:
         assert im.size == (200, 200)
     assert near(rgb_at(out, (10, 10)), top_left)
@@ -163,7 +171,7 @@ def test_cover_crops_at_the_position(media: Path, tmp_path: Path, position: str,
 
 def test_fill_stretches_to_the_box(media: Path, tmp_path: Path) -> None:
     out = encode("image", ImageOptions(format="png", width=100, height=300, fit="fill"),
-                 still(media / "picture.png", "png"), tmp_path)
+                 still(media / "picture.png"), tmp_path)
     with Image.open(out) as im:
         assert im.size == (100, 300)
     assert near(rgb_at(out, (10, 65)), WHITE)  # the square is now 25x75
@@ -174,7 +182,7 @@ def test_fill_stretches_to_the_box(media: Path, tmp_path: Path) -> None:
                                                        (640, None, (320, 240))])
 def test_percent_sizes_and_no_upscaling(media: Path, tmp_path: Path, width: str | int | None,
                                         height: str | None, size: tuple[int, int]) -> None:
-    out = encode("image", ImageOptions(width=width, height=height), still(media / "picture.png", "png"), tmp_path)
+    out = encode("image", ImageOptions(width=width, height=height), still(media / "picture.png"), tmp_path)
     with Image.open(out) as im:
         assert im.size == size
 
@@ -228,7 +236,7 @@ def test_gif_quality_trades_colours_for_size(media: Path, tmp_path: Path) -> Non
 def test_animation_cover_crops_like_a_still(media: Path, tmp_path: Path, position: str,
                                             top_left: tuple[int, ...]) -> None:
     options = AnimationOptions(end=1, width=200, height=200, fit="cover", position=position)
-    out = encode("animation", options, still(media / "picture.gif", "gif"), tmp_path)
+    out = encode("animation", options, still(media / "picture.gif"), tmp_path)
     assert near(rgb_at(out, (10, 10)), top_left)
 
 
@@ -247,7 +255,7 @@ def test_webp_animation_pads_transparent_by_default(media: Path, tmp_path: Path)
 
 def test_still_png_cannot_be_animated(media: Path, tmp_path: Path) -> None:
     with pytest.raises(ProcessingError) as caught:
-        encode("animation", AnimationOptions(end=1), still(media / "picture.png", "png"), tmp_path)
+        encode("animation", AnimationOptions(end=1), still(media / "picture.png"), tmp_path)
     assert caught.value.kind == "unsupported_media"
 
 
@@ -277,7 +285,9 @@ def test_truncated_image_is_unsupported_media(media: Path, tmp_path: Path) -> No
     broken = tmp_path / "broken.jpg"
     broken.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
     with pytest.raises(ProcessingError) as caught:
-        encode("image", ImageOptions(format="png"), still(broken, "jpeg"), tmp_path / "out")
+        # probe already refuses this file; the encoder must too, on its own
+        encode("image", ImageOptions(format="png"), (File(url=broken.as_uri(), kind="image", format="jpeg"), broken),
+               tmp_path / "out")
     assert caught.value.kind == "unsupported_media"
 
 

@@ -16,7 +16,8 @@ SRC = Path("/work/in/source")
 OUT = Path("/work/out")
 VIDEO = File(url="file:///work/in/source", kind="video", format="mp4", width=320, height=240, duration=10.0,
              fps=25, codecs=Codecs(video="h264", audio="aac"))
-PNG = File(url="file:///work/in/source", kind="image", format="png", width=320, height=240)
+PNG = File(url="file:///work/in/source", kind="image", format="png", width=320, height=240,
+           codecs=Codecs(video="png"))
 AUDIO = File(url="file:///work/in/source", kind="audio", format="mp3", duration=10.0, codecs=Codecs(audio="mp3"))
 
 
@@ -63,12 +64,19 @@ def test_start_in_the_last_half_second_also_takes_the_last_frame() -> None:
 
 @pytest.mark.parametrize(
     ("fmt", "kind", "expected"),
-    [("png", "image", "png"), ("png_pipe", "image", "png"), ("jpeg", "image", "jpeg"), ("webp", "image", "webp"),
-     ("avif", "image", "avif"), ("gif", "image", "png"), ("bmp", "image", "jpeg"), ("mp4", "video", "jpeg")],
+    [("png", "image", "png"), ("jpeg", "image", "jpeg"), ("webp", "image", "webp"), ("avif", "image", "avif"),
+     ("gif", "image", "png"), ("gif", "video", "png"), ("bmp", "image", "jpeg"), ("heic", "image", "jpeg"),
+     ("mp4", "video", "jpeg")],
 )
 def test_default_format_follows_the_input(fmt: str, kind: str, expected: str) -> None:
     source = File(url="file:///x", kind=kind, format=fmt, width=10, height=10)
     assert image.default_format(source) == expected
+
+
+@pytest.mark.parametrize("fmt", ["png", "webp", "avif"])
+def test_animated_formats_ffmpeg_cannot_decode_go_to_pillow(fmt: str) -> None:
+    animated = File(url="file:///x", kind="video", format=fmt, width=10, height=10, codecs=Codecs(video=fmt))
+    assert image.plan(ImageOptions(), animated, SRC, OUT).argv == []
 
 
 def test_image_from_audio_is_refused() -> None:
@@ -84,7 +92,7 @@ def test_gif_is_one_run_with_palette_and_loop() -> None:
     options = AnimationOptions(start=2, end=4.5, width=160)
     todo = animation.plan(options, VIDEO, SRC, OUT)
     assert todo.argv == [
-        *head(), *input_args(SRC, pre=["-ss", "2", "-t", "2.5"]), "-map", "0:v:0",
+        *head(), *input_args(SRC, pre=["-ss", "2"]), "-t", "2.5", "-map", "0:v:0",
         "-vf", ("fps=10,scale=160:120:flags=bicubic,setsar=1,split[a][b];[a]palettegen=max_colors=128[p];"
                 "[b][p]paletteuse=dither=bayer:bayer_scale=3:diff_mode=rectangle"),
         "-loop", "0", "-f", "gif", str(OUT / "output.gif"),
@@ -104,7 +112,7 @@ def test_webp_frames_go_raw_to_a_scratch_file() -> None:
     options = AnimationOptions(format="webp", end=3, fps=12, width=200, height=200, fit="cover", position="left")
     todo = animation.plan(options, VIDEO, SRC, OUT)
     assert todo.argv == [
-        *head(), *input_args(SRC, pre=["-t", "3"]), "-map", "0:v:0",
+        *head(), *input_args(SRC), "-t", "3", "-map", "0:v:0",
         "-vf", "fps=12,scale=267:200:flags=bicubic,crop=200:200:0:0,setsar=1",
         "-f", "rawvideo", "-pix_fmt", "rgb24", str(OUT / ".frames.raw"),
     ]
@@ -123,10 +131,16 @@ def test_end_past_the_video_counts_progress_to_the_real_end() -> None:
     assert animation.plan(AnimationOptions(start=8, end=30), VIDEO, SRC, OUT).duration == 2.0
 
 
+APNG = File(url="file:///x", kind="video", format="png", width=10, height=10, duration=1, codecs=Codecs(video="png"))
+AV1 = VIDEO.model_copy(update={"codecs": Codecs(video="av1")})
+
+
 @pytest.mark.parametrize(
     ("source", "options", "kind"),
     [(PNG, AnimationOptions(end=1), "unsupported_media"),
      (AUDIO, AnimationOptions(end=1), "unsupported_media"),
+     (APNG, AnimationOptions(end=1), "unsupported_media"),
+     (AV1, AnimationOptions(end=1), "unsupported_media"),
      (VIDEO, AnimationOptions(start=10, end=12), "invalid_option")],
 )
 def test_animation_refusals_name_the_problem(source: File, options: AnimationOptions, kind: str) -> None:
@@ -136,5 +150,5 @@ def test_animation_refusals_name_the_problem(source: File, options: AnimationOpt
 
 
 def test_gif_input_animates_through_ffmpeg() -> None:
-    gif = File(url="file:///x", kind="image", format="gif", width=100, height=100)
+    gif = File(url="file:///x", kind="image", format="gif", width=100, height=100, codecs=Codecs(video="gif"))
     assert animation.plan(AnimationOptions(end=1), gif, SRC, OUT).argv[-1] == str(OUT / "output.gif")

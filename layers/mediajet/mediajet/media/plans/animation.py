@@ -1,7 +1,7 @@
 """kind `animation`: a looping GIF or animated WebP cut from a video between `start` and `end`.
 
-- Trim: `-ss start -t (end - start)` before `-i`, so ffmpeg seeks instead of decoding from 0 and
-  stops reading at `end`. Then `fps` (default 10), then scale/crop/pad (sizing, as for video).
+- Trim: `-ss start` before `-i` (ffmpeg seeks instead of decoding from 0) and `-t (end - start)` on
+  the output, as for video (plans.common.trim). Then `fps` (default 10), then scale/crop/pad (sizing).
 - gif: one ffmpeg run that builds a palette from the clip and maps it onto every frame
   (`split → palettegen → paletteuse`), looping forever (`-loop 0`). Quality per level:
 
@@ -21,9 +21,10 @@
   Pillow then assembles the animated WebP one frame at a time (quality: the WebP column of
   `mediajet.media.stills`), 1000/fps ms per frame, looping forever, and deletes the scratch file.
   Raw frames rather than PPM: PPM has no alpha, and one fixed-size frame stride needs no parsing.
-- Inputs: a video (or a GIF, which ffmpeg decodes). A still image is refused with
-  `unsupported_media`: looping one picture is not an animation a user wants (kind `image` converts
-  stills). A `start` at or past the end of the video is refused with `invalid_option`.
+- Inputs: a video or a GIF (ffmpeg decodes GIF). A still image is refused with `unsupported_media`:
+  looping one picture is not an animation a user wants (kind `image` converts stills); so are
+  animated PNG/WebP/AVIF, which this ffmpeg cannot decode. A `start` at or past the end of the
+  video is refused with `invalid_option`.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ from pathlib import Path
 from mediajet.errors import ProcessingError
 from mediajet.media.inputs import input_args
 from mediajet.media.plans import Plan
-from mediajet.media.plans.image import ffmpeg_head, is_still, require_video, seconds
+from mediajet.media.plans.common import ffmpeg_head, require_decodable_video, seconds, trim
 from mediajet.media.sizing import Geometry, ffmpeg_color, ffmpeg_filters, resolve
 from mediajet.models.file import File
 from mediajet.models.options import AnimationOptions
@@ -51,37 +52,29 @@ TRANSPARENT = "0x00000000"
 
 def plan(options: AnimationOptions, source: File, src: Path, out_dir: Path) -> Plan:
     _require_motion(source)
-    start = options.start or 0.0
-    end = options.end if options.end is not None else start  # validation guarantees end > start
-    if source.duration and start >= source.duration:
-        raise ProcessingError(
-            f"start={seconds(start)} s is past the end of the video ({seconds(source.duration)} s)",
-            kind="invalid_option", field="start",
-        )
-    length = (min(end, source.duration) if source.duration else end) - start
+    cut = trim(options.start, options.end, source)
     geom = _geometry(options, source)
-    trim = input_args(src, pre=_trim(start, end - start))
+    reading = [*input_args(src, pre=cut.pre), *cut.post]
     if options.format == "gif":
         out = out_dir / "output.gif"
-        return Plan(output=out, argv=gif_argv(trim, options, geom, out), duration=length)
+        return Plan(output=out, argv=gif_argv(reading, options, geom, out), duration=cut.duration)
     out = out_dir / "output.webp"
     frames = out_dir / FRAMES_FILE
     mode = "RGBA" if _pads_transparent(options, geom) else "RGB"
-    argv = webp_frames_argv(trim, options, geom, mode, frames)
     size = (geom.out_w, geom.out_h)
-    return Plan(output=out, argv=argv, duration=length,
+    return Plan(output=out, argv=webp_frames_argv(reading, options, geom, mode, frames), duration=cut.duration,
                 finish=lambda _stdout: _assemble_webp(frames, size, mode, out, options))
 
 
-def gif_argv(trim: list[str], options: AnimationOptions, geom: Geometry, out: Path) -> list[str]:
+def gif_argv(reading: list[str], options: AnimationOptions, geom: Geometry, out: Path) -> list[str]:
     colours, dither = GIF_PALETTE[options.level]
     graph = ",".join([_fps(options.fps), *ffmpeg_filters(geom, options.background)])
     graph += (f",split[a][b];[a]palettegen=max_colors={colours}[p];"
               f"[b][p]paletteuse=dither={dither}:diff_mode=rectangle")
-    return [*ffmpeg_head(), *trim, "-map", "0:v:0", "-vf", graph, "-loop", "0", "-f", "gif", str(out)]
+    return [*ffmpeg_head(), *reading, "-map", "0:v:0", "-vf", graph, "-loop", "0", "-f", "gif", str(out)]
 
 
-def webp_frames_argv(trim: list[str], options: AnimationOptions, geom: Geometry, mode: str,
+def webp_frames_argv(reading: list[str], options: AnimationOptions, geom: Geometry, mode: str,
                      frames: Path) -> list[str]:
     filters = [_fps(options.fps), *ffmpeg_filters(geom, options.background, default_bg=TRANSPARENT)]
     if mode == "RGBA":
@@ -89,18 +82,18 @@ def webp_frames_argv(trim: list[str], options: AnimationOptions, geom: Geometry,
         at = next(i for i, f in enumerate(filters) if f.startswith("pad="))
         filters.insert(at, "format=rgba")
     pix_fmt = "rgba" if mode == "RGBA" else "rgb24"
-    return [*ffmpeg_head(), *trim, "-map", "0:v:0", "-vf", ",".join(filters),
+    return [*ffmpeg_head(), *reading, "-map", "0:v:0", "-vf", ",".join(filters),
             "-f", "rawvideo", "-pix_fmt", pix_fmt, str(frames)]
 
 
 def _require_motion(source: File) -> None:
-    if is_still(source) and (source.format or "").lower() not in ("gif", "gif_pipe"):
+    if source.kind == "image" and source.format != "gif":
         raise ProcessingError(
             "animation needs a video (or GIF) input; this input is a still image. "
             "Use kind image to resize or convert a still.",
             kind="unsupported_media",
         )
-    require_video(source, "an animation")
+    require_decodable_video(source, "an animation")
 
 
 def _geometry(options: AnimationOptions, source: File) -> Geometry:
@@ -115,10 +108,6 @@ def _pads_transparent(options: AnimationOptions, geom: Geometry) -> bool:
     pads = geom.mode == "contain" and (geom.scale_w, geom.scale_h) != (geom.out_w, geom.out_h)
     colour = ffmpeg_color(options.background, TRANSPARENT)
     return pads and (len(colour) == 10 and not colour.lower().endswith("ff"))
-
-
-def _trim(start: float, length: float) -> list[str]:
-    return [*(["-ss", seconds(start)] if start > 0 else []), "-t", seconds(length)]
 
 
 def _fps(fps: float) -> str:

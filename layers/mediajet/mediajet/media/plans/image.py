@@ -1,14 +1,16 @@
 """kind `image`: one still, from an image or from a video frame.
 
-- Image input: Pillow alone (the static ffmpeg cannot decode PNG); `argv` is empty.
+- Image input: Pillow alone (the static ffmpeg cannot decode PNG); `argv` is empty. Animated
+  PNG/WebP/AVIF, which ffmpeg cannot decode either, also go to Pillow and give their first frame.
 - Video input: ffmpeg seeks to `start` (`-ss` before `-i`: a fast seek that is still frame-exact
   when decoding) and pipes one frame as PPM; Pillow then resizes and encodes it, so stills from
   images and from videos share one resize and one set of encoders (transparent padding included).
 - `start` past the end, or within its last half second, gives the last frame (a thumbnail job for
   many uploads should not fail on the short ones): ffmpeg reads the final seconds (`-sseof`) and keeps overwriting one
   PPM file (`-update 1`), which ends as the last decodable frame.
-- Default format: the input's own (jpeg/png/webp/avif; gif → png, the lossless still format with
-  transparency), jpeg for a video or any other input. The file is `output.jpg` for jpeg.
+- Default format: the input's own (jpeg/png/webp/avif; gif, even animated, → png: the lossless
+  still format with transparency), jpeg for a video or any other input. The file is `output.jpg`
+  for jpeg.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mediajet.errors import ProcessingError
-from mediajet.media.binaries import ffmpeg
 from mediajet.media.inputs import input_args
 from mediajet.media.plans import Plan
+from mediajet.media.plans.common import ffmpeg_head, require_decodable_video, seconds
 from mediajet.models.file import File
 from mediajet.models.options import ImageOptions
 
@@ -27,14 +29,10 @@ if TYPE_CHECKING:
     from PIL.Image import Image
 
 EXTENSIONS = {"jpeg": "jpg", "png": "png", "webp": "webp", "avif": "avif"}
-# Names probe may report for an image format (Pillow names, ffprobe demuxer names) → output format.
-_SAME_FORMAT = {
-    "jpeg": "jpeg", "jpg": "jpeg", "mjpeg": "jpeg", "jpeg_pipe": "jpeg",
-    "png": "png", "png_pipe": "png", "apng": "png",
-    "webp": "webp", "webp_pipe": "webp",
-    "avif": "avif",
-    "gif": "png", "gif_pipe": "png",
-}
+# Input format (as probe names it) → default output format.
+_SAME_FORMAT = {"jpeg": "jpeg", "png": "png", "webp": "webp", "avif": "avif", "gif": "png"}
+# Formats Pillow decodes and this ffmpeg build cannot, even when animated (probe: kind video).
+_PILLOW_ONLY = frozenset({"png", "webp", "avif"})
 LAST_FRAME_FILE = ".last-frame.ppm"
 # How much of the end ffmpeg reads to find the last frame; covers a video track that stops a
 # little before the container's duration (audio running longer).
@@ -48,9 +46,9 @@ END_MARGIN_S = 0.5
 def plan(options: ImageOptions, source: File, src: Path, out_dir: Path) -> Plan:
     fmt = options.format or default_format(source)
     out = out_dir / f"output.{EXTENSIONS[fmt]}"
-    if is_still(source):
+    if uses_pillow(source):
         return Plan(output=out, finish=lambda _stdout: _render_file(src, options, fmt, out, keep=True))
-    require_video(source, "an image")
+    require_decodable_video(source, "an image")
     start = options.start or 0.0
     if past_last_frame(start, source):
         last = out_dir / LAST_FRAME_FILE
@@ -61,21 +59,11 @@ def plan(options: ImageOptions, source: File, src: Path, out_dir: Path) -> Plan:
 
 
 def default_format(source: File) -> str:
-    if is_still(source):
-        return _SAME_FORMAT.get((source.format or "").lower(), "jpeg")
-    return "jpeg"
+    return _SAME_FORMAT.get(source.format or "", "jpeg")
 
 
-def is_still(source: File) -> bool:
-    return source.kind == "image"
-
-
-def require_video(source: File, what: str) -> None:
-    if source.kind == "audio" or (source.codecs is not None and not source.has_video):
-        raise ProcessingError(
-            f"the input has no video track to make {what} from; send a video or an image",
-            kind="unsupported_media",
-        )
+def uses_pillow(source: File) -> bool:
+    return source.kind == "image" or source.format in _PILLOW_ONLY
 
 
 def past_last_frame(start: float, source: File) -> bool:
@@ -83,16 +71,6 @@ def past_last_frame(start: float, source: File) -> bool:
         return False
     margin = max(END_MARGIN_S, 2 / source.fps) if source.fps else END_MARGIN_S
     return start > source.duration - margin
-
-
-def seconds(value: float) -> str:
-    """ffmpeg time argument: millisecond precision, no trailing zeros ("1.5", "2")."""
-    return f"{value:.3f}".rstrip("0").rstrip(".")
-
-
-def ffmpeg_head() -> list[str]:
-    """Flags every run starts with: quiet logs, machine-readable progress on stderr for the runner."""
-    return [ffmpeg(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:2", "-nostats"]
 
 
 def frame_argv(src: Path, start: float) -> list[str]:
