@@ -1,8 +1,10 @@
 """Lambda entry points. `functions/<name>/handler.py` are one-liners that call these.
 
 Step errors leave as exceptions whose *type name* the state machine matches (`TransientError` is
-retried, `StepFailed` is caught) and whose message is the JSON `{kind, message, task}` that
-finalize records on the job.
+retried, see pipeline.definition.TRANSIENT_ERRORS; `StepFailed` is caught) and whose message is the
+JSON `{kind, message, task}` that finalize records on the job (pipeline.steps.parse_step_error).
+
+Importing this module is cheap on purpose (cold start): everything heavy loads on first use.
 """
 
 from __future__ import annotations
@@ -13,13 +15,11 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus
 
-from mediajet.errors import MediaJetError
-
 log = logging.getLogger("mediajet")
 
 
 class TransientError(Exception):
-    """Retried by the state machine (name listed in pipeline.definition.TRANSIENT_ERRORS)."""
+    """Retried by the state machine (the name is listed in pipeline.definition.TRANSIENT_ERRORS)."""
 
 
 class StepFailed(Exception):
@@ -28,6 +28,7 @@ class StepFailed(Exception):
 
 def run_step(name: str, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     from mediajet.aws.runtime import step_context
+    from mediajet.errors import MediaJetError
     from mediajet.pipeline.steps import error_info
     from mediajet.pipeline.steps import run_step as run
 
@@ -35,7 +36,7 @@ def run_step(name: str, event: dict[str, Any], context: Any = None) -> dict[str,
         return run(name, event, step_context(context))
     except Exception as exc:
         if not isinstance(exc, MediaJetError):
-            log.exception("step %s crashed", name)
+            log.exception("step %s crashed", name, extra={"job_id": event.get("job_id")})
         body = json.dumps(error_info(exc).model_dump(exclude_none=True))
         raise (TransientError if getattr(exc, "transient", False) else StepFailed)(body) from exc
 
@@ -72,14 +73,18 @@ def _api():  # noqa: ANN202 - built once per container, on the first request
     from mediajet.api.app import create_app
     from mediajet.api.deps import ApiDeps
     from mediajet.aws import runtime
-    from mediajet.aws.orchestrator import StepFunctionsOrchestrator
     from mediajet.settings import get_settings
 
-    cfg = runtime.aws_settings()
-    orchestrator = StepFunctionsOrchestrator(cfg.state_machine_arn or "", runtime.client("stepfunctions"),
-                                             runtime.client("lambda"), cfg.encode_function)
-    return create_app(ApiDeps(jobs=runtime.job_store(), orchestrator=orchestrator, settings=get_settings(),
-                              sign_url=runtime.sign_url))
+    return create_app(ApiDeps(jobs=runtime.job_store(), orchestrator=runtime.orchestrator(),
+                              settings=get_settings(), sign_url=runtime.sign_url))
+
+
+def reset() -> None:
+    """Forget everything built on first use (tests)."""
+    from mediajet.aws import runtime
+
+    _api.cache_clear()
+    runtime.reset()
 
 
 def api(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -87,7 +92,10 @@ def api(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 
 def on_upload(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """S3 ObjectCreated on the inbox bucket → one job per object (see mediajet.aws.uploads)."""
+    """S3 ObjectCreated on the inbox bucket → one job per object (rules in mediajet.aws.uploads).
+
+    S3 may deliver an event twice; the upload's idempotency claim makes that one job, and starting
+    it again is a no-op (the execution is named by the job id)."""
     from mediajet.aws import runtime
     from mediajet.aws.uploads import job_for_upload
 
@@ -99,16 +107,9 @@ def on_upload(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         found = job_for_upload(bucket, key, runtime.client("s3"), runtime.aws_settings().upload_project, etag)
         if found is None:
             continue
-        stored, is_new = runtime.job_store().create_job(*found)
-        if is_new:
-            _api_orchestrator().start_job(stored)
-        created.append(stored.id)
+        job, _ = runtime.job_store().create_job(*found)
+        if job.status == "queued":  # also after a crash between the write and the start
+            runtime.orchestrator().start_job(job)
+        log.info("upload s3://%s/%s → job %s", bucket, key, job.id, extra={"job_id": job.id})
+        created.append(job.id)
     return {"jobs": created}
-
-
-def _api_orchestrator():  # noqa: ANN202
-    from mediajet.aws import runtime
-    from mediajet.aws.orchestrator import StepFunctionsOrchestrator
-
-    cfg = runtime.aws_settings()
-    return StepFunctionsOrchestrator(cfg.state_machine_arn or "", runtime.client("stepfunctions"))

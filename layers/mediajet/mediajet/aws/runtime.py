@@ -5,24 +5,29 @@ from __future__ import annotations
 import time
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from mediajet.pipeline.context import StepContext
-from mediajet.settings import get_settings
+if TYPE_CHECKING:
+    from mediajet.aws.orchestrator import StepFunctionsOrchestrator
+    from mediajet.pipeline.context import StepContext
+    from mediajet.storage.s3 import S3BlobStore
+    from mediajet.store.dynamo import DynamoJobStore
 
 
 class AwsSettings(BaseSettings):
+    """The environment infra/ gives every function (names in infra/names.py)."""
+
     model_config = SettingsConfigDict(env_prefix="MEDIAJET_", extra="ignore")
 
     table: str
     work_bucket: str
     output_bucket: str
     inbox_bucket: str | None = None
-    state_machine_arn: str | None = None
+    state_machine_arn: str | None = None  # the API and the upload trigger start executions
     encode_function: str | None = None  # runs standalone tasks (POST /tasks), invoked asynchronously
-    upload_project: str = "prj_default"
+    upload_project: str = "prj_default"  # the project of jobs created by inbox uploads
     scratch_dir: Path = Path("/tmp/mediajet")  # noqa: S108 - Lambda's ephemeral storage
 
 
@@ -34,31 +39,47 @@ def aws_settings() -> AwsSettings:
 @lru_cache(maxsize=8)
 def client(service: str) -> Any:
     import boto3
+    from botocore.config import Config
 
-    return boto3.client(service)
+    return boto3.client(service, config=Config(retries={"mode": "standard"}))
 
 
 @lru_cache(maxsize=1)
-def job_store():  # noqa: ANN201
+def job_store() -> DynamoJobStore:
     from mediajet.store.dynamo import DynamoJobStore
 
     return DynamoJobStore(aws_settings().table, client=client("dynamodb"))
 
 
-def work_store():  # noqa: ANN201
+@lru_cache(maxsize=1)
+def work_store() -> S3BlobStore:
     from mediajet.storage.s3 import S3BlobStore
 
-    return S3BlobStore(aws_settings().work_bucket, client=client("s3"))
+    return S3BlobStore(aws_settings().work_bucket, client=client("s3"), tmp_dir=aws_settings().scratch_dir)
 
 
-def output_store():  # noqa: ANN201
+@lru_cache(maxsize=1)
+def output_store() -> S3BlobStore:
     from mediajet.storage.s3 import S3BlobStore
 
-    return S3BlobStore(aws_settings().output_bucket, client=client("s3"))
+    return S3BlobStore(aws_settings().output_bucket, client=client("s3"), tmp_dir=aws_settings().scratch_dir)
+
+
+@lru_cache(maxsize=1)
+def orchestrator() -> StepFunctionsOrchestrator:
+    from mediajet.aws.orchestrator import StepFunctionsOrchestrator
+
+    cfg = aws_settings()
+    if not cfg.state_machine_arn:
+        raise RuntimeError("MEDIAJET_STATE_MACHINE_ARN is not set: this function cannot start jobs")
+    return StepFunctionsOrchestrator(cfg.state_machine_arn, client("stepfunctions"),
+                                     client("lambda") if cfg.encode_function else None, cfg.encode_function)
 
 
 def sign_url(uri: str) -> str:
     """Our output bucket's objects get presigned links; any other URI is echoed as given."""
+    from mediajet.settings import get_settings
+
     prefix = f"s3://{aws_settings().output_bucket}/"
     if not uri.startswith(prefix):
         return uri
@@ -66,6 +87,9 @@ def sign_url(uri: str) -> str:
 
 
 def step_context(lambda_context: Any = None) -> StepContext:
+    from mediajet.pipeline.context import StepContext
+    from mediajet.settings import get_settings
+
     deadline = None
     if lambda_context is not None and hasattr(lambda_context, "get_remaining_time_in_millis"):
         deadline = time.monotonic() + lambda_context.get_remaining_time_in_millis() / 1000
@@ -73,3 +97,9 @@ def step_context(lambda_context: Any = None) -> StepContext:
         jobs=job_store(), work=work_store(), outputs=output_store(), settings=get_settings(),
         scratch=aws_settings().scratch_dir, deadline=deadline, s3_client=client("s3"),
     )
+
+
+def reset() -> None:
+    """Forget the cached settings, clients and stores (tests; a Lambda container never needs it)."""
+    for cached in (aws_settings, client, job_store, work_store, output_store, orchestrator):
+        cached.cache_clear()
