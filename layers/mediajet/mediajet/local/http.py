@@ -399,7 +399,6 @@ class Handler(BaseHTTPRequestHandler):
             length = max(0, last - first + 1)
             self._start(status, [*headers, ("Content-Length", str(length))])
             if self.command != "HEAD" and length:
-                self.wfile.flush()
                 self.connection.sendfile(fh, offset=first, count=length)
 
     # --- writing ------------------------------------------------------------------------------
@@ -411,18 +410,20 @@ class Handler(BaseHTTPRequestHandler):
     def _send(self, status: int, headers: list[tuple[str, str]], body: bytes) -> None:
         named = {name.lower() for name, _ in headers}
         extra = [] if "content-length" in named else [("Content-Length", str(len(body)))]
-        self._start(status, [*headers, *extra])
-        if self.command != "HEAD" and body:
-            self.wfile.write(body)
+        self._start(status, [*headers, *extra], body if self.command != "HEAD" else b"")
 
-    def _start(self, status: int, headers: list[tuple[str, str]]) -> None:
+    def _start(self, status: int, headers: list[tuple[str, str]], body: bytes = b"") -> None:
+        """Status line, headers and (small) body leave in one write: one syscall, one wake-up of the peer."""
         self._status = status
         self.send_response(status)
         for name, value in headers:
             if name.lower() == "connection" and value.lower() == "close":
                 self.close_connection = True
             self.send_header(name, value)
-        self.end_headers()
+        self._headers_buffer.append(b"\r\n")
+        if body:
+            self._headers_buffer.append(body)
+        self.flush_headers()
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Protocol errors (bad request line, headers too long): JSON like every other error."""
