@@ -57,6 +57,15 @@ def test_start_past_the_end_keeps_the_last_frame() -> None:
     assert todo.output == OUT / "output.png"
 
 
+def test_no_frame_after_start_fails_naming_the_start_option() -> None:
+    todo = image.plan(ImageOptions(start=9.0), VIDEO, SRC, OUT)  # video track ended before 9 s
+    assert todo.finish is not None
+    with pytest.raises(ProcessingError) as caught:
+        todo.finish(b"")
+    assert (caught.value.kind, caught.value.field) == ("invalid_option", "start")
+    assert "start=9 s" in caught.value.message
+
+
 def test_start_in_the_last_half_second_also_takes_the_last_frame() -> None:
     assert "-sseof" in image.plan(ImageOptions(start=9.8), VIDEO, SRC, OUT).argv
     assert "-sseof" not in image.plan(ImageOptions(start=9.4), VIDEO, SRC, OUT).argv
