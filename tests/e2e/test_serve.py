@@ -1,71 +1,79 @@
-"""The seed pages' examples, unchanged but for the base URL, against a real `mediajet serve`."""
+"""The seed pages' examples, unchanged but for the base URL, against a real `mediajet serve`; outputs
+are downloaded through their signed links and checked with ffprobe (Pillow for WebP/GIF, which the
+bundled ffmpeg cannot decode)."""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
+import time
 from pathlib import Path
+from urllib.parse import urljoin
 
 import pytest
-
+import requests
 from mediajet.media.binaries import ffprobe
-from tests.e2e.conftest import Server
+
+from tests.e2e.conftest import API_KEY, Server
 
 pytestmark = pytest.mark.slow
 
 
-def ffprobe_json(path: Path) -> dict:
+def ffprobe_json(target: str | Path) -> dict:
     out = subprocess.run([ffprobe(), "-v", "error", "-print_format", "json", "-show_format", "-show_streams",
-                          str(path)], capture_output=True, check=True, timeout=30)
+                          str(target)], capture_output=True, check=True, timeout=60)
     return json.loads(out.stdout)
 
 
-def download(server: Server, url: str, dest: Path) -> Path:
-    import requests
-
-    resp = requests.get(url, timeout=30)  # signed link: no API key
+def download(url: str, dest: Path) -> Path:
+    resp = requests.get(url, timeout=30)  # a signed link: no API key
     assert resp.status_code == 200, resp.text
     dest.write_bytes(resp.content)
     return dest
 
 
+# The seed 002 examples: (kind, options, input file).
 SEED_JOBS = [
     ("video", {"width": 1280, "height": 720, "format": "mp4", "quality": "high"}, "upload.mov"),
-    ("audio", {"format": "mp3", "quality": "high"}, "upload.mov"),
-    ("image", {"start": 1, "format": "webp", "width": 640}, "upload.mov"),
-    ("adaptive_video", {"format": "hls", "quality": "high"}, "upload.mov"),
+    ("audio", {"format": "mp3", "quality": "high"}, "video.mp4"),
+    ("image", {"start": 5, "format": "webp", "width": 640}, "video.mp4"),
+    ("adaptive_video", {"format": "hls", "quality": "high"}, "video.mp4"),
     ("animation", {"format": "gif", "end": 1}, "upload.mov"),
 ]
 
 
 @pytest.mark.parametrize(("kind", "options", "name"), SEED_JOBS, ids=[k for k, _, _ in SEED_JOBS])
-def test_seed_job_succeeds_and_output_downloads(server: Server, media_server: str, tmp_path: Path,
-                                                kind: str, options: dict, name: str) -> None:
-    session = server.session()
-    resp = session.post(f"{server.url}/jobs", json={"input": f"{media_server}/{name}", "kind": kind,
-                                                    "options": options})
-    assert resp.status_code == 201, resp.text
-    created = resp.json()
+def test_seed_job_succeeds_and_its_output_downloads(server: Server, media_server: str, tmp_path: Path,
+                                                   kind: str, options: dict, name: str) -> None:
+    # The seed page's Python example, with the base URL changed.
+    res = requests.post(f"{server.url}/jobs", headers={"Authorization": f"Bearer {API_KEY}"},
+                        json={"input": f"{media_server}/{name}", "kind": kind, "options": options}, timeout=10)
+    assert res.status_code == 201, res.text
+    created = res.json()
     assert [t["kind"] for t in created["tasks"]] == ["probe", "import", kind, "export"]
     job = server.wait(created["id"])
-    assert job["status"] == "succeeded", job["error"]
-    assert all(t["status"] == "succeeded" for t in job["tasks"])
-    probe_output = job["tasks"][0]["output"]
-    assert probe_output["width"] == 320 and probe_output["codecs"]["video"] == "h264"
-    out = download(server, job["output"], tmp_path / "out")
+    assert job["status"] == "succeeded", (job["error"], server.tail())
+    assert [t["status"] for t in job["tasks"]] == ["succeeded"] * 4
+    probed = job["tasks"][0]["output"]
+    assert probed["object"] == "file" and probed["codecs"]["video"] == "h264"
+    out = download(job["output"], tmp_path / "out")
     if kind == "video":
         info = ffprobe_json(out)
         video = next(s for s in info["streams"] if s["codec_type"] == "video")
         assert (video["codec_name"], video["width"], video["height"]) == ("h264", 1280, 720)
         assert abs(float(info["format"]["duration"]) - 2) < 0.2
+        assert requests.get(job["output"], headers={"Range": "bytes=0-99"}, timeout=10).status_code == 206
     elif kind == "audio":
         info = ffprobe_json(out)
         assert [s["codec_name"] for s in info["streams"]] == ["mp3"]
+        assert abs(float(info["format"]["duration"]) - 6) < 0.3
     elif kind == "image":
         from PIL import Image
 
         with Image.open(out) as img:
-            assert img.format == "WEBP" and img.size == (320, 240)  # no upscaling from one dimension
+            assert img.format == "WEBP" and img.size == (640, 360)
     elif kind == "animation":
         from PIL import Image
 
@@ -73,35 +81,65 @@ def test_seed_job_succeeds_and_output_downloads(server: Server, media_server: st
             assert img.format == "GIF" and img.n_frames >= 9
     else:
         text = out.read_text()
-        assert text.startswith("#EXTM3U") and "stream.m3u8" in text
+        assert text.startswith("#EXTM3U") and "stream.m3u8?expires=" in text
+        # A player resolves relative links against the master's URL: every level must play.
+        info = ffprobe_json(job["output"])
+        assert float(info["format"]["duration"]) == pytest.approx(6, abs=0.5)
+        assert any(s["codec_type"] == "video" for s in info["streams"])
+        rendition = next(line for line in text.splitlines() if line and not line.startswith("#"))
+        playlist = requests.get(urljoin(job["output"], rendition), timeout=10)
+        segment = next(line for line in playlist.text.splitlines() if line and not line.startswith("#"))
+        seg = requests.get(urljoin(urljoin(job["output"], rendition), segment), timeout=10)
+        assert seg.status_code == 200 and seg.headers["Content-Type"] == "video/mp2t"
 
 
-def test_standalone_tasks_compose(server: Server, media_server: str) -> None:
-    """Seed 001: probe, then encode with the probe's output as input."""
-    import time
+@pytest.mark.skipif(shutil.which("curl") is None, reason="needs curl")
+def test_seed_curl_example_works_unchanged_but_for_the_base_url(server: Server, media_server: str) -> None:
+    script = f"""
+JOB='{{
+  "input": "{media_server}/upload.mov",
+  "kind": "audio",
+  "options": {{
+    "format": "mp3",
+    "quality": "high"
+  }}
+}}'
 
-    session = server.session()
+curl -s -X POST {server.url}/jobs \\
+  -H "Authorization: Bearer $ITTYBIT_API_KEY" \\
+  -H "Content-Type: application/json" \\
+  -d "$JOB"
+"""
+    out = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=30, check=True,
+                         env={**os.environ, "ITTYBIT_API_KEY": API_KEY})
+    created = json.loads(out.stdout)
+    assert created["object"] == "job" and created["status"] == "queued"
+    assert server.wait(created["id"])["status"] == "succeeded"
 
-    def run(body: dict) -> dict:
-        resp = session.post(f"{server.url}/tasks", json=body)
-        assert resp.status_code == 201, resp.text
-        task = resp.json()
-        assert task["status"] == "waiting" and task["output"] is None
-        for _ in range(600):
-            task = session.get(f"{server.url}/tasks/{task['id']}").json()
-            if task["status"] in ("succeeded", "failed"):
-                return task
-            time.sleep(0.1)
-        raise AssertionError(task)
 
-    probed = run({"kind": "probe", "input": {"url": f"{media_server}/upload.mov"}})
-    assert probed["status"] == "succeeded" and probed["output"]["duration"] == pytest.approx(2, abs=0.1)
-    encoded = run({"kind": "video", "input": probed["output"], "options": {"width": 160}})
+def test_standalone_probe_then_encode_through_its_output(server: Server, media_server: str) -> None:
+    """Seed 001: probe, then encode with the probe's output as the input."""
+    headers = {"Authorization": f"Bearer {API_KEY}"}
+    probe = requests.post(f"{server.url}/tasks", headers=headers, timeout=10,
+                          json={"kind": "probe", "input": {"url": f"{media_server}/upload.mov"}})
+    assert probe.status_code == 201, probe.text
+    assert probe.json()["input"] == {"object": "external_file", "url": f"{media_server}/upload.mov"}
+    probed = server.wait(probe.json()["id"], path="tasks")
+    assert probed["status"] == "succeeded", probed["error"]
+    assert probed["output"]["duration"] == pytest.approx(2, abs=0.1)
+    assert (probed["output"]["width"], probed["output"]["height"]) == (320, 240)
+
+    encode = requests.post(f"{server.url}/tasks", headers=headers, timeout=10,
+                           json={"kind": "video", "input": probed["output"], "options": {"width": 160}})
+    assert encode.status_code == 201, encode.text
+    encoded = server.wait(encode.json()["id"], path="tasks")
     assert encoded["status"] == "succeeded", encoded["error"]
-    assert encoded["output"]["width"] == 160
+    info = ffprobe_json(encoded["output"]["url"])  # the signed link, straight from the server
+    video = next(s for s in info["streams"] if s["codec_type"] == "video")
+    assert (video["width"], video["height"]) == (160, 120)
 
 
-def test_broken_input_fails_with_reason_and_worker_goes_on(server: Server, media_server: str) -> None:
+def test_broken_input_fails_with_a_reason_and_the_worker_goes_on(server: Server, media_server: str) -> None:
     session = server.session()
     bad = session.post(f"{server.url}/jobs", json={"input": f"{media_server}/missing.mp4", "kind": "video"}).json()
     good = session.post(f"{server.url}/jobs", json={"input": f"{media_server}/interview.mp3",
@@ -113,25 +151,40 @@ def test_broken_input_fails_with_reason_and_worker_goes_on(server: Server, media
     assert server.wait(good["id"])["status"] == "succeeded"
 
 
-def test_job_survives_kill_9_while_encoding(tmp_path: Path, media_server: str) -> None:
-    import time
+def test_cancel_stops_a_running_job(server: Server, media_server: str) -> None:
+    session = server.session()
+    job = session.post(f"{server.url}/jobs", json={"input": f"{media_server}/long.mp4", "kind": "video",
+                                                   "options": {"quality": "very_high"}}).json()
+    cancelled = session.post(f"{server.url}/jobs/{job['id']}/cancel")
+    assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
+    time.sleep(1)
+    final = session.get(f"{server.url}/jobs/{job['id']}").json()
+    assert final["status"] == "cancelled" and final["output"] is None
+    assert session.post(f"{server.url}/jobs/{job['id']}/cancel").status_code == 200
 
+
+def test_job_survives_kill_9_while_encoding(tmp_path: Path, media_server: str) -> None:
     srv = Server(tmp_path / "data")
     srv.data_dir.mkdir()
     srv.start()
-    session = srv.session()
-    job = session.post(f"{srv.url}/jobs", json={"input": f"{media_server}/long.mp4", "kind": "video",
-                                                "options": {"codec": "h265", "quality": "very_high"}}).json()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        current = session.get(f"{srv.url}/jobs/{job['id']}").json()
-        if current["tasks"][2]["status"] == "processing":
-            break
-        time.sleep(0.05)
-    assert current["tasks"][2]["status"] == "processing", current
-    srv.kill()  # SIGKILL: no chance to clean up
-    srv.start()
-    finished = srv.wait(job["id"], timeout=180)
-    srv.kill()
-    assert finished["status"] == "succeeded", finished["error"]
-    assert finished["tasks"][2]["progress"] == 100
+    try:
+        session = srv.session()
+        job = session.post(f"{srv.url}/jobs", json={"input": f"{media_server}/long.mp4", "kind": "video",
+                                                    "options": {"quality": "very_high"}}).json()
+        deadline = time.monotonic() + 60
+        current = job
+        while time.monotonic() < deadline:
+            current = session.get(f"{srv.url}/jobs/{job['id']}").json()
+            if current["tasks"][2]["status"] == "processing" or current["status"] in ("succeeded", "failed"):
+                break
+            time.sleep(0.05)
+        assert current["tasks"][2]["status"] == "processing", current
+        srv.kill()  # SIGKILL: no chance to clean up
+        srv.start()  # same data dir, new process
+        finished = srv.wait(job["id"], timeout=300)
+        assert finished["status"] == "succeeded", (finished["error"], srv.tail())
+        assert finished["tasks"][2]["progress"] == 100
+        info = ffprobe_json(finished["output"])
+        assert float(info["format"]["duration"]) == pytest.approx(20, abs=0.5)
+    finally:
+        srv.kill()
