@@ -23,7 +23,7 @@ from mediajet.local.runtime import LocalRuntime
 from mediajet.media import engine
 from mediajet.media.probe import probe
 from mediajet.models.job import Job
-from mediajet.models.requests import parse_options
+from mediajet.models.requests import parse_options, with_pipeline_tasks
 from mediajet.pipeline.execute import run_job
 from mediajet.settings import Settings
 from tests.benchmarks.report import write_section
@@ -50,19 +50,13 @@ def whole_job(kind: str, options: dict, src: Path, data_dir: Path) -> float:
     runtime = LocalRuntime.open(Settings(), data_dir, allow_local_files=True)
     job = Job(kind=kind, input=src.as_uri(), options=options, destination=str(data_dir / "out" / "{filename}.{ext}"),
               project_id="bench")
-    job.tasks = _tasks(job)
+    with_pipeline_tasks(job)
     runtime.jobs.create_job(job)
     start = time.perf_counter()
     run_job(job.id, runtime.context())
     elapsed = time.perf_counter() - start
     assert runtime.jobs.get_job(job.id).status == "succeeded"
     return elapsed
-
-
-def _tasks(job: Job) -> list:
-    from mediajet.models.job import Task
-
-    return [Task(kind=k, project_id=job.project_id, job_id=job.id) for k in ("probe", "import", job.kind, "export")]
 
 
 def main() -> None:

@@ -12,7 +12,7 @@ from mediajet.cli.render import Renderer
 from mediajet.errors import InvalidRequest
 from mediajet.local.runtime import LocalRuntime
 from mediajet.models.job import Job, Task
-from mediajet.models.requests import parse_options
+from mediajet.models.requests import parse_options, with_pipeline_tasks
 from mediajet.pipeline.execute import run_job
 from mediajet.pipeline.tasks import run_task
 from mediajet.settings import Settings
@@ -52,8 +52,8 @@ def run_job_locally(kind: str, source: str, output: str | None, options: dict[st
     # Scratch space next to the output, so finished files are renamed into place, never copied.
     with tempfile.TemporaryDirectory(prefix=".mediajet-", dir=Path(destination).parent) as data_dir:
         runtime = LocalRuntime.open(settings, Path(data_dir), allow_local_files=True)
-        job = Job(kind=kind, input=resolve_input(source), options=options, destination=destination,
-                  project_id=LOCAL_PROJECT)
+        job = with_pipeline_tasks(Job(kind=kind, input=resolve_input(source), options=options,  # type: ignore[arg-type]
+                                      destination=destination, project_id=LOCAL_PROJECT))
         runtime.jobs.create_job(job)
         done = threading.Event()
         runner = threading.Thread(target=lambda: (run_job(job.id, runtime.context()), done.set()), daemon=True)

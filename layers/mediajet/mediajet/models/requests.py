@@ -138,6 +138,11 @@ def build_job(request: JobCreate, project_id: str) -> Job:
               webhook_url=request.webhook_url, connection_id=request.connection_id)
     if request.quality is not None:
         job.options.setdefault("quality", request.quality)
-    job.tasks = [Task(kind=kind, project_id=project_id, job_id=job.id, created_at=job.created_at,  # type: ignore[arg-type]
-                      updated_at=job.created_at) for kind in ("probe", "import", request.kind, "export")]
+    return with_pipeline_tasks(job)
+
+
+def with_pipeline_tasks(job: Job) -> Job:
+    """Give `job` its four waiting tasks, in pipeline order: probe, import, <kind>, export."""
+    job.tasks = [Task(kind=kind, project_id=job.project_id, job_id=job.id, created_at=job.created_at,  # type: ignore[arg-type]
+                      updated_at=job.created_at) for kind in ("probe", "import", job.kind, "export")]
     return job

@@ -125,6 +125,8 @@ def finalize(state: State, ctx: StepContext) -> State:
     error = parse_step_error(state.get("error"))
 
     def change(job: Job) -> Job | None:
+        if job.status == "cancelled":
+            return _cancel_unfinished(job)  # cancelled by the API while a step ran
         if job.is_final:
             return None
         now = now_ms()
@@ -152,6 +154,18 @@ def finalize(state: State, ctx: StepContext) -> State:
     ctx.work.delete_prefix(f"jobs/{job_id}/")
     log.info("job %s %s", job_id, job.status, extra={"job_id": job_id, "status": job.status})
     return {"job_id": job_id, "status": job.status}
+
+
+def _cancel_unfinished(job: Job) -> Job | None:
+    unfinished = [t for t in job.tasks if t.status in ("waiting", "processing")]
+    if not unfinished:
+        return None
+    now = now_ms()
+    for task in unfinished:
+        task.status, task.finished_at, task.updated_at = "cancelled", now, now
+    job.finished_at = job.finished_at or now
+    job.updated_at = now
+    return job
 
 
 def parse_step_error(raw: Any) -> ErrorInfo | None:
