@@ -276,7 +276,7 @@ def test_decompression_bomb_is_refused_before_decoding(tmp_path: Path, side: int
     with pytest.raises(ProcessingError) as caught, warnings.catch_warnings():
         warnings.simplefilter("ignore", Image.DecompressionBombWarning)
         encode("image", ImageOptions(), source, tmp_path / "out")
-    assert caught.value.kind == "input_too_large"
+    assert caught.value.kind == "resolution_too_large"
     assert "the limit is 8192 px per side" in caught.value.message
 
 

@@ -107,7 +107,7 @@ def _too_large(detail: str) -> ProcessingError:
     return ProcessingError(
         f"{detail}; the limit is {settings.max_dimension} px per side and {settings.max_pixels} pixels. "
         "Resize the image before sending it.",
-        kind="input_too_large",
+        kind="resolution_too_large",
     )
 
 
