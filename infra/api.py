@@ -3,6 +3,7 @@ Lambda, which authenticates each request with a hashed API key from the table (s
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 import jsii
@@ -20,10 +21,13 @@ from infra.layers import Layers
 from infra.pipeline import Pipeline
 from infra.storage import Storage
 
-ACCESS_LOG_FORMAT = apigw.AccessLogFormat.json_with_standard_fields(
-    caller=False, http_method=True, ip=True, protocol=True, request_time=True, resource_path=True,
-    response_length=True, status=True, user=False,
-)
+# JSON lines with HTTP API ($context) variables only; never headers (they carry the API key).
+ACCESS_LOG_FORMAT = apigw.AccessLogFormat.custom(json.dumps({
+    "requestId": "$context.requestId", "ip": "$context.identity.sourceIp", "time": "$context.requestTime",
+    "method": "$context.httpMethod", "path": "$context.path", "route": "$context.routeKey",
+    "status": "$context.status", "bytes": "$context.responseLength", "latencyMs": "$context.responseLatency",
+    "integrationError": "$context.integrationErrorMessage",
+}))
 
 
 @jsii.implements(apigwv2.IAccessLogSettings)

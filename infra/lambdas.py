@@ -6,7 +6,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Duration, RemovalPolicy, Size
+from aws_cdk import Duration, RemovalPolicy, Size, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -19,6 +19,7 @@ RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURES = {"arm64": lambda_.Architecture.ARM_64, "x86_64": lambda_.Architecture.X86_64}
 MAX_MB = 10240  # Lambda's ceiling for memory and for ephemeral storage
 MIB = 1024 * 1024
+FUNCTION_TAG = "mediajet:function"
 
 
 @dataclass(frozen=True)
@@ -57,6 +58,7 @@ class MediaJetFunction(Construct):
         log_retention: logs.RetentionDays,
     ) -> None:
         super().__init__(scope, construct_id)
+        Tags.of(self).add(FUNCTION_TAG, name)  # on the function, its role and log group: cost per function
         self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
         # A role per function, with nothing attached but what the constructs grant (no managed policy).
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),

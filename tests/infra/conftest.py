@@ -1,0 +1,66 @@
+"""Infra tests: the stack is synthesized once per test run (shared by xdist workers through a lock)
+with cdk.json's context, cdk-nag on, and the placeholder layers (no download)."""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+import pytest  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK = "MediaJet"
+REGION = "eu-west-1"
+
+
+def synthesize(outdir: Path) -> None:
+    import aws_cdk as cdk
+
+    from infra.stack import build_app
+
+    context = json.loads((ROOT / "cdk.json").read_text())["context"] | {"mediajet:placeholderLayers": "true"}
+    # A concrete region, as `cdk deploy` has: ARNs (and so nag finding ids) render with it.
+    app = build_app(context=context, outdir=str(outdir), env=cdk.Environment(region=REGION))
+    app.synth()
+
+
+@pytest.fixture(scope="session")
+def cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    shared = tmp_path_factory.getbasetemp().parent  # the same for every xdist worker of this run
+    outdir = shared / "mediajet-cdk.out"
+    with open(shared / "mediajet-cdk.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (outdir / f"{STACK}.template.json").exists():
+            synthesize(outdir)  # raises with the cdk-nag report when a finding is not acknowledged
+    return outdir
+
+
+@pytest.fixture(scope="session")
+def template(cdk_out: Path) -> dict[str, Any]:
+    return json.loads((cdk_out / f"{STACK}.template.json").read_text())
+
+
+def resources(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {lid: r for lid, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def tag(resource: dict[str, Any], key: str) -> str | None:
+    return next((t["Value"] for t in resource["Properties"].get("Tags", []) if t["Key"] == key), None)
+
+
+@pytest.fixture(scope="session")
+def functions(template: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
+    """MediaJet's Lambda functions by name (functions/<name>): (logical id, resource)."""
+    from infra.lambdas import FUNCTION_TAG
+
+    found = {}
+    for lid, resource in resources(template, "AWS::Lambda::Function").items():
+        name = tag(resource, FUNCTION_TAG)
+        if name:
+            found[name] = (lid, resource)
+    return found

@@ -1,0 +1,310 @@
+"""What the synthesized CloudFormation template promises an infra team."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra import access, names
+from mediajet.pipeline.definition import FINALIZE, LAMBDA_SERVICE_ERRORS, STEPS, TRANSIENT_ERRORS
+from mediajet.store import dynamo_schema
+from tests.infra.conftest import resources
+
+Functions = dict[str, tuple[str, dict[str, Any]]]
+
+
+def only(template: dict[str, Any], kind: str) -> dict[str, Any]:
+    found = list(resources(template, kind).values())
+    assert len(found) == 1, f"expected one {kind}, found {len(found)}"
+    return found[0]["Properties"]
+
+
+def definition(template: dict[str, Any]) -> dict[str, Any]:
+    """The state machine's ASL, with the Lambda ARNs replaced by the functions' logical ids."""
+    parts = only(template, "AWS::StepFunctions::StateMachine")["DefinitionString"]["Fn::Join"][1]
+    return json.loads("".join(p if isinstance(p, str) else p["Fn::GetAtt"][0] for p in parts))
+
+
+def statements(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
+    found = []
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        if {"Ref": role_id} in policy["Properties"]["Roles"]:
+            found += policy["Properties"]["PolicyDocument"]["Statement"]
+    return found
+
+
+def role_id(function: dict[str, Any]) -> str:
+    return function["Properties"]["Role"]["Fn::GetAtt"][0]
+
+
+def actions_on(template: dict[str, Any], function: dict[str, Any], logical_id: str) -> set[str]:
+    """The actions a function's role has on resources derived from `logical_id` (a bucket, table…)."""
+    found: set[str] = set()
+    for statement in statements(template, role_id(function)):
+        targets = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        if any(logical_id in json.dumps(t) for t in targets):
+            found |= set([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    return found
+
+
+def logical_id(template: dict[str, Any], kind: str, contains: str) -> str:
+    return next(lid for lid in resources(template, kind) if contains in lid)
+
+
+# --- Lambda ----------------------------------------------------------------------------------------
+
+
+def test_every_function_has_its_handler_folder_and_runs_python313_on_arm64(functions: Functions) -> None:
+    assert set(functions) == set(names.ALL_FUNCTIONS)
+    for name, (_, fn) in functions.items():
+        props = fn["Properties"]
+        assert (props["Runtime"], props["Architectures"], props["Handler"]) == ("python3.13", ["arm64"],
+                                                                               "handler.handler"), name
+        assert (names.function_dir(name) / "handler.py").is_file()
+
+
+def test_encode_is_sized_for_video_and_the_rest_are_small(functions: Functions) -> None:
+    encode = functions["encode"][1]["Properties"]
+    assert (encode["MemorySize"], encode["EphemeralStorage"]["Size"], encode["Timeout"]) == (10240, 10240, 900)
+    for name, (_, fn) in functions.items():
+        if name != "encode":
+            props = fn["Properties"]
+            assert props["MemorySize"] <= 1024 and props["Timeout"] < 900, name
+            # probe/export stage the largest accepted input (4 GiB) through /tmp.
+            expected = 5120 if name in ("probe", "import", "export") else 512
+            assert props["EphemeralStorage"]["Size"] == expected, name
+    assert functions["api"][1]["Properties"]["Timeout"] < 30  # API Gateway's integration limit
+
+
+def test_functions_log_json_to_their_own_group_with_retention_and_trace(template: dict[str, Any],
+                                                                        functions: Functions) -> None:
+    log_groups = resources(template, "AWS::Logs::LogGroup")
+    seen = set()
+    for name, (_, fn) in functions.items():
+        config = fn["Properties"]["LoggingConfig"]
+        assert config["LogFormat"] == "JSON" and config["ApplicationLogLevel"] == "INFO", name
+        group = config["LogGroup"]["Ref"]
+        assert log_groups[group]["Properties"]["RetentionInDays"] == 30, name
+        assert fn["Properties"]["TracingConfig"] == {"Mode": "Active"}, name
+        seen.add(group)
+    assert len(seen) == len(functions), "one log group per function"
+    assert all("RetentionInDays" in g["Properties"] for g in log_groups.values()), "no log kept forever"
+
+
+def test_environment_names_the_resources_and_the_binaries(template: dict[str, Any], functions: Functions) -> None:
+    table = logical_id(template, "AWS::DynamoDB::Table", "Jobs")
+    for name, (_, fn) in functions.items():
+        env = fn["Properties"]["Environment"]["Variables"]
+        assert env[names.ENV_TABLE] == {"Ref": table}
+        assert {names.ENV_WORK_BUCKET, names.ENV_OUTPUT_BUCKET, names.ENV_INBOX_BUCKET} <= set(env)
+        layers = fn["Properties"]["Layers"]
+        if name in ("probe", "encode"):
+            assert (env[names.ENV_FFMPEG], env[names.ENV_FFPROBE]) == ("/opt/bin/ffmpeg", "/opt/bin/ffprobe")
+            assert len(layers) == 2, "ffmpeg + mediajet layers"
+        else:
+            assert names.ENV_FFMPEG not in env and len(layers) == 1, name
+    machine = logical_id(template, "AWS::StepFunctions::StateMachine", "StateMachine")
+    for name in ("api", "on_upload"):
+        assert functions[name][1]["Properties"]["Environment"]["Variables"][names.ENV_STATE_MACHINE_ARN] == {
+            "Ref": machine}
+    assert functions["api"][1]["Properties"]["Environment"]["Variables"][names.ENV_ENCODE_FUNCTION] == {
+        "Ref": functions["encode"][0]}
+
+
+def test_layers_are_for_python313_on_arm64(template: dict[str, Any]) -> None:
+    layers = resources(template, "AWS::Lambda::LayerVersion")
+    assert len(layers) == 2
+    for layer in layers.values():
+        assert layer["Properties"]["CompatibleRuntimes"] == ["python3.13"]
+        assert layer["Properties"]["CompatibleArchitectures"] == ["arm64"]
+
+
+# --- IAM -------------------------------------------------------------------------------------------
+
+
+def test_each_function_has_its_own_role_without_managed_policies(template: dict[str, Any],
+                                                                 functions: Functions) -> None:
+    roles = resources(template, "AWS::IAM::Role")
+    ids = {role_id(fn) for _, fn in functions.values()}
+    assert len(ids) == len(functions)
+    for rid in ids:
+        assert "ManagedPolicyArns" not in roles[rid]["Properties"]
+
+
+def test_no_action_wildcards_and_resource_star_only_for_xray(template: dict[str, Any], functions: Functions) -> None:
+    for name, (_, fn) in functions.items():
+        for statement in statements(template, role_id(fn)):
+            acts = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
+            assert not any("*" in a for a in acts), (name, acts)
+            if statement["Resource"] == "*":
+                assert set(acts) == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, (name, acts)
+
+
+BUCKET_ACCESS = {  # function → bucket → actions on its objects (ListBucket is on the bucket itself)
+    "api": {"Output": {"s3:GetObject"}},
+    "probe": {"Work": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket"},
+              "Inbox": {"s3:GetObject", "s3:ListBucket"}},
+    "import": {"Work": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket"},
+               "Inbox": {"s3:GetObject", "s3:ListBucket"}},
+    "encode": {"Work": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket"},
+               "Inbox": {"s3:GetObject", "s3:ListBucket"},
+               "Output": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject",
+                          "s3:ListBucket"}},
+    "export": {"Work": {"s3:GetObject", "s3:ListBucket"}, "Output": {"s3:PutObject", "s3:AbortMultipartUpload"}},
+    "finalize": {"Work": {"s3:DeleteObject", "s3:ListBucket"}},
+    "on_upload": {"Inbox": {"s3:GetObject", "s3:ListBucket"}},
+}
+
+
+@pytest.mark.parametrize("name", sorted(BUCKET_ACCESS))
+def test_bucket_permissions_per_function(template: dict[str, Any], functions: Functions, name: str) -> None:
+    fn = functions[name][1]
+    for bucket in ("Work", "Output", "Inbox", "AccessLogs"):
+        bucket_id = logical_id(template, "AWS::S3::Bucket", f"Storage{bucket}")
+        assert actions_on(template, fn, bucket_id) == BUCKET_ACCESS[name].get(bucket, set()), (name, bucket)
+
+
+def test_every_function_reads_and_writes_the_table_and_its_index(template: dict[str, Any],
+                                                                 functions: Functions) -> None:
+    table = logical_id(template, "AWS::DynamoDB::Table", "Jobs")
+    for name, (_, fn) in functions.items():
+        assert actions_on(template, fn, table) == set(access.TABLE_ACTIONS), name
+        index = [s for s in statements(template, role_id(fn)) if f"/index/{dynamo_schema.PROJECT_INDEX}" in json.dumps(s)]
+        assert index, f"{name} cannot query the project index"
+
+
+def test_only_the_api_and_upload_trigger_start_jobs_and_only_the_api_stops_them(template: dict[str, Any],
+                                                                                functions: Functions) -> None:
+    machine = logical_id(template, "AWS::StepFunctions::StateMachine", "StateMachine")
+    for name, (_, fn) in functions.items():
+        acts = actions_on(template, fn, machine)
+        expected = {"api": {"states:StartExecution", "states:StopExecution"},
+                    "on_upload": {"states:StartExecution"}}.get(name, set())
+        assert acts == expected, name
+    stop = [s for s in statements(template, role_id(functions["api"][1])) if s["Action"] == "states:StopExecution"]
+    assert ":execution:" in json.dumps(stop[0]["Resource"]), "StopExecution on this machine's executions only"
+
+
+def test_only_the_api_invokes_the_encode_function(template: dict[str, Any], functions: Functions) -> None:
+    encode_id = functions["encode"][0]
+    for name, (_, fn) in functions.items():
+        acts = actions_on(template, fn, encode_id)
+        assert acts == ({"lambda:InvokeFunction"} if name == "api" else set()), name
+
+
+# --- Step Functions --------------------------------------------------------------------------------
+
+
+def test_state_machine_is_standard_logged_and_traced(template: dict[str, Any]) -> None:
+    props = only(template, "AWS::StepFunctions::StateMachine")
+    assert props["StateMachineType"] == "STANDARD"
+    assert props["TracingConfiguration"] == {"Enabled": True}
+    assert props["LoggingConfiguration"]["Level"] == "ALL"
+    assert props["LoggingConfiguration"]["IncludeExecutionData"] is True
+    group = props["LoggingConfiguration"]["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]
+    assert resources(template, "AWS::Logs::LogGroup")[group["Fn::GetAtt"][0]]["Properties"]["RetentionInDays"] == 30
+
+
+def test_states_follow_the_pipeline_definition(template: dict[str, Any], functions: Functions) -> None:
+    asl = definition(template)
+    order, state = [], asl["StartAt"]
+    while asl["States"][state]["Type"] == "Task":
+        order.append(state)
+        state = asl["States"][state]["Next"]
+    assert order == [*(s.name for s in STEPS), FINALIZE.name]
+    for name in order:
+        assert asl["States"][name]["Resource"] == functions[name][0], f"{name} invokes functions/{name}"
+
+
+def test_retries_only_transient_errors_with_the_policy(template: dict[str, Any]) -> None:
+    states = definition(template)["States"]
+    for step in (*STEPS, FINALIZE):
+        (retry,) = states[step.name]["Retry"]
+        assert retry["ErrorEquals"] == [*TRANSIENT_ERRORS, *LAMBDA_SERVICE_ERRORS]
+        assert "States.ALL" not in retry["ErrorEquals"] and "StepFailed" not in retry["ErrorEquals"]
+        assert (retry["IntervalSeconds"], retry["MaxAttempts"], retry["BackoffRate"]) == (
+            step.retry.interval_s, step.retry.max_attempts, step.retry.backoff_rate)
+
+
+def test_every_step_catches_everything_into_finalize_with_the_error(template: dict[str, Any]) -> None:
+    states = definition(template)["States"]
+    for step in STEPS:
+        assert states[step.name]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
+                                               "Next": FINALIZE.name}]
+    assert "Catch" not in states[FINALIZE.name], "finalize retries but never loops into itself"
+    outcome = states[states[FINALIZE.name]["Next"]]
+    assert outcome["Type"] == "Choice" and states[outcome["Choices"][0]["Next"]]["Type"] == "Fail"
+
+
+# --- DynamoDB, S3, API -----------------------------------------------------------------------------
+
+
+def test_table_matches_the_schema_on_demand_pitr_encrypted_ttl(template: dict[str, Any]) -> None:
+    props = only(template, "AWS::DynamoDB::Table")
+    spec = dynamo_schema.create_table_kwargs("x")
+    assert props["KeySchema"] == spec["KeySchema"]
+    assert sorted(props["AttributeDefinitions"], key=str) == sorted(spec["AttributeDefinitions"], key=str)
+    assert props["GlobalSecondaryIndexes"] == spec["GlobalSecondaryIndexes"]
+    assert props["BillingMode"] == "PAY_PER_REQUEST"
+    assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
+    assert props["SSESpecification"] == {"SSEEnabled": True}
+    assert props["TimeToLiveSpecification"] == {"AttributeName": dynamo_schema.TTL_ATTRIBUTE, "Enabled": True}
+    table = next(iter(resources(template, "AWS::DynamoDB::Table").values()))
+    assert table["DeletionPolicy"] == "Retain"
+
+
+def test_buckets_are_private_encrypted_tls_only_and_logged(template: dict[str, Any]) -> None:
+    buckets = resources(template, "AWS::S3::Bucket")
+    assert len(buckets) == 4
+    policies = [p["Properties"] for p in resources(template, "AWS::S3::BucketPolicy").values()]
+    log_bucket = logical_id(template, "AWS::S3::Bucket", "AccessLogs")
+    for lid, bucket in buckets.items():
+        props = bucket["Properties"]
+        assert all(props["PublicAccessBlockConfiguration"].values()), lid
+        assert props["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["ServerSideEncryptionByDefault"]
+        assert bucket["DeletionPolicy"] == "Retain", lid
+        (policy,) = [p for p in policies if p["Bucket"] == {"Ref": lid}]
+        assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+                   for s in policy["PolicyDocument"]["Statement"]), f"{lid} accepts plain HTTP"
+        if lid != log_bucket:
+            assert props["LoggingConfiguration"]["DestinationBucketName"] == {"Ref": log_bucket}, lid
+
+
+def test_working_bucket_expires_temporary_files(template: dict[str, Any]) -> None:
+    work = resources(template, "AWS::S3::Bucket")[logical_id(template, "AWS::S3::Bucket", "StorageWork")]
+    rules = work["Properties"]["LifecycleConfiguration"]["Rules"]
+    assert {"ExpirationInDays": names.WORK_EXPIRY_DAYS, "Id": "expire-temporary-files", "Status": "Enabled"} in rules
+    output = resources(template, "AWS::S3::Bucket")[logical_id(template, "AWS::S3::Bucket", "StorageOutput")]
+    assert not any("ExpirationInDays" in r for r in output["Properties"]["LifecycleConfiguration"]["Rules"]), \
+        "results are never expired"
+
+
+def test_inbox_object_created_events_invoke_on_upload(template: dict[str, Any], functions: Functions) -> None:
+    (notification,) = resources(template, "Custom::S3BucketNotifications").values()
+    props = notification["Properties"]
+    assert props["BucketName"] == {"Ref": logical_id(template, "AWS::S3::Bucket", "StorageInbox")}
+    (config,) = props["NotificationConfiguration"]["LambdaFunctionConfigurations"]
+    assert config["Events"] == ["s3:ObjectCreated:*"]
+    assert config["LambdaFunctionArn"] == {"Fn::GetAtt": [functions["on_upload"][0], "Arn"]}
+
+
+def test_http_api_routes_everything_to_the_api_function_with_logs_and_throttling(
+        template: dict[str, Any], functions: Functions) -> None:
+    route = only(template, "AWS::ApiGatewayV2::Route")
+    assert route["RouteKey"] == "$default"
+    integration = only(template, "AWS::ApiGatewayV2::Integration")
+    assert integration["IntegrationUri"] == {"Fn::GetAtt": [functions["api"][0], "Arn"]}
+    assert integration["PayloadFormatVersion"] == "2.0"
+    stage = only(template, "AWS::ApiGatewayV2::Stage")
+    assert stage["StageName"] == "$default" and stage["AutoDeploy"] is True
+    assert stage["DefaultRouteSettings"] == {"ThrottlingBurstLimit": 200, "ThrottlingRateLimit": 100}
+    log_format = json.loads(stage["AccessLogSettings"]["Format"])
+    assert log_format["requestId"] == "$context.requestId" and "authorization" not in json.dumps(log_format).lower()
+
+
+def test_outputs_name_the_url_buckets_table_and_state_machine(template: dict[str, Any]) -> None:
+    assert set(template["Outputs"]) == {names.OUTPUT_API_URL, names.OUTPUT_INBOX_BUCKET, names.OUTPUT_OUTPUT_BUCKET,
+                                        names.OUTPUT_WORK_BUCKET, names.OUTPUT_TABLE, names.OUTPUT_STATE_MACHINE}
+    assert "execute-api" in json.dumps(template["Outputs"][names.OUTPUT_API_URL]["Value"])
