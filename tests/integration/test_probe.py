@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 from pathlib import Path
 
 import pytest
 from mediajet.errors import ProcessingError
+from mediajet.media import probe as probe_module
 from mediajet.media.binaries import ffmpeg, ffprobe
 from mediajet.media.inputs import input_args
 from mediajet.media.probe import probe, probe_argv
@@ -96,6 +98,26 @@ def test_a_rotated_phone_video_reports_its_upright_size(media: Path, tmp_path: P
     assert (probe(rotated).width, probe(rotated).height) == (240, 320)
 
 
+@pytest.mark.parametrize("name", ["sideways.jpg", "sideways.webp"])
+def test_a_photo_with_exif_orientation_reports_its_upright_size(tmp_path: Path, name: str) -> None:
+    from PIL import Image
+
+    exif = Image.Exif()
+    exif[0x0112] = 6  # stored landscape, shown turned 90° clockwise
+    Image.new("RGB", (320, 240), (10, 120, 200)).save(tmp_path / name, exif=exif.tobytes())
+    found = probe(tmp_path / name)
+    assert (found.kind, found.width, found.height) == ("image", 240, 320)
+
+
+def test_an_animated_webp_is_a_video(tmp_path: Path) -> None:
+    from PIL import Image
+
+    frames = [Image.new("RGB", (64, 48), (40 * i, 0, 0)) for i in range(4)]
+    frames[0].save(tmp_path / "anim.webp", save_all=True, append_images=frames[1:], duration=100)
+    found = probe(tmp_path / "anim.webp")
+    assert (found.kind, found.format, found.width, found.height) == ("video", "webp", 64, 48)
+
+
 def test_an_animated_gif_is_a_video(tmp_path: Path) -> None:
     gif = tmp_path / "anim.gif"
     _ffmpeg("-f", "lavfi", "-i", "testsrc2=size=64x48:rate=5:duration=1", str(gif))
@@ -173,7 +195,12 @@ def test_a_missing_file_is_unreachable(tmp_path: Path) -> None:
     assert caught.value.kind == "input_unreachable"
 
 
-def test_a_probe_that_runs_out_of_time_is_a_timeout(media: Path) -> None:
+def test_a_probe_that_runs_out_of_time_is_a_timeout(media: Path, tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    # ffprobe reading a named pipe nobody writes to blocks forever: a stuck probe, deterministically.
+    stuck = tmp_path / "stuck"
+    os.mkfifo(stuck)
+    monkeypatch.setattr(probe_module, "probe_argv", lambda path: [ffprobe(), "-v", "error", "-i", str(stuck)])
     with pytest.raises(ProcessingError) as caught:
-        probe(media / "clip.mp4", timeout=0)
+        probe(media / "clip.mp4", timeout=0.5)
     assert caught.value.kind == "timeout"

@@ -1,8 +1,9 @@
 """Describe a local media file as a File object (spec §1.10): ffprobe, with Pillow for stills.
 
 ffprobe reads only the headers (`-show_format -show_streams`, no decoding), through the same
-input guard as every encode. This ffmpeg build has no PNG decoder and reports AVIF as an AV1 track
-of one tile, so those stills are sized by Pillow, which reads the header lazily without decoding.
+input guard as every encode. Stills are sized by Pillow, which reads the header lazily without
+decoding: this ffmpeg build has no PNG decoder, sees one tile of an AVIF grid, and ignores EXIF
+orientation. Sizes are as the picture is shown: rotation and EXIF orientation applied.
 Anything unreadable becomes `unsupported_media` with the reason; a stuck ffprobe becomes `timeout`.
 """
 
@@ -34,10 +35,13 @@ BRANDS = {"qt": "mov", "m4a": "m4a", "m4b": "m4a", "m4p": "m4a", "avif": "avif",
           "heic": "heic", "heix": "heic", "mif1": "heic", "msf1": "heic"}
 IMAGE2_CODECS = {"mjpeg": "jpeg", "png": "png", "webp": "webp", "bmp": "bmp", "tiff": "tiff", "gif": "gif"}
 STILL_FORMATS = frozenset({"jpeg", "png", "webp", "avif", "heic", "bmp", "tiff", "ppm"})
-# Stills whose size comes from Pillow: ffprobe cannot decode PNG, and sees only one tile of an AVIF grid.
-PILLOW_FORMATS = {"PNG": ("png", "png"), "JPEG": ("jpeg", "mjpeg"), "WEBP": ("webp", "webp"),
-                  "AVIF": ("avif", "av1"), "GIF": ("gif", "gif")}
+# Pillow format → (format, codec). MPO is how Pillow names a camera JPEG carrying extra pictures.
+PILLOW_FORMATS = {"PNG": ("png", "png"), "JPEG": ("jpeg", "mjpeg"), "MPO": ("jpeg", "mjpeg"),
+                  "WEBP": ("webp", "webp"), "AVIF": ("avif", "av1"), "GIF": ("gif", "gif")}
+OPENERS = ["PNG", "JPEG", "WEBP", "AVIF", "GIF"]  # Pillow's JPEG opener also returns MPO files
 CODEC_NAMES = {"hevc": "h265"}
+EXIF_ORIENTATION = 0x0112
+EXIF_QUARTER_TURNS = frozenset({5, 6, 7, 8})  # shown turned by 90° or 270°: the sides swap
 _WHITELIST_REFUSAL = "its container format is not one this server accepts"
 _LOG_PREFIX = re.compile(r"^\[[^\]]*@ 0x[0-9a-f]+\]\s*")
 
@@ -122,12 +126,12 @@ def _describe(data: dict[str, Any], path: Path, url: str, size: int) -> File:
         (_number(s.get("duration")) or 0.0 for s in streams), default=0.0) or None
 
     if picture is not None and _is_still(fmt, picture, duration) and not sounds:
-        if fmt in ("png", "avif") or not picture.get("width"):
-            still = _pillow_still(path, url, size)
-            if still is None:
-                raise ProcessingError(f"the input looks like a {fmt.upper()} image but its data is not valid",
-                                      kind="unsupported_media")
+        still = _pillow_still(path, url, size)  # also knows the EXIF orientation
+        if still is not None:
             return still
+        if fmt in ("png", "avif") or not picture.get("width"):
+            raise ProcessingError(f"the input looks like a {fmt.upper()} image but its data is not valid",
+                                  kind="unsupported_media")
         width, height = _display_size(picture)
         return File(kind="image", url=url, format=fmt, width=width, height=height, codecs=codecs,
                     filesize=size)
@@ -216,10 +220,13 @@ def _pillow_still(path: Path, url: str, size: int) -> File | None:
     from PIL import Image
 
     try:
-        with Image.open(path, formats=list(PILLOW_FORMATS)) as image:
+        with Image.open(path, formats=OPENERS) as image:
             fmt, codec = PILLOW_FORMATS[str(image.format)]
             width, height = image.size
-            frames = int(getattr(image, "n_frames", 1) or 1)
+            frames = 1 if fmt == "jpeg" else int(getattr(image, "n_frames", 1) or 1)
+            # PNG keeps EXIF after the pixels, so reading it would decode the image: skipped.
+            if fmt != "png" and image.getexif().get(EXIF_ORIENTATION) in EXIF_QUARTER_TURNS:
+                width, height = height, width
     except Image.DecompressionBombError as exc:
         raise ProcessingError(f"the image is too large to process safely ({exc})",
                               kind="resolution_too_large") from exc
