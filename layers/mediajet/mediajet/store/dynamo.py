@@ -139,7 +139,8 @@ class DynamoJobStore:
         from botocore.exceptions import ClientError
 
         try:
-            self._call("put_item", Item=item, ConditionExpression="version = :expected",
+            self._call("put_item", Item=item, ConditionExpression="#version = :expected",
+                       ExpressionAttributeNames={"#version": "version"},
                        ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
                        ReturnValuesOnConditionCheckFailure="ALL_OLD")
         except ClientError as exc:
@@ -162,25 +163,10 @@ class DynamoJobStore:
         from botocore.exceptions import ClientError
 
         stored = job.model_copy(update={"version": 1})
-        absent = f"attribute_not_exists({schema.PARTITION_KEY})"
-        writes: list[dict[str, Any]] = []
-        if claim is not None:
-            writes.append({"Put": {
-                "TableName": self.table, "Item": self._claim_item(claim),
-                "ConditionExpression": f"{absent} OR created_at <= :expired",
-                "ExpressionAttributeValues": {":expired": {"N": str(now_ms() - IDEMPOTENCY_TTL_MS)}},
-                "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
-            }})
-        writes.append({"Put": {"TableName": self.table, "Item": self._job_item(stored),
-                               "ConditionExpression": absent}})
-        for task in stored.tasks:
-            pointer = self._item({schema.PARTITION_KEY: schema.task_pk(task.id), schema.SORT_KEY: schema.JOB_SK,
-                                  "job_id": stored.id, "project_id": stored.project_id})
-            writes.append({"Put": {"TableName": self.table, "Item": pointer, "ConditionExpression": absent}})
-
         for _ in range(TRANSACTION_ATTEMPTS):
             try:
-                self._request("transact_write_items", TransactItems=writes)  # each write names its table
+                # TransactWriteItems has no TableName of its own: each write names the table.
+                self._request("transact_write_items", TransactItems=self._creation_writes(stored, claim))
                 return stored, True
             except ClientError as exc:
                 if _code(exc) != "TransactionCanceledException":
@@ -195,6 +181,23 @@ class DynamoJobStore:
                     continue  # another transaction touched the same items: DynamoDB asks for a retry
                 raise Conflict(f"job {stored.id} or one of its tasks already exists") from exc
         raise TransientError(f"could not record job {stored.id}: kept conflicting with concurrent writes")
+
+    def _creation_writes(self, job: Job, claim: IdempotencyClaim | None) -> list[dict[str, Any]]:
+        """The claim (taken when absent or expired), the job, and a pointer per task: all or nothing."""
+        absent = f"attribute_not_exists({schema.PARTITION_KEY})"
+        writes: list[dict[str, Any]] = []
+        if claim is not None:
+            writes.append({"Put": {
+                "TableName": self.table, "Item": self._claim_item(claim),
+                "ConditionExpression": f"{absent} OR created_at <= :expired",
+                "ExpressionAttributeValues": {":expired": {"N": str(now_ms() - IDEMPOTENCY_TTL_MS)}},
+            }})
+        writes.append({"Put": {"TableName": self.table, "Item": self._job_item(job), "ConditionExpression": absent}})
+        for task in job.tasks:
+            pointer = self._item({schema.PARTITION_KEY: schema.task_pk(task.id), schema.SORT_KEY: schema.JOB_SK,
+                                  "job_id": job.id, "project_id": job.project_id})
+            writes.append({"Put": {"TableName": self.table, "Item": pointer, "ConditionExpression": absent}})
+        return writes
 
     def get_job(self, job_id: str, project_id: str | None = None) -> Job:
         item = self._get(schema.job_pk(job_id), schema.JOB_SK)
