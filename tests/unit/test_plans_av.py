@@ -149,6 +149,14 @@ def test_start_past_the_end_is_refused() -> None:
     assert "12" in caught.value.message and "10" in caught.value.message
 
 
+def test_h265_refuses_pictures_smaller_than_x265_can_encode() -> None:
+    with pytest.raises(ProcessingError) as caught:
+        video.plan(VideoOptions(codec="h265", height=12), HD, SRC, OUT)
+    assert (caught.value.kind, caught.value.field) == ("invalid_option", "height")
+    assert "16" in caught.value.message
+    assert video.plan(VideoOptions(codec="h264", height=8), HD, SRC, OUT).argv
+
+
 @pytest.mark.parametrize(("options", "source"), [(VideoOptions(mute=True), HD), (VideoOptions(), SILENT)])
 def test_mute_or_a_silent_input_drops_audio(options: VideoOptions, source: File) -> None:
     argv = video.plan(options, source, SRC, OUT).argv

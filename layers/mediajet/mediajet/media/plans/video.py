@@ -46,6 +46,7 @@ SPEED: dict[str, list[str]] = {
     "av1": ["-preset", "8"],
 }
 MOV_FAMILY = ("mp4", "mov")
+MIN_SIDE = {"h265": 16}  # x265 refuses anything smaller (measured); the others go down to 2x2
 
 
 def plan(options: VideoOptions, source: File, src: Path, out_dir: Path) -> Plan:
@@ -75,8 +76,18 @@ def video_filters(options: VideoOptions, source: File) -> list[str]:
     else:
         geometry = resolve(source.width, source.height, options.width, options.height, options.effective_fit,
                            options.position, even=True)
+        _check_min_size(options.video_codec, geometry.out_w, geometry.out_h)
         filters += ffmpeg_filters(geometry, options.background)
     return ["-vf", ",".join(filters)] if filters else []
+
+
+def _check_min_size(codec: str, width: int, height: int) -> None:
+    smallest = MIN_SIDE.get(codec, 2)
+    if min(width, height) < smallest:
+        raise ProcessingError(
+            f"{codec} cannot encode a {width}x{height} picture: each side needs at least {smallest} pixels",
+            kind="invalid_option", field="width" if width < smallest else "height",
+        )
 
 
 def codec_args(codec: str, level: str, bitrate: int | None) -> list[str]:
