@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from mediajet.errors import Cancelled
 from mediajet.media import engine
-from mediajet.media.binaries import ffprobe
+from mediajet.media.binaries import ffmpeg, ffprobe
 from mediajet.media.probe import probe
 from mediajet.models.file import File
 from mediajet.models.options import AdaptiveOptions, AudioOptions, VideoOptions
@@ -88,6 +88,17 @@ def test_resize_trim_fps_and_mute_together(clip: tuple[Path, File], tmp_path: Pa
     assert (result.width, result.height, result.fps) == (160, 120, 10.0)
     assert result.duration == pytest.approx(0.5, abs=0.1)
     assert result.codecs.audio is None
+
+
+def test_a_rotated_phone_video_comes_out_upright(clip: tuple[Path, File], tmp_path: Path) -> None:
+    src, _ = clip
+    rotated = tmp_path / "portrait.mp4"
+    subprocess.run([ffmpeg(), "-v", "error", "-display_rotation", "90", "-i", str(src), "-c", "copy", str(rotated)],
+                   check=True, capture_output=True, timeout=30)
+    source = probe(rotated)
+    result = probe(engine.encode("video", VideoOptions(height=160), source, rotated, tmp_path / "out",
+                                 timeout=TIMEOUT))
+    assert (result.width, result.height) == (120, 160)
 
 
 def test_contain_pads_to_the_exact_box(clip: tuple[Path, File], tmp_path: Path) -> None:
