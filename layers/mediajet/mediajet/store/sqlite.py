@@ -146,7 +146,7 @@ class SqliteJobStore:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._idle: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()  # guards the pool
+        self._lock = threading.Lock()  # guards the pool and the checkpoint state
         self._write_lock = threading.Lock()
         self._wrote = False  # since the last checkpoint
         self._closed = threading.Event()
