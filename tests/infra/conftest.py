@@ -31,7 +31,8 @@ def synthesize(outdir: Path) -> None:
 
 @pytest.fixture(scope="session")
 def cdk_out(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    shared = tmp_path_factory.getbasetemp().parent  # the same for every xdist worker of this run
+    base = tmp_path_factory.getbasetemp()
+    shared = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base  # one per run, for all workers
     outdir = shared / "mediajet-cdk.out"
     with open(shared / "mediajet-cdk.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
@@ -64,3 +65,18 @@ def functions(template: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]
         if name:
             found[name] = (lid, resource)
     return found
+
+
+@pytest.fixture(scope="session")
+def state_machine_definition(template: dict[str, Any], functions: dict[str, tuple[str, dict[str, Any]]]) -> str:
+    from tests.infra.harness import resolved_definition
+
+    return resolved_definition(template, {name: lid for name, (lid, _) in functions.items()})
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, state_machine_definition: str):  # noqa: ANN201
+    from tests.infra.harness import moto_aws
+
+    with moto_aws(monkeypatch, tmp_path / "scratch", state_machine_definition) as harness:
+        yield harness

@@ -1,0 +1,151 @@
+"""AWS under moto for the Lambda-side code: DynamoDB (from dynamo_schema), the three buckets, and the
+*synthesized* state machine run by moto's Step Functions interpreter, with each Lambda invocation
+routed to the in-process handler of functions/<name>/handler.py."""
+
+from __future__ import annotations
+
+import importlib.util
+import io
+import json
+import sys
+import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import pytest
+
+from infra import names
+from mediajet.store import dynamo_schema
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+TABLE, WORK, OUTPUT, INBOX = "mediajet-jobs", "mediajet-work", "mediajet-output", "mediajet-inbox"
+
+
+def function_arn(name: str) -> str:
+    return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{name}"
+
+
+def load_handler(name: str) -> ModuleType:
+    path = names.function_dir(name) / "handler.py"
+    module_name = f"functions_{name}_handler"
+    if module_name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        assert spec and spec.loader
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        sys.modules[module_name] = module
+    return sys.modules[module_name]
+
+
+class LambdaContext:
+    """The parts of the Lambda context object the handlers use."""
+
+    def __init__(self, name: str, timeout_s: int = 900) -> None:
+        self.function_name = name
+        self.aws_request_id = "req-" + name
+        self.invoked_function_arn = function_arn(name)
+        self.memory_limit_in_mb = 1024
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return int((self._deadline - time.monotonic()) * 1000)
+
+
+def invoke(name: str, event: dict[str, Any]) -> dict[str, Any]:
+    """What Lambda's Invoke API answers for an in-process run: the result, or FunctionError
+    "Unhandled" with {errorMessage, errorType, stackTrace} as the Python runtime reports it."""
+    try:
+        result = load_handler(name).handler(event, LambdaContext(name))
+        return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(result).encode())}
+    except Exception as exc:  # noqa: BLE001 - reported like the Lambda runtime does
+        error = {"errorMessage": str(exc), "errorType": type(exc).__name__,
+                 "stackTrace": traceback.format_tb(exc.__traceback__)}
+        return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": io.BytesIO(json.dumps(error).encode())}
+
+
+@dataclass
+class Aws:
+    s3: Any
+    dynamodb: Any
+    sfn: Any
+    state_machine_arn: str
+    invocations: list[str] = field(default_factory=list)
+    retry_waits: list[float] = field(default_factory=list)
+    before_invoke: Callable[[str, dict[str, Any]], None] | None = None  # runs before each Lambda invocation
+
+    def wait(self, execution_arn: str, limit_s: float = 180) -> dict[str, Any]:
+        """Poll until the execution ends (the limit only guards against a hang)."""
+        deadline = time.monotonic() + limit_s
+        while True:
+            described = self.sfn.describe_execution(executionArn=execution_arn)
+            if described["status"] != "RUNNING" or time.monotonic() > deadline:
+                return described
+            time.sleep(0.05)
+
+    def entered_states(self, execution_arn: str) -> list[str]:
+        events = self.sfn.get_execution_history(executionArn=execution_arn, maxResults=1000)["events"]
+        return [e["stateEnteredEventDetails"]["name"] for e in events if "stateEnteredEventDetails" in e]
+
+    def execution_arn(self, job_id: str) -> str:
+        return self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"
+
+
+def resolved_definition(template: dict[str, Any], function_ids: dict[str, str]) -> str:
+    """The template's DefinitionString with each function's GetAtt Arn replaced by a moto-style ARN."""
+    machine = next(r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine")
+    by_id = {lid: name for name, lid in function_ids.items()}
+    parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
+    return "".join(p if isinstance(p, str) else function_arn(by_id[p["Fn::GetAtt"][0]]) for p in parts)
+
+
+@contextmanager
+def moto_aws(monkeypatch: pytest.MonkeyPatch, scratch: Path, definition: str) -> Iterator[Aws]:
+    import boto3
+    from moto import mock_aws
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    from mediajet.aws import handlers
+
+    for key, value in {"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
+                       "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        s3 = boto3.client("s3", region_name=REGION)
+        for bucket in (WORK, OUTPUT, INBOX):
+            s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+        dynamodb = boto3.client("dynamodb", region_name=REGION)
+        dynamodb.create_table(**dynamo_schema.create_table_kwargs(TABLE))
+        sfn = boto3.client("stepfunctions", region_name=REGION)
+        machine = sfn.create_state_machine(name="mediajet-pipeline", definition=definition, type="STANDARD",
+                                           roleArn=f"arn:aws:iam::{ACCOUNT}:role/mediajet-pipeline")
+        aws = Aws(s3=s3, dynamodb=dynamodb, sfn=sfn, state_machine_arn=machine["stateMachineArn"])
+        for key, value in {names.ENV_TABLE: TABLE, names.ENV_WORK_BUCKET: WORK, names.ENV_OUTPUT_BUCKET: OUTPUT,
+                           names.ENV_INBOX_BUCKET: INBOX, names.ENV_STATE_MACHINE_ARN: aws.state_machine_arn,
+                           names.ENV_ENCODE_FUNCTION: "encode", names.ENV_SCRATCH_DIR: str(scratch),
+                           names.ENV_DATA_DIR: str(scratch)}.items():
+            monkeypatch.setenv(key, value)
+
+        class LambdaClient:
+            def invoke(self, FunctionName: str, Payload: bytes = b"{}", **_: Any) -> dict[str, Any]:  # noqa: N803
+                name = FunctionName.rsplit(":", 1)[-1]
+                event = json.loads(Payload or b"{}")
+                aws.invocations.append(name)
+                if aws.before_invoke is not None:
+                    aws.before_invoke(name, event)
+                return invoke(name, event)
+
+        monkeypatch.setattr(lambda_eval_utils, "boto_client_for", lambda **_: LambdaClient())
+        # Retry waits are recorded instead of slept: the policy is checked, the test stays fast.
+        monkeypatch.setattr(retrier_decl, "time", SimpleNamespace(sleep=aws.retry_waits.append))
+        handlers.reset()
+        try:
+            yield aws
+        finally:
+            handlers.reset()
