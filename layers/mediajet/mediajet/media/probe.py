@@ -83,7 +83,7 @@ def _ffprobe(path: Path, timeout: float) -> dict[str, Any]:
     except ProcessFailed as exc:
         if exc.kind == "timeout":
             raise ProcessingError(
-                f"reading the input's media information took longer than {timeout:.0f} s; "
+                f"reading the input's media information took longer than {timeout:g} s; "
                 "the file may be damaged or unusually structured",
                 kind="timeout",
             ) from exc
@@ -130,7 +130,7 @@ def _describe(data: dict[str, Any], path: Path, url: str, size: int) -> File:
         if still is not None:
             return still
         if fmt in ("png", "avif") or not picture.get("width"):
-            raise ProcessingError(f"the input looks like a {fmt.upper()} image but its data is not valid",
+            raise ProcessingError(f"the input looks like an image ({fmt}) but its picture data is not valid",
                                   kind="unsupported_media")
         width, height = _display_size(picture)
         return File(kind="image", url=url, format=fmt, width=width, height=height, codecs=codecs,
