@@ -1,16 +1,17 @@
 """The OpenAPI 3.1 document: document-only models, the bearer scheme, shared error responses.
 
 Request bodies are read by the handlers themselves (api/body.py), so Powertools cannot see them; the
-resolver subclass below adds them to the generated document. Anything beyond the Ittybit Jobs API
-is marked "MediaJet extension" in its description and with `x-mediajet-extension: true`.
+resolver subclass below adds them to the generated document. Powertools' OpenAPI object models are
+imported only when a document is built: they cost more at cold start than the whole request path.
+Anything beyond the Ittybit Jobs API is marked "MediaJet extension" in its description and with
+`x-mediajet-extension: true`.
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-from aws_lambda_powertools.event_handler.openapi.models import OpenAPI, RequestBody, Schema
 from pydantic import BaseModel, Field
 
 from mediajet.models.file import File
@@ -22,6 +23,9 @@ from mediajet.models.options import (
     ImageOptions,
     VideoOptions,
 )
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 
 TITLE = "MediaJet Jobs API"
 DESCRIPTION = (
@@ -98,6 +102,10 @@ class Resolver(APIGatewayHttpResolver):
     PUBLIC_PATHS: ClassVar[tuple[str, ...]] = ("/health",)
 
     def get_openapi_schema(self, *args: Any, **kwargs: Any) -> OpenAPI:
+        # Imported here: Powertools' OpenAPI models take longer to import than answering a request
+        # does, and only /openapi.json and /docs need them.
+        from aws_lambda_powertools.event_handler.openapi.models import RequestBody, Schema
+
         schema = super().get_openapi_schema(*args, **kwargs)
         components = schema.components.schemas if schema.components and schema.components.schemas is not None else {}
         for (path, method), model in self.REQUEST_BODIES.items():

@@ -14,6 +14,14 @@ from mediajet.settings import Settings
 
 log = logging.getLogger("mediajet")
 DEFAULT_PROJECT = "prj_default"
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+
+
+def _link_host(host: str) -> str:
+    """The host signed download links name when MEDIAJET_PUBLIC_URL is unset."""
+    if host in WILDCARD_HOSTS:
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
 
 
 def _ensure_key(runtime: LocalRuntime, settings: Settings) -> None:
@@ -38,7 +46,10 @@ def serve(settings: Settings, *, host: str, port: int, data_dir: str | Path | No
     from mediajet.local.http import serve_http
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    base_url = (settings.public_url or f"http://{host}:{port}").rstrip("/")
+    base_url = (settings.public_url or f"http://{_link_host(host)}:{port}").rstrip("/")
+    if not settings.public_url and host in WILDCARD_HOSTS:
+        log.warning("listening on all interfaces, but download links will name %s; set MEDIAJET_PUBLIC_URL to "
+                    "the address clients use", base_url)
     runtime = LocalRuntime.open(settings, Path(data_dir) if data_dir else None, base_url=base_url)
     if settings.allow_private_urls:
         log.warning("MEDIAJET_ALLOW_PRIVATE_URLS is on: inputs may reach private and loopback addresses")
