@@ -45,6 +45,8 @@ def encode(
     cancel: threading.Event | None = None,
 ) -> Path:
     """Run the plan; returns the main output file (inside `out_dir`)."""
+    # The runner starts ffmpeg in a private temporary directory, so relative paths would point there.
+    src, out_dir = Path(src).resolve(), Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     todo = build(kind, options, source, src, out_dir)
     stdout = b""
