@@ -170,3 +170,20 @@ def test_the_worker_resumes_interrupted_jobs_and_survives_failures(runtime: Loca
     resumed = runtime.jobs.get_job(interrupted.id)
     assert resumed.status == "succeeded", resumed.error
     assert resumed.tasks[2].output["format"] == "png" and resumed.tasks[2].output["width"] == 64
+
+
+def test_an_unwritable_destination_fails_the_export_with_a_reason(runtime: LocalRuntime, clip: Path,
+                                                                 tmp_path: Path) -> None:
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("a file where the output folder should be")
+    job = new_job(runtime, clip, kind="audio", format="mp3")
+
+    def send_to(j: Job) -> Job:
+        j.destination = str(blocker / "out.mp3")
+        return j
+
+    transition(runtime.jobs, job.id, send_to)
+    run_job(job.id, runtime.context())
+    done = runtime.jobs.get_job(job.id)
+    assert done.status == "failed"
+    assert done.error is not None and (done.error.kind, done.error.task) == ("export_failed", "export")

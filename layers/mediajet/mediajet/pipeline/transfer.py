@@ -86,6 +86,13 @@ def describe_output(kind: str, main: Path) -> File:
 
 def export_from_work(ctx: StepContext, job: Job, encoded: File, encoded_prefix: str) -> File:
     """Copy the encoder results to the job's destination (or the default output location)."""
+    try:
+        return _export(ctx, job, encoded, encoded_prefix)
+    except OSError as exc:  # a full disk, a read-only or missing destination folder
+        raise ProcessingError(f"the result could not be written: {exc.strerror or exc}", kind="export_failed") from exc
+
+
+def _export(ctx: StepContext, job: Job, encoded: File, encoded_prefix: str) -> File:
     main_name = posixpath.basename(encoded.url)
     filename = paths.filename_from_url(job.input)
     ext = posixpath.splitext(main_name)[1].lstrip(".")
