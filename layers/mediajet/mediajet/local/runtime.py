@@ -33,7 +33,7 @@ class LocalRuntime:
     _secret: bytes | None = field(default=None, init=False)
 
     @classmethod
-    def open(cls, settings: Settings, data_dir: Path | None = None, **kwargs) -> LocalRuntime:  # noqa: ANN003
+    def open(cls, settings: Settings, data_dir: Path | None = None, **kwargs) -> LocalRuntime:
         root = Path(data_dir or settings.data_dir).expanduser().resolve()
         root.mkdir(parents=True, exist_ok=True)
         return cls(settings=settings, data_dir=root, **kwargs)
