@@ -39,8 +39,9 @@ class RecordingOrchestrator:
 
 
 def sign(uri: str) -> str:
-    """Stands in for the runtime's signer: our file:// URIs become links, the rest pass through."""
-    return SIGNED + uri.removeprefix("file:///") if uri.startswith("file://") else uri
+    """Stands in for the runtime's signer: files in output storage (file:///data/files/…) become links,
+    everything else (working storage, other people's URLs) passes through unchanged."""
+    return SIGNED + uri.removeprefix("file:///") if uri.startswith("file:///data/files/") else uri
 
 
 def event(method: str, path: str, body: Any = None, *, key: str | None = KEY_A, headers: dict[str, str] | None = None,

@@ -255,13 +255,19 @@ def test_get_job_signs_every_output_url_at_read_time(api: Api) -> None:
         current.status, current.output = "succeeded", "file:///data/files/jobs/x/upload.mp4"
         current.tasks[3].output = {"object": "file", "url": "file:///data/files/jobs/x/upload.mp4", "format": "mp4"}
         current.tasks[0].output = {"object": "file", "url": URL, "format": "mov"}
+        work = {"object": "file", "url": "file:///data/work/jobs/x/input", "format": "mov", "width": 320}
+        current.tasks[1].output = current.tasks[2].input = work
         return current
 
     transition(api.store, job["id"], done)
-    got = api.call("GET", f"/jobs/{job['id']}").body
+    reply = api.call("GET", f"/jobs/{job['id']}")
+    got = reply.body
     assert got["output"] == SIGNED + "data/files/jobs/x/upload.mp4"
     assert got["tasks"][3]["output"]["url"] == SIGNED + "data/files/jobs/x/upload.mp4"
     assert got["tasks"][0]["output"]["url"] == URL  # not ours: unchanged
+    # Working storage is a path on the server's disk: neither fetchable nor anyone's business.
+    assert got["tasks"][1]["output"] == {"object": "file", "url": None, "format": "mov", "width": 320}
+    assert got["tasks"][2]["input"]["url"] is None and "/data/work" not in reply.text
     listed = api.call("GET", "/jobs").body
     assert listed[0]["output"] == got["output"]
     task = api.call("GET", f"/tasks/{got['tasks'][3]['id']}").body
