@@ -149,3 +149,28 @@ def moto_aws(monkeypatch: pytest.MonkeyPatch, scratch: Path, definition: str) ->
             yield aws
         finally:
             handlers.reset()
+
+
+def http_event(method: str, path: str, body: Any = None, *, key: str | None = None,
+               query: dict[str, str] | None = None) -> dict[str, Any]:
+    """An API Gateway HTTP API (payload format 2.0) event, as the `$default` route delivers it."""
+    from urllib.parse import urlencode
+
+    headers = {"host": "abc123.execute-api.eu-west-1.amazonaws.com", "user-agent": "curl/8"}
+    if key is not None:
+        headers["authorization"] = f"Bearer {key}"
+    event: dict[str, Any] = {
+        "version": "2.0", "routeKey": "$default", "rawPath": path, "rawQueryString": urlencode(query or {}),
+        "headers": headers, "isBase64Encoded": False,
+        "requestContext": {"accountId": ACCOUNT, "apiId": "abc123", "domainName": headers["host"],
+                           "domainPrefix": "abc123", "http": {"method": method, "path": path, "protocol": "HTTP/1.1",
+                                                              "sourceIp": "203.0.113.7", "userAgent": "curl/8"},
+                           "requestId": "req-1", "routeKey": "$default", "stage": "$default",
+                           "time": "24/Nov/2026:12:00:00 +0000", "timeEpoch": 1795521600000},
+    }
+    if query:
+        event["queryStringParameters"] = query
+    if body is not None:
+        headers["content-type"] = "application/json"
+        event["body"] = json.dumps(body)
+    return event

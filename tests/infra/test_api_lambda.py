@@ -12,9 +12,8 @@ import pytest
 
 from mediajet.api.auth import create_key
 from mediajet.aws import runtime
-from tests.infra.harness import INBOX, OUTPUT, Aws, LambdaContext, load_handler
+from tests.infra.harness import INBOX, OUTPUT, Aws, LambdaContext, http_event, load_handler
 from tests.media import make_video
-from tests.unit.api_support import event
 
 PROJECT = "prj_api"
 
@@ -31,7 +30,7 @@ def key(aws: Aws, clip: Path) -> str:
 
 
 def call(method: str, path: str, key: str | None, body: Any = None, **kwargs: Any) -> tuple[int, Any]:
-    result = load_handler("api").handler(event(method, path, body, key=key, **kwargs), LambdaContext("api", 29))
+    result = load_handler("api").handler(http_event(method, path, body, key=key, **kwargs), LambdaContext("api", 29))
     return result["statusCode"], json.loads(result.get("body") or "null")
 
 
