@@ -52,6 +52,7 @@ OUTPUT_API_URL = "ApiUrl"
 OUTPUT_INBOX_BUCKET = "InboxBucketName"
 OUTPUT_OUTPUT_BUCKET = "OutputBucketName"
 OUTPUT_WORK_BUCKET = "WorkBucketName"
+OUTPUT_LOG_BUCKET = "AccessLogsBucketName"
 OUTPUT_TABLE = "TableName"
 OUTPUT_STATE_MACHINE = "StateMachineArn"
 

@@ -97,6 +97,7 @@ class MediaJetStack(Stack):
             (names.OUTPUT_INBOX_BUCKET, storage.inbox_bucket.bucket_name, "Uploads here become jobs"),
             (names.OUTPUT_OUTPUT_BUCKET, storage.output_bucket.bucket_name, "Job results"),
             (names.OUTPUT_WORK_BUCKET, storage.work_bucket.bucket_name, "Temporary files of running jobs"),
+            (names.OUTPUT_LOG_BUCKET, storage.log_bucket.bucket_name, "S3 server access logs of the buckets above"),
             (names.OUTPUT_TABLE, storage.table.table_name, "Jobs, tasks and API key hashes"),
             (names.OUTPUT_STATE_MACHINE, self.mediajet.pipeline.state_machine.state_machine_arn,
              "The job pipeline"),

@@ -306,5 +306,6 @@ def test_http_api_routes_everything_to_the_api_function_with_logs_and_throttling
 
 def test_outputs_name_the_url_buckets_table_and_state_machine(template: dict[str, Any]) -> None:
     assert set(template["Outputs"]) == {names.OUTPUT_API_URL, names.OUTPUT_INBOX_BUCKET, names.OUTPUT_OUTPUT_BUCKET,
-                                        names.OUTPUT_WORK_BUCKET, names.OUTPUT_TABLE, names.OUTPUT_STATE_MACHINE}
+                                        names.OUTPUT_WORK_BUCKET, names.OUTPUT_LOG_BUCKET, names.OUTPUT_TABLE,
+                                        names.OUTPUT_STATE_MACHINE}
     assert "execute-api" in json.dumps(template["Outputs"][names.OUTPUT_API_URL]["Value"])
