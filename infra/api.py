@@ -7,7 +7,6 @@ import json
 from collections.abc import Mapping
 
 import jsii
-
 from aws_cdk import ArnFormat, RemovalPolicy, Stack
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2

@@ -41,7 +41,7 @@ ENV_UPLOAD_PROJECT = "MEDIAJET_UPLOAD_PROJECT"
 # Where the layers put things (layers are mounted under /opt).
 FFMPEG_PATH = "/opt/bin/ffmpeg"
 FFPROBE_PATH = "/opt/bin/ffprobe"
-LAMBDA_TMP = "/tmp/mediajet"  # noqa: S108 - Lambda's ephemeral storage
+LAMBDA_TMP = "/tmp/mediajet"  # Lambda's ephemeral storage
 
 # Working-bucket objects are temporary: finalize deletes a job's files; this catches the rest
 # (cancelled executions, crashed steps).

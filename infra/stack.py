@@ -12,7 +12,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from infra import lambdas, names, nag
+from infra import lambdas, nag, names
 from infra.api import Api
 from infra.layers import Layers
 from infra.pipeline import Pipeline

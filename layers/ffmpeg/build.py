@@ -80,7 +80,7 @@ def download(wheel: Wheel, cache: Path = CACHE_DIR) -> Path:
     if dest.exists() and sha256_of(dest) == wheel.sha256:
         return dest
     print(f"downloading {wheel.url}", file=sys.stderr)
-    with urllib.request.urlopen(wheel.url, timeout=60) as response, tempfile.NamedTemporaryFile(  # noqa: S310
+    with urllib.request.urlopen(wheel.url, timeout=60) as response, tempfile.NamedTemporaryFile(
             dir=cache, delete=False) as tmp:
         shutil.copyfileobj(response, tmp)
     Path(tmp.name).replace(dest)

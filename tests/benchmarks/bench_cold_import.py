@@ -69,9 +69,9 @@ def main() -> None:
                     f"{statistics.median(firsts):.0f} | {verdict} |")
         print(rows[-1], flush=True)
     lines = [
-        f"Machine: {os.cpu_count()} CPUs ({platform.machine()}), Python {platform.python_version()}. "
-        f"{args.runs} fresh interpreters per function, after one warm-up run (bytecode cached). "
-        f"Budget: `import handler` < {BUDGET_MS} ms.",
+        (f"Machine: {os.cpu_count()} CPUs ({platform.machine()}), Python {platform.python_version()}. "
+         f"{args.runs} fresh interpreters per function, after one warm-up run (bytecode cached). "
+         f"Budget: `import handler` < {BUDGET_MS} ms."),
         "",
         "| function | import handler, median ms | max ms | + first-call imports, median ms | budget |",
         "|---|---|---|---|---|",

@@ -11,7 +11,7 @@ from typing import Any
 
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
-import pytest  # noqa: E402
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 STACK = "MediaJet"
@@ -75,7 +75,7 @@ def state_machine_definition(template: dict[str, Any], functions: dict[str, tupl
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, state_machine_definition: str):  # noqa: ANN201
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, state_machine_definition: str):
     from tests.infra.harness import moto_aws
 
     with moto_aws(monkeypatch, tmp_path / "scratch", state_machine_definition) as harness:

@@ -6,7 +6,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-
 from mediajet.aws import runtime
 from mediajet.errors import TransientError
 from mediajet.media.probe import probe
@@ -14,6 +13,7 @@ from mediajet.models.job import Job
 from mediajet.models.requests import build_job, parse_job_create
 from mediajet.pipeline import transfer
 from mediajet.pipeline.definition import FINALIZE, STEPS
+
 from tests.infra.harness import INBOX, OUTPUT, WORK, Aws
 from tests.media import make_video
 
@@ -73,7 +73,7 @@ def test_a_transient_failure_is_retried_with_the_policy(aws: Aws, clip: Path,
     real_fetch = transfer.fetch
     calls: list[str] = []
 
-    def flaky(url: str, dest: Path, **kwargs: object):  # noqa: ANN202
+    def flaky(url: str, dest: Path, **kwargs: object):
         calls.append(url)
         if len(calls) == 1:
             raise TransientError("connection reset by peer", kind="input_unreachable")

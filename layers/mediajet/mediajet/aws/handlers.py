@@ -69,7 +69,7 @@ def finalize(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 
 @lru_cache(maxsize=1)
-def _api():  # noqa: ANN202 - built once per container, on the first request
+def _api():  # built once per container, on the first request
     from mediajet.api.app import create_app
     from mediajet.api.deps import ApiDeps
     from mediajet.aws import runtime

@@ -28,7 +28,7 @@ class AwsSettings(BaseSettings):
     state_machine_arn: str | None = None  # the API and the upload trigger start executions
     encode_function: str | None = None  # runs standalone tasks (POST /tasks), invoked asynchronously
     upload_project: str = "prj_default"  # the project of jobs created by inbox uploads
-    scratch_dir: Path = Path("/tmp/mediajet")  # noqa: S108 - Lambda's ephemeral storage
+    scratch_dir: Path = Path("/tmp/mediajet")
 
 
 @lru_cache(maxsize=1)
