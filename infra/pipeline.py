@@ -1,7 +1,7 @@
 """The job pipeline: one Lambda per step and a Standard state machine built from
 `mediajet.pipeline.definition` (the same data the local worker runs).
 
-    probe → import → encode → export → finalize → (job failed? Fail : Succeed)
+    probe → import → encode → export → finalize → outcome (job failed? Fail : Succeed)
       └──────┴────────┴────────┴── Catch States.ALL → finalize with the error at $.error
 
 Each step retries only the transient errors (and Lambda service errors) with its RetryPolicy.
@@ -49,10 +49,10 @@ def invoke(scope: Construct, step: Step, function: lambda_.IFunction) -> tasks.L
 
 def definition(scope: Construct, functions: Mapping[str, lambda_.IFunction]) -> sfn.IChainable:
     finalize = invoke(scope, FINALIZE, functions[FINALIZE.name])
-    outcome = sfn.Choice(scope, "job failed?").when(
+    outcome = sfn.Choice(scope, "outcome").when(
         sfn.Condition.string_equals("$.status", "failed"),
         sfn.Fail(scope, "failed", error=JOB_FAILED, cause="the job failed; its record holds the error"),
-    ).otherwise(sfn.Succeed(scope, "done"))
+    ).otherwise(sfn.Succeed(scope, "succeeded"))
     finalize.next(outcome)
     steps = [invoke(scope, step, functions[step.name]) for step in STEPS]
     for current, following in zip(steps, [*steps[1:], finalize], strict=True):

@@ -1,0 +1,35 @@
+"""MediaJet as a construct inside someone else's CDK app, with its options."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tests.infra.conftest import ROOT, resources, tag
+
+
+def test_the_construct_in_a_team_stack_with_its_options_passes_nag(tmp_path: Path) -> None:
+    import aws_cdk as cdk
+
+    from infra import nag
+    from infra.lambdas import FUNCTION_TAG
+    from infra.stack import MediaJet
+
+    app = cdk.App(outdir=str(tmp_path), context=json.loads((ROOT / "cdk.json").read_text())["context"])
+    stack = cdk.Stack(app, "TeamMedia", env=cdk.Environment(region="us-east-2"))
+    media = MediaJet(stack, "Media", architecture="x86_64", input_bucket_names=["team-uploads"],
+                     export_bucket_names=["team-site"], encode_memory_mb=3008, placeholder_layers=True)
+    cdk.CfnOutput(stack, "Api", value=media.api.url)
+    nag.check(app)
+    app.synth()  # raises when a cdk-nag finding is not acknowledged
+
+    template: dict[str, Any] = json.loads((tmp_path / "TeamMedia.template.json").read_text())
+    fns = {tag(r, FUNCTION_TAG): r["Properties"] for r in resources(template, "AWS::Lambda::Function").values()
+           if tag(r, FUNCTION_TAG)}
+    assert {p["Architectures"][0] for p in fns.values()} == {"x86_64"}
+    assert fns["encode"]["MemorySize"] == 3008
+    policies = json.dumps(resources(template, "AWS::IAM::Policy"))
+    assert ":s3:::team-uploads/*" in policies and ":s3:::team-site/*" in policies
+    for layer in resources(template, "AWS::Lambda::LayerVersion").values():
+        assert layer["Properties"]["CompatibleArchitectures"] == ["x86_64"]
