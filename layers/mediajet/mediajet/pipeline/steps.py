@@ -76,10 +76,7 @@ def _succeed(ctx: StepContext, job_id: str, index: int, output: File, job_output
 def probe(state: State, ctx: StepContext) -> State:
     job_id = state["job_id"]
     job = _start(ctx, job_id, 0, {"object": "external_file", "url": ctx.jobs.get_job(job_id).input})
-    key = input_key(job_id)
-    transfer.ensure_fetched(ctx, job.input, key)
-    with ctx.work.local_path(key) as path:
-        found = transfer.probe_checked(ctx, path, url=job.input)
+    found = transfer.fetch_and_probe(ctx, job.input, input_key(job_id))
     _succeed(ctx, job_id, 0, found)
     return state
 
@@ -185,7 +182,9 @@ def parse_step_error(raw: Any) -> ErrorInfo | None:
     try:
         return ErrorInfo.model_validate(json.loads(message))
     except (ValueError, TypeError):
-        kind = "timeout" if "States.Timeout" in str(raw.get("Error", "")) else "internal_error"
+        # States.Timeout: the state's own timeout; Sandbox.Timedout: the Lambda function's.
+        timed_out = any(name in str(raw.get("Error", "")) for name in ("States.Timeout", "Sandbox.Timedout"))
+        kind = "timeout" if timed_out else "internal_error"
         return ErrorInfo(kind=kind, message=str(message)[:500] or "the step failed")
 
 

@@ -39,24 +39,21 @@ def _perform(task: Task, ctx: StepContext) -> File:
             probe_ctx = dataclasses.replace(ctx, work=_scratch_store(tmp))
             transfer.ensure_fetched(probe_ctx, url, "input")
             return transfer.probe_checked(ctx, tmp / "input", url=url)
-    transfer.ensure_fetched(ctx, url, key)
-    if task.kind == "import":
-        with ctx.work.local_path(key) as path:
-            found = transfer.probe_checked(ctx, path, url=url)
-        return found.model_copy(update={"url": ctx.work.uri(key)})
     if task.kind == "export":
         dest = (task.options or {}).get("url")
         if not isinstance(dest, str) or not dest:
             raise InvalidRequest("export needs options.url, e.g. s3://bucket/key", kind="invalid_option",
                                  field="options.url")
+        transfer.ensure_fetched(ctx, url, key)
         store, dest_key = ctx.destination(dest)
         with ctx.work.local_path(key) as path:
             store.put_file(dest_key, path)
         ctx.work.delete_prefix(f"tasks/{task.id}/")
         return File.model_validate(task.input).model_copy(update={"object": "file", "url": store.uri(dest_key)})
+    source = transfer.fetch_and_probe(ctx, url, key)
+    if task.kind == "import":
+        return source.model_copy(update={"url": ctx.work.uri(key)})
     options = parse_options(task.kind, task.options)
-    with ctx.work.local_path(key) as path:
-        source = transfer.probe_checked(ctx, path, url=url)
     return transfer.encode_to_work(ctx, task.kind, options, source, key, f"tasks/{task.id}/output",
                                    on_progress=_progress(ctx, task.id))
 

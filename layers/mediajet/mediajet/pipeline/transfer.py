@@ -24,16 +24,34 @@ from mediajet.storage.fetch import fetch
 
 def ensure_fetched(ctx: StepContext, url: str, key: str) -> None:
     """Download `url` into working storage at `key` unless it is already there."""
-    if ctx.work.exists(key):
-        return
+    if not ctx.work.exists(key):
+        _fetch_into_work(ctx, url, key, check=None)
+
+
+def fetch_and_probe(ctx: StepContext, url: str, key: str) -> File:
+    """Fetch `url` into working storage at `key` and probe it. The fresh download is probed before it
+    is stored, so on S3 a bad input is never uploaded and a good one is not downloaded back to be probed."""
+    if ctx.work.exists(key):  # a resumed or retried job: the copy is already there
+        with ctx.work.local_path(key) as path:
+            return probe_checked(ctx, path, url=url)
+    found: list[File] = []
+    _fetch_into_work(ctx, url, key, check=lambda path: found.append(probe_checked(ctx, path, url=url)))
+    return found[0]
+
+
+def _fetch_into_work(ctx: StepContext, url: str, key: str, check: Callable[[Path], None] | None) -> None:
     own_key = ctx.resolve_own_url(url) if ctx.resolve_own_url else None
     with ctx.tempdir("fetch-") as tmp:
         if own_key is not None:  # a signed link to our own output storage (chained tasks)
             with ctx.outputs.local_path(own_key) as src:
+                if check is not None:
+                    check(src)
                 ctx.work.put_file(key, src)
             return
         result = fetch(url, tmp / "input", settings=ctx.settings, s3_client=ctx.s3_client,
                        allow_local=ctx.allow_local_files)
+        if check is not None:
+            check(result.path)
         ctx.work.put_file(key, result.path, move=True)
 
 
