@@ -27,6 +27,7 @@ import json
 import logging
 import posixpath
 import re
+import socket
 import threading
 import time
 import uuid
@@ -46,6 +47,8 @@ Resolve = Callable[[dict[str, Any], Any], dict[str, Any]]
 FILES_PREFIX = "/files/"
 MAX_PLAYLIST_BYTES = 16 * 1024 * 1024
 IDLE_TIMEOUT_S = 75  # a keep-alive connection left idle this long is closed
+LINGER_S = 2.0  # after a 413: how long to keep reading (and dropping) a body the client still sends
+LINGER_BYTES = 256 * 1024 * 1024
 API_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", "HEAD")
 
 MEDIA_TYPES = {
@@ -277,6 +280,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _too_large(self) -> None:
         self.close_connection = True  # the unread body would otherwise be taken for the next request
+        self._linger = True
         self._json(413, {"kind": "payload_too_large",
                          "message": f"the request body is larger than {self.server.max_body_bytes} bytes"},
                    {"Connection": "close"})
@@ -424,6 +428,26 @@ class Handler(BaseHTTPRequestHandler):
         if body:
             self._headers_buffer.append(body)
         self.flush_headers()
+
+    def finish(self) -> None:
+        """After refusing a body the client may still be sending it. Closing a socket with unread data
+        makes the kernel answer with a reset, and a client still writing would then lose the 413 it
+        was sent; so stop writing, read and drop the rest for a moment, then close (a lingering close)."""
+        if getattr(self, "_linger", False):
+            try:
+                self.wfile.flush()
+                self.connection.shutdown(socket.SHUT_WR)
+                self.connection.settimeout(LINGER_S)
+                deadline = time.monotonic() + LINGER_S
+                drained = 0
+                while time.monotonic() < deadline and drained < LINGER_BYTES:
+                    chunk = self.connection.recv(65536)
+                    if not chunk:
+                        break
+                    drained += len(chunk)
+            except OSError:
+                pass
+        super().finish()
 
     def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
         """Protocol errors (bad request line, headers too long): JSON like every other error."""
