@@ -12,9 +12,9 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
-from mediajet.store import dynamo_schema
 
 from infra import nag
+from mediajet.store import dynamo_schema
 
 # TransactWriteItems is authorised per item as PutItem; Scan (active_jobs) is for operators only.
 TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query")

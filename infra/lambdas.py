@@ -11,9 +11,9 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
-from mediajet.settings import Settings
 
 from infra import names
+from mediajet.settings import Settings
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURES = {"arm64": lambda_.Architecture.ARM_64, "x86_64": lambda_.Architecture.X86_64}

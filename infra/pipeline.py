@@ -20,11 +20,11 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
-from mediajet.pipeline.definition import FINALIZE, LAMBDA_SERVICE_ERRORS, STEPS, Step
 
 from infra import access, lambdas, names
 from infra.layers import Layers
 from infra.storage import Storage
+from mediajet.pipeline.definition import FINALIZE, LAMBDA_SERVICE_ERRORS, STEPS, Step
 
 ERROR_PATH = "$.error"  # where a Catch puts {Error, Cause}; finalize reads it (steps.parse_step_error)
 JOB_FAILED = "JobFailed"

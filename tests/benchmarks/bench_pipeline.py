@@ -81,8 +81,8 @@ def main() -> None:
             print(f"{kind:<15} {options}  ffmpeg {b:6.2f} s  job {j:6.2f} s  ratio {j / b:5.3f}", flush=True)
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     lines = [
-        f"Input: {args.seconds:g} s {args.size} H.264/AAC (lavfi testsrc2 + sine); median of {args.runs} runs; "
-        f"2-core machine. Peak RSS of the benchmark process: {peak_mb:.0f} MB.",
+        (f"Input: {args.seconds:g} s {args.size} H.264/AAC (lavfi testsrc2 + sine); median of {args.runs} runs; "
+        f"2-core machine. Peak RSS of the benchmark process: {peak_mb:.0f} MB."),
         "",
         "| kind | options | bare ffmpeg (s) | whole job (s) | ratio |",
         "|---|---|---:|---:|---:|",

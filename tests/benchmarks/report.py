@@ -14,6 +14,6 @@ def write_section(title: str, command: str, lines: list[str]) -> None:
     text = BENCHMARKS.read_text() if BENCHMARKS.exists() else HEADER
     body = "\n".join([f"## {title}", "", f"Command: `.venv/bin/{command}`  ", f"Measured: {dt.date.today()}", "",
                       *lines, ""])
-    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.S | re.M)
+    pattern = re.compile(rf"^## {re.escape(title)}\n.*?(?=^## |\Z)", re.DOTALL | re.MULTILINE)
     text = pattern.sub(body + "\n", text) if pattern.search(text) else text.rstrip("\n") + "\n\n" + body
     BENCHMARKS.write_text(text)

@@ -14,8 +14,8 @@ from urllib.parse import urljoin
 
 import pytest
 import requests
-from mediajet.media.binaries import ffprobe
 
+from mediajet.media.binaries import ffprobe
 from tests.e2e.conftest import API_KEY, Server
 
 pytestmark = pytest.mark.slow

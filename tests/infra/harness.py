@@ -18,9 +18,9 @@ from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
-from mediajet.store import dynamo_schema
 
 from infra import names
+from mediajet.store import dynamo_schema
 
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
@@ -107,10 +107,11 @@ def resolved_definition(template: dict[str, Any], function_ids: dict[str, str]) 
 @contextmanager
 def moto_aws(monkeypatch: pytest.MonkeyPatch, scratch: Path, definition: str) -> Iterator[Aws]:
     import boto3
-    from mediajet.aws import handlers
     from moto import mock_aws
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+
+    from mediajet.aws import handlers
 
     for key, value in {"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing",
                        "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing"}.items():

@@ -6,7 +6,6 @@ import re
 from pathlib import Path
 
 import mediajet
-
 from infra import access
 
 PACKAGE = Path(mediajet.__file__).parent

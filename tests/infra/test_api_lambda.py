@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from mediajet.api.auth import create_key
 from mediajet.aws import runtime
-
 from tests.infra.harness import INBOX, OUTPUT, Aws, LambdaContext, http_event, load_handler
 from tests.media import make_video
 

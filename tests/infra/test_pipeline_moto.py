@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from mediajet.aws import runtime
 from mediajet.errors import TransientError
 from mediajet.media.probe import probe
@@ -13,7 +14,6 @@ from mediajet.models.job import Job
 from mediajet.models.requests import build_job, parse_job_create
 from mediajet.pipeline import transfer
 from mediajet.pipeline.definition import FINALIZE, STEPS
-
 from tests.infra.harness import INBOX, OUTPUT, WORK, Aws
 from tests.media import make_video
 

@@ -6,10 +6,10 @@ import json
 from typing import Any
 
 import pytest
-from mediajet.pipeline.definition import FINALIZE, LAMBDA_SERVICE_ERRORS, STEPS, TRANSIENT_ERRORS
-from mediajet.store import dynamo_schema
 
 from infra import access, names
+from mediajet.pipeline.definition import FINALIZE, LAMBDA_SERVICE_ERRORS, STEPS, TRANSIENT_ERRORS
+from mediajet.store import dynamo_schema
 from tests.infra.conftest import resources
 
 Functions = dict[str, tuple[str, dict[str, Any]]]

@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mediajet.aws import runtime
 
+from mediajet.aws import runtime
 from tests.infra.harness import INBOX, Aws, LambdaContext, load_handler
 from tests.media import make_video
 

@@ -17,7 +17,7 @@ CLI = [sys.executable, "-m", "mediajet.cli.main"]
 
 
 def run(*args: str, cwd: Path, env: dict | None = None) -> subprocess.CompletedProcess:
-    return subprocess.run([*CLI, *args], cwd=cwd, capture_output=True, text=True, timeout=120,
+    return subprocess.run([*CLI, *args], check=False, cwd=cwd, capture_output=True, text=True, timeout=120,
                           env={**os.environ, "MEDIAJET_DATA_DIR": str(cwd / ".mediajet"), **(env or {})})
 
 

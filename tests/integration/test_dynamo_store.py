@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+
 from mediajet.errors import TransientError
 from mediajet.models.job import Job
 from mediajet.store.base import JobQuery

@@ -8,13 +8,13 @@ import threading
 from pathlib import Path
 
 import pytest
+
 from mediajet.errors import Cancelled
 from mediajet.media import engine
 from mediajet.media.binaries import ffmpeg, ffprobe
 from mediajet.media.probe import probe
 from mediajet.models.file import File
 from mediajet.models.options import AdaptiveOptions, AudioOptions, VideoOptions
-
 from tests.media import make_audio, make_video
 
 pytestmark = pytest.mark.slow

@@ -12,13 +12,13 @@ import zlib
 from pathlib import Path
 
 import pytest
+from PIL import Image
+
 from mediajet.errors import ProcessingError
 from mediajet.media import engine
 from mediajet.media.probe import probe
 from mediajet.models.file import File
 from mediajet.models.options import AnimationOptions, ImageOptions
-from PIL import Image
-
 from tests.media import make_image, make_video
 
 RED = (200, 30, 30)

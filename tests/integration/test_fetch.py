@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+
 from mediajet.errors import ProcessingError, TransientError
 from mediajet.settings import Settings
 from mediajet.storage import fetch as fetch_module

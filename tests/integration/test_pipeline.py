@@ -86,7 +86,7 @@ def test_a_transient_fetch_failure_is_retried(runtime: LocalRuntime, clip: Path,
     real_fetch = transfer.fetch
     calls: list[str] = []
 
-    def flaky(url: str, dest: Path, **kwargs: object):  # noqa: ANN202
+    def flaky(url: str, dest: Path, **kwargs: object):
         calls.append(url)
         if len(calls) == 1:
             raise TransientError("connection reset by peer", kind="input_unreachable")
@@ -105,7 +105,7 @@ def test_a_non_transient_failure_is_not_retried(runtime: LocalRuntime, tmp_path:
     calls: list[str] = []
     real_probe = transfer.probe
 
-    def counting(*args: object, **kwargs: object):  # noqa: ANN202
+    def counting(*args: object, **kwargs: object):
         calls.append("probe")
         return real_probe(*args, **kwargs)
 

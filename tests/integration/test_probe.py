@@ -7,12 +7,12 @@ import subprocess
 from pathlib import Path
 
 import pytest
+
 from mediajet.errors import ProcessingError
 from mediajet.media import probe as probe_module
 from mediajet.media.binaries import ffmpeg, ffprobe
 from mediajet.media.inputs import input_args
 from mediajet.media.probe import probe, probe_argv
-
 from tests.media import make_audio, make_image, make_video
 
 

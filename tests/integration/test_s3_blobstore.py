@@ -12,6 +12,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from botocore.exceptions import ClientError, EndpointConnectionError
+
 from mediajet.errors import InvalidRequest, NotFound, ProcessingError, TransientError
 from mediajet.storage import s3 as s3_storage
 from mediajet.storage.s3 import S3BlobStore, parse_s3_uri

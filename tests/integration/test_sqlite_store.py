@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from mediajet.models.job import Job, Task
 from mediajet.store.base import JobQuery
 from mediajet.store.sqlite import SCHEMA_VERSION, SchemaTooNew, SqliteJobStore, migrate, open_connection

@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+
 from mediajet.errors import JobNotFound, StaleWrite, TaskNotFound
 from mediajet.ids import now_ms
 from mediajet.models.job import ErrorInfo, IdempotencyClaim, Job, Task

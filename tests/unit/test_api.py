@@ -12,12 +12,12 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
+
 from mediajet.api import jobs as job_logic
 from mediajet.api.deps import ApiDeps
 from mediajet.ids import now_ms
 from mediajet.models.job import Job
 from mediajet.store.base import transition
-
 from tests.unit.api_support import KEY_A, KEY_B, SIGNED, Api, RecordingOrchestrator, make_api, sign
 
 SEED_002_BODY = {

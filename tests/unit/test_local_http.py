@@ -14,9 +14,9 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
+
 from mediajet.local.http import Server, serve_http
 from mediajet.storage.local import LocalBlobStore
-
 from tests.unit.api_support import KEY_A, make_api
 
 SECRET = b"test-signing-secret"

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from mediajet.errors import ProcessingError
 from mediajet.media.binaries import ffmpeg
 from mediajet.media.inputs import input_args

@@ -7,6 +7,7 @@ import socket
 from pathlib import Path
 
 import pytest
+
 from mediajet.errors import ProcessingError, TransientError
 from mediajet.settings import Settings
 from mediajet.storage import ssrf

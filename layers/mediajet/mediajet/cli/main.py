@@ -72,7 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _settings():  # noqa: ANN202
+def _settings():
     from mediajet.settings import Settings
 
     return Settings()
@@ -155,7 +155,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
     return 0
 
 
-def _client():  # noqa: ANN202
+def _client():
     from mediajet.cli.remote import Client
 
     settings = _settings()
@@ -216,7 +216,7 @@ def main(argv: list[str] | None = None) -> int:
     command = COMMANDS.get(args.command, cmd_kind)
     try:
         return command(args)
-    except (Unauthorized,) as exc:
+    except Unauthorized as exc:
         error(exc.to_dict())
         return EXIT_API
     except MediaJetError as exc:

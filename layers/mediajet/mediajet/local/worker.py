@@ -92,7 +92,7 @@ class LocalWorker:
                     run_job(ident, ctx, resume=resume)
                 else:
                     run_task(ident, ctx)
-            except Exception:  # noqa: BLE001 - the worker must survive anything a job does
+            except Exception:
                 log.exception("%s %s could not be run", what, ident)
             finally:
                 with self._lock:

@@ -73,8 +73,7 @@ def _drain_stderr(stream: IO[bytes], tail: deque[str], progress: _Progress) -> N
 
 
 def _drain_stdout(stream: IO[bytes], sink: list[bytes]) -> None:
-    for chunk in iter(lambda: stream.read(1 << 16), b""):
-        sink.append(chunk)
+    sink.extend(iter(lambda: stream.read(1 << 16), b""))
 
 
 def command_line(argv: Sequence[str]) -> str:
@@ -133,6 +132,9 @@ def run(
         exit_code = proc.wait()
         for reader in readers:
             reader.join(timeout=5)
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
     elapsed = time.monotonic() - started
     stderr_tail = "\n".join(tail)
     if stderr_tail:

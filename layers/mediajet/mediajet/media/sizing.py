@@ -37,8 +37,8 @@ class Geometry:
 
 def _round(value: float, even: bool) -> int:
     if even:
-        return max(2, int(round(value / 2)) * 2)
-    return max(1, int(round(value)))
+        return max(2, round(value / 2) * 2)
+    return max(1, round(value))
 
 
 def _absolute(value: int | str | None, reference: int) -> float | None:
@@ -92,7 +92,7 @@ def resolve(
 
 
 def _round_offset(value: float, even: bool) -> int:
-    return int(value // 2 * 2) if even else int(round(value))
+    return int(value // 2 * 2) if even else round(value)
 
 
 def ffmpeg_color(background: str | None, default: str = "black") -> str:

@@ -42,7 +42,7 @@ def run_job(job_id: str, ctx: StepContext, *, resume: bool = False) -> dict:
             continue
         try:
             state = _with_retries(step, state, ctx)
-        except Exception as exc:  # noqa: BLE001 - every failure ends the job through finalize
+        except Exception as exc:
             if not isinstance(exc, MediaJetError):
                 log.exception("step %s of job %s crashed", step.name, job_id)
             state = {"job_id": job_id, "error": error_info(exc).model_dump()}

@@ -29,7 +29,7 @@ class ProgressWriter:
         if job.status == "cancelled" and self.cancel is not None:
             self.cancel.set()  # cancelled elsewhere (another process or the API): stop ffmpeg
 
-    def _apply(self, percent: int):  # noqa: ANN202 - a closure for transition()
+    def _apply(self, percent: int):
         def change(job: Job) -> Job | None:
             task = job.tasks[self.task_index]
             if job.status != "processing" or task.status != "processing":

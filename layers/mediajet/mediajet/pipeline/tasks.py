@@ -58,7 +58,7 @@ def _perform(task: Task, ctx: StepContext) -> File:
                                    on_progress=_progress(ctx, task.id))
 
 
-def _scratch_store(root):  # noqa: ANN001, ANN202 - a throwaway local store for probe-only fetches
+def _scratch_store(root):
     from mediajet.storage.local import LocalBlobStore
 
     return LocalBlobStore(root)
@@ -95,7 +95,7 @@ def run_task(task_id: str, ctx: StepContext) -> Task:
         return task
     try:
         output = _perform(task, ctx)
-    except Exception as exc:  # noqa: BLE001 - every failure is recorded on the task
+    except Exception as exc:
         if not isinstance(exc, MediaJetError):
             log.exception("task %s crashed", task_id)
         info = error_info(exc, task.kind)

@@ -64,13 +64,13 @@ def probe_checked(ctx: StepContext, path: Path, *, url: str) -> File:
             f"the input lasts {found.duration:.0f} s; the limit is {limits.max_duration_s:.0f} s",
             kind="duration_too_long",
         )
-    if found.width and found.height:
-        if max(found.width, found.height) > limits.max_dimension or found.width * found.height > limits.max_pixels:
-            raise ProcessingError(
-                f"the input is {found.width}x{found.height}; the limit is {limits.max_dimension} px per side "
-                f"and {limits.max_pixels} pixels",
-                kind="resolution_too_large",
-            )
+    width, height = found.width or 0, found.height or 0
+    if max(width, height) > limits.max_dimension or width * height > limits.max_pixels:
+        raise ProcessingError(
+            f"the input is {width}x{height}; the limit is {limits.max_dimension} px per side "
+            f"and {limits.max_pixels} pixels",
+            kind="resolution_too_large",
+        )
     return found
 
 
