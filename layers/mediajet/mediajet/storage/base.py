@@ -8,6 +8,15 @@ from pathlib import Path
 from typing import Protocol
 
 
+def tree_files(prefix: str, directory: Path) -> Iterator[tuple[str, Path]]:
+    """(key, file) for every file under `directory`, keyed `prefix/<relative path>`, in sorted order:
+    what `put_tree` stores, whatever the store."""
+    base = prefix.rstrip("/")
+    for file in sorted(p for p in Path(directory).rglob("*") if p.is_file()):
+        rel = file.relative_to(directory).as_posix()
+        yield (f"{base}/{rel}" if base else rel), file
+
+
 class BlobStore(Protocol):
     def put_file(self, key: str, path: Path, *, move: bool = False) -> None:
         """Store `path` under `key`. `move=True` lets a local store rename instead of copy."""

@@ -21,6 +21,7 @@ from urllib.parse import quote, urlsplit
 from urllib.request import url2pathname
 
 from mediajet.errors import InvalidRequest, NotFound
+from mediajet.storage.base import tree_files
 
 
 def check_key(key: str, *, prefix: bool = False) -> str:
@@ -92,11 +93,8 @@ class LocalBlobStore:
             source.unlink(missing_ok=True)
 
     def put_tree(self, prefix: str, directory: Path, *, move: bool = False) -> list[str]:
-        base = check_key(prefix, prefix=True).rstrip("/")
         keys: list[str] = []
-        for file in sorted(p for p in Path(directory).rglob("*") if p.is_file()):
-            rel = file.relative_to(directory).as_posix()
-            key = f"{base}/{rel}" if base else rel
+        for key, file in tree_files(check_key(prefix, prefix=True), directory):
             self.put_file(key, file, move=move)
             keys.append(key)
         return keys

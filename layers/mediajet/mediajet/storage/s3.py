@@ -19,6 +19,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from mediajet.errors import InvalidRequest, MediaJetError, NotFound, ProcessingError, TransientError
+from mediajet.storage.base import tree_files
 
 MB = 1024 * 1024
 MULTIPART_THRESHOLD = 16 * MB  # also the part size: 10,000 parts (S3's limit) x 16 MB = 160 GB per object
@@ -118,11 +119,8 @@ class S3BlobStore:
             Path(path).unlink(missing_ok=True)
 
     def put_tree(self, prefix: str, directory: Path, *, move: bool = False) -> list[str]:
-        base = prefix.rstrip("/")
         keys: list[str] = []
-        for file in sorted(p for p in Path(directory).rglob("*") if p.is_file()):
-            rel = file.relative_to(directory).as_posix()
-            key = f"{base}/{rel}" if base else rel
+        for key, file in tree_files(prefix, directory):
             self.put_file(key, file, move=move)
             keys.append(key)
         return keys
