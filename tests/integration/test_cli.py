@@ -76,11 +76,12 @@ def test_broken_file_fails_the_job_with_exit_1(tmp_path: Path) -> None:
 def test_tasks_compose_through_json(clip: Path, tmp_path: Path) -> None:
     probed = run("task", "probe", "-i", json.dumps({"url": str(clip)}), "--local", "--json", cwd=tmp_path)
     assert probed.returncode == 0, probed.stderr
-    file_obj = json.loads(probed.stdout.splitlines()[-1])["output"]
+    file_obj = json.loads(probed.stdout)["output"]  # one JSON document: `| jq .output` works
     assert file_obj["kind"] == "video" and file_obj["width"] == 320
     encoded = run("task", "video", "-i", json.dumps(file_obj), "--width", "96", "-o", "task.mp4", "--local",
                   "--json", cwd=tmp_path)
     assert encoded.returncode == 0, encoded.stderr
+    assert json.loads(encoded.stdout)["status"] == "succeeded"
     assert probe(tmp_path / "task.mp4").width == 96
 
 

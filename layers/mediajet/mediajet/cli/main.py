@@ -80,7 +80,7 @@ def _settings():
 
 def _renderer(args: argparse.Namespace) -> Renderer:
     json_lines = getattr(args, "json", False) or (not getattr(args, "tty", False) and not sys.stdout.isatty())
-    return Renderer(json_lines)
+    return Renderer(json_lines, progress_lines=args.command != "task")
 
 
 def _finish(record: dict[str, Any], renderer: Renderer) -> int:

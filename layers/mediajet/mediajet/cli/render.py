@@ -8,8 +8,11 @@ from typing import Any
 
 
 class Renderer:
-    def __init__(self, json_lines: bool) -> None:
+    def __init__(self, json_lines: bool, *, progress_lines: bool = True) -> None:
+        """`progress_lines=False` prints only the final record in JSON mode, so that `mediajet task … --json`
+        is exactly one JSON document that the next task can take as its input."""
         self.json_lines = json_lines
+        self.progress_lines = progress_lines
         self._last: tuple[Any, ...] | None = None
 
     def update(self, record: dict[str, Any]) -> None:
@@ -21,7 +24,8 @@ class Renderer:
             return
         self._last = key
         if self.json_lines:
-            print(json.dumps(record), flush=True)
+            if self.progress_lines:
+                print(json.dumps(record), flush=True)
             return
         label = running["kind"] if running else record.get("status", "")
         percent = (running or {}).get("progress") or 0
@@ -32,7 +36,7 @@ class Renderer:
 
     def finish(self, record: dict[str, Any]) -> None:
         if self.json_lines:
-            if (record.get("status"), None, None) != self._last:
+            if not self.progress_lines or (record.get("status"), None, None) != self._last:
                 print(json.dumps(record), flush=True)
             return
         sys.stderr.write("\n")
