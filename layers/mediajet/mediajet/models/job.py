@@ -16,6 +16,7 @@ TaskStatus = Literal["waiting", "processing", "succeeded", "failed", "cancelled"
 JOB_KINDS: tuple[str, ...] = ("video", "audio", "image", "animation", "adaptive_video")
 TASK_KINDS: tuple[str, ...] = ("probe", "import", *JOB_KINDS, "export")
 FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
+OPEN_TASK_STATUSES = frozenset({"waiting", "processing"})
 
 
 class ErrorInfo(BaseModel):
@@ -82,6 +83,13 @@ class Job(BaseModel):
     @property
     def is_final(self) -> bool:
         return self.status in FINAL_STATUSES
+
+    def cancel_open_tasks(self, now: int) -> bool:
+        """Every waiting or processing task becomes cancelled; False when none was open."""
+        open_tasks = [t for t in self.tasks if t.status in OPEN_TASK_STATUSES]
+        for task in open_tasks:
+            task.status, task.finished_at, task.updated_at = "cancelled", now, now
+        return bool(open_tasks)
 
     def to_record(self) -> dict[str, Any]:
         """Everything, internal fields included: what the stores persist."""

@@ -139,12 +139,10 @@ def finalize(state: State, ctx: StepContext) -> State:
         cancelled = error.kind == "cancelled"
         job.status = "cancelled" if cancelled else "failed"
         job.error = None if cancelled else error
-        for i, task in enumerate(job.tasks):
-            if i == failed_at and not cancelled:
-                task.status, task.error, task.finished_at = "failed", error, now
-            elif task.status in ("waiting", "processing"):
-                task.status, task.finished_at = "cancelled", now
-            task.updated_at = now
+        if not cancelled:
+            failed = job.tasks[failed_at]
+            failed.status, failed.error, failed.finished_at, failed.updated_at = "failed", error, now, now
+        job.cancel_open_tasks(now)
         return job
 
     job = transition(ctx.jobs, job_id, change)
@@ -154,12 +152,9 @@ def finalize(state: State, ctx: StepContext) -> State:
 
 
 def _cancel_unfinished(job: Job) -> Job | None:
-    unfinished = [t for t in job.tasks if t.status in ("waiting", "processing")]
-    if not unfinished:
-        return None
     now = now_ms()
-    for task in unfinished:
-        task.status, task.finished_at, task.updated_at = "cancelled", now, now
+    if not job.cancel_open_tasks(now):
+        return None
     job.finished_at = job.finished_at or now
     job.updated_at = now
     return job
