@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from typing import Any
-from urllib.parse import urlsplit
 
 from mediajet.api import idempotency
 from mediajet.api.deps import ApiDeps
@@ -14,12 +13,10 @@ from mediajet.ids import now_ms
 from mediajet.models.job import ErrorInfo, Job
 from mediajet.models.requests import JobCreate, build_job, parse_job_create
 from mediajet.storage.paths import validate_template
+from mediajet.storage.s3 import parse_s3_uri
 from mediajet.store.base import JobPage, JobQuery, transition
 
 log = logging.getLogger("mediajet.api")
-
-_OPEN_TASK_STATUSES = ("waiting", "processing")
-
 
 def check_output(request: JobCreate) -> None:
     """`output` must name a destination the export step can write: `s3://bucket/key`, where the key
@@ -32,14 +29,7 @@ def check_output(request: JobCreate) -> None:
         raise InvalidRequest("output must not be empty; leave it out to use the default storage",
                              kind="invalid_output", field="output")
     validate_template(output)
-    parts = urlsplit(output)
-    if parts.scheme != "s3" or not parts.netloc:
-        raise InvalidRequest("output must be an S3 destination such as s3://bucket/key "
-                             "(leave it out to use the server's own storage)", kind="invalid_output", field="output")
-    key = output[len("s3://") + len(parts.netloc):].lstrip("/")
-    if not key:
-        raise InvalidRequest("output must name a key inside the bucket: s3://bucket/key",
-                             kind="invalid_output", field="output")
+    _, key = parse_s3_uri(output, kind="invalid_output")
     if key.endswith("/") and request.kind != "adaptive_video":
         raise InvalidRequest("output must name a file, not a folder (only adaptive_video writes a folder)",
                              kind="invalid_output", field="output")
@@ -68,8 +58,7 @@ def _fail_unstarted(deps: ApiDeps, job_id: str) -> None:
         job.status, job.finished_at, job.updated_at = "failed", now, now
         job.error = ErrorInfo(kind="internal_error", message="the job could not be started; send it again",
                               task="probe")
-        for task in job.tasks:
-            task.status, task.finished_at, task.updated_at = "cancelled", now, now
+        job.cancel_open_tasks(now)  # a queued job's tasks are all still waiting
         return job
 
     try:
@@ -99,9 +88,7 @@ def cancel_job(deps: ApiDeps, project_id: str, job_id: str) -> Job:
                            kind="job_already_finished")
         now = now_ms()
         job.status, job.finished_at, job.updated_at = "cancelled", now, now
-        for task in job.tasks:
-            if task.status in _OPEN_TASK_STATUSES:
-                task.status, task.finished_at, task.updated_at = "cancelled", now, now
+        job.cancel_open_tasks(now)
         return job
 
     if current.status == "cancelled":

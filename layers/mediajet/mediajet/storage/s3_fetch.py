@@ -12,9 +12,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from mediajet.errors import ProcessingError, TransientError
+from mediajet.errors import InvalidRequest, ProcessingError, TransientError
 from mediajet.settings import Settings
 from mediajet.storage.fetch_result import FetchResult, remove_partial, too_large
+from mediajet.storage.s3 import parse_s3_uri
 
 NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket", "NoSuchVersion"})
 FORBIDDEN_CODES = frozenset({"403", "AccessDenied", "Forbidden", "AllAccessDisabled", "AccountProblem",
@@ -25,14 +26,12 @@ RETRYABLE_CODES = frozenset({"SlowDown", "Throttling", "ThrottlingException", "R
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
-    """(bucket, key) of s3://bucket/key. The key is taken verbatim: S3 URIs are not percent-encoded,
-    and '?' or '#' are ordinary key characters there."""
-    rest = url.strip()[len("s3://"):]
-    bucket, _, key = rest.partition("/")
-    if not bucket or not key:
-        raise ProcessingError(f"the input URL {url} is not valid: expected s3://bucket/key",
-                              kind="invalid_input")
-    return bucket, key
+    """(bucket, key) of an s3:// input, by the rules S3 destinations follow too. A malformed URL fails
+    the job (ProcessingError), as any other input that cannot be fetched does."""
+    try:
+        return parse_s3_uri(url.strip(), kind="invalid_input")
+    except InvalidRequest as exc:
+        raise ProcessingError(exc.message, kind=exc.kind) from None
 
 
 def fetch_s3(url: str, dest: Path, *, settings: Settings, s3_client: Any = None) -> FetchResult:
