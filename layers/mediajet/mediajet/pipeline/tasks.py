@@ -35,10 +35,8 @@ def _perform(task: Task, ctx: StepContext) -> File:
     url = str(task.input.get("url")) if task.input else ""
     key = f"tasks/{task.id}/input"
     if task.kind == "probe":
-        with ctx.tempdir("probe-") as tmp:
-            probe_ctx = dataclasses.replace(ctx, work=_scratch_store(tmp))
-            transfer.ensure_fetched(probe_ctx, url, "input")
-            return transfer.probe_checked(ctx, tmp / "input", url=url)
+        with transfer.local_copy(ctx, url) as (path, _):
+            return transfer.probe_checked(ctx, path, url=url)
     if task.kind == "export":
         dest = (task.options or {}).get("url")
         if not isinstance(dest, str) or not dest:
@@ -56,12 +54,6 @@ def _perform(task: Task, ctx: StepContext) -> File:
     options = parse_options(task.kind, task.options)
     return transfer.encode_to_work(ctx, task.kind, options, source, key, f"tasks/{task.id}/output",
                                    on_progress=_progress(ctx, task.id))
-
-
-def _scratch_store(root):
-    from mediajet.storage.local import LocalBlobStore
-
-    return LocalBlobStore(root)
 
 
 def _progress(ctx: StepContext, task_id: str) -> Callable[[int], None]:

@@ -8,7 +8,8 @@ when source and destination are both local.
 from __future__ import annotations
 
 import posixpath
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from mediajet.errors import ProcessingError
@@ -22,10 +23,27 @@ from mediajet.storage import paths
 from mediajet.storage.fetch import fetch
 
 
+@contextmanager
+def local_copy(ctx: StepContext, url: str) -> Iterator[tuple[Path, bool]]:
+    """A local file with `url`'s bytes, and whether it is a scratch copy the caller may move away
+    (False for our own stored output, which must stay where it is)."""
+    own_key = ctx.resolve_own_url(url) if ctx.resolve_own_url else None
+    if own_key is not None:  # a signed link to our own output storage (chained tasks)
+        with ctx.outputs.local_path(own_key) as stored:
+            yield stored, False
+        return
+    with ctx.tempdir("fetch-") as tmp:
+        result = fetch(url, tmp / "input", settings=ctx.settings, s3_client=ctx.s3_client,
+                       allow_local=ctx.allow_local_files)
+        yield result.path, True
+
+
 def ensure_fetched(ctx: StepContext, url: str, key: str) -> None:
     """Download `url` into working storage at `key` unless it is already there."""
-    if not ctx.work.exists(key):
-        _fetch_into_work(ctx, url, key, check=None)
+    if ctx.work.exists(key):
+        return
+    with local_copy(ctx, url) as (path, scratch):
+        ctx.work.put_file(key, path, move=scratch)
 
 
 def fetch_and_probe(ctx: StepContext, url: str, key: str) -> File:
@@ -34,25 +52,10 @@ def fetch_and_probe(ctx: StepContext, url: str, key: str) -> File:
     if ctx.work.exists(key):  # a resumed or retried job: the copy is already there
         with ctx.work.local_path(key) as path:
             return probe_checked(ctx, path, url=url)
-    found: list[File] = []
-    _fetch_into_work(ctx, url, key, check=lambda path: found.append(probe_checked(ctx, path, url=url)))
-    return found[0]
-
-
-def _fetch_into_work(ctx: StepContext, url: str, key: str, check: Callable[[Path], None] | None) -> None:
-    own_key = ctx.resolve_own_url(url) if ctx.resolve_own_url else None
-    with ctx.tempdir("fetch-") as tmp:
-        if own_key is not None:  # a signed link to our own output storage (chained tasks)
-            with ctx.outputs.local_path(own_key) as src:
-                if check is not None:
-                    check(src)
-                ctx.work.put_file(key, src)
-            return
-        result = fetch(url, tmp / "input", settings=ctx.settings, s3_client=ctx.s3_client,
-                       allow_local=ctx.allow_local_files)
-        if check is not None:
-            check(result.path)
-        ctx.work.put_file(key, result.path, move=True)
+    with local_copy(ctx, url) as (path, scratch):
+        found = probe_checked(ctx, path, url=url)
+        ctx.work.put_file(key, path, move=scratch)
+    return found
 
 
 def probe_checked(ctx: StepContext, path: Path, *, url: str) -> File:
