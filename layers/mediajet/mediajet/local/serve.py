@@ -11,6 +11,7 @@ from pathlib import Path
 
 from mediajet.local.runtime import LocalRuntime
 from mediajet.settings import Settings
+from mediajet.storage.fetch import warn_if_private_allowed
 
 log = logging.getLogger("mediajet")
 DEFAULT_PROJECT = "prj_default"
@@ -51,8 +52,7 @@ def serve(settings: Settings, *, host: str, port: int, data_dir: str | Path | No
         log.warning("listening on all interfaces, but download links will name %s; set MEDIAJET_PUBLIC_URL to "
                     "the address clients use", base_url)
     runtime = LocalRuntime.open(settings, Path(data_dir) if data_dir else None, base_url=base_url)
-    if settings.allow_private_urls:
-        log.warning("MEDIAJET_ALLOW_PRIVATE_URLS is on: inputs may reach private and loopback addresses")
+    warn_if_private_allowed(settings)  # at start, and only once: the fetcher would say it at the first job
     _ensure_key(runtime, settings)
     worker = runtime.worker(workers)
     app = create_app(ApiDeps(jobs=runtime.jobs, orchestrator=worker, settings=settings, sign_url=runtime.sign_url))

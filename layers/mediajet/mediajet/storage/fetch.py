@@ -38,7 +38,7 @@ def fetch(url: str, dest: Path, *, settings: Settings, s3_client: Any = None,
     """
     scheme = _scheme_of(url)
     if scheme in HTTP_SCHEMES:
-        _warn_if_private_allowed(settings)
+        warn_if_private_allowed(settings)
         dest.parent.mkdir(parents=True, exist_ok=True)
         return fetch_http(url, dest, settings=settings)
     if scheme == "s3":
@@ -101,7 +101,7 @@ def _local_path(url: str, scheme: str) -> Path:
     return Path(unquote(parts.path)).resolve()
 
 
-def _warn_if_private_allowed(settings: Settings) -> None:
+def warn_if_private_allowed(settings: Settings) -> None:
     global _private_warning_logged
     if settings.allow_private_urls and not _private_warning_logged:
         _private_warning_logged = True
