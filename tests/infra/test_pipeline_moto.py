@@ -8,12 +8,11 @@ from pathlib import Path
 import pytest
 
 from mediajet.aws import runtime
-from mediajet.errors import TransientError
 from mediajet.media.probe import probe
 from mediajet.models.job import Job
 from mediajet.models.requests import build_job, parse_job_create
-from mediajet.pipeline import transfer
 from mediajet.pipeline.definition import FINALIZE, STEPS
+from tests.faults import fail_first_fetch
 from tests.infra.harness import INBOX, OUTPUT, WORK, Aws
 from tests.media import make_video
 
@@ -70,16 +69,7 @@ def test_a_broken_input_fails_the_job_through_the_catch(aws: Aws, tmp_path: Path
 
 def test_a_transient_failure_is_retried_with_the_policy(aws: Aws, clip: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    real_fetch = transfer.fetch
-    calls: list[str] = []
-
-    def flaky(url: str, dest: Path, **kwargs: object):
-        calls.append(url)
-        if len(calls) == 1:
-            raise TransientError("connection reset by peer", kind="input_unreachable")
-        return real_fetch(url, dest, **kwargs)
-
-    monkeypatch.setattr(transfer, "fetch", flaky)
+    fail_first_fetch(monkeypatch)
     job = submit(aws, clip, "audio/clip.mp4", kind="audio", format="mp3")
     execution = aws.wait(aws.execution_arn(job.id))
     assert execution["status"] == "SUCCEEDED", execution

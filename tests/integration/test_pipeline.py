@@ -8,7 +8,6 @@ from pathlib import Path
 
 import pytest
 
-from mediajet.errors import TransientError
 from mediajet.local.runtime import LocalRuntime
 from mediajet.media.probe import probe
 from mediajet.models.job import Job
@@ -18,6 +17,7 @@ from mediajet.pipeline.execute import run_job
 from mediajet.pipeline.steps import run_step
 from mediajet.settings import Settings
 from mediajet.store.base import transition
+from tests.faults import fail_first_fetch
 from tests.media import make_video
 
 PROJECT = "prj_test"
@@ -83,16 +83,7 @@ def test_an_unreachable_input_fails_with_a_reason(runtime: LocalRuntime, tmp_pat
 
 def test_a_transient_fetch_failure_is_retried(runtime: LocalRuntime, clip: Path,
                                              monkeypatch: pytest.MonkeyPatch) -> None:
-    real_fetch = transfer.fetch
-    calls: list[str] = []
-
-    def flaky(url: str, dest: Path, **kwargs: object):
-        calls.append(url)
-        if len(calls) == 1:
-            raise TransientError("connection reset by peer", kind="input_unreachable")
-        return real_fetch(url, dest, **kwargs)
-
-    monkeypatch.setattr(transfer, "fetch", flaky)
+    calls = fail_first_fetch(monkeypatch)
     monkeypatch.setattr(definition.RetryPolicy, "delay", lambda self, retry: 0.01)
     job = new_job(runtime, clip, kind="audio", format="mp3")
     run_job(job.id, runtime.context())
