@@ -37,6 +37,12 @@ class Settings(BaseSettings):
     max_dimension: int = 8192
     max_pixels: int = 8192 * 8192
     step_timeout_s: float = 3600.0
+
+    # parallel encoding (video and adaptive_video): inputs longer than chunk_min_duration seconds are
+    # cut into chunks of about chunk_seconds (0 turns it off); see BENCHMARKS.md for the defaults
+    chunk_min_duration: float = 60.0
+    chunk_seconds: float = 30.0
+    chunk_workers: int | None = None  # parts encoded at once on one machine; default: number of cores
     link_ttl_s: int = 7 * 24 * 3600
 
 

@@ -17,7 +17,7 @@ from mediajet.ids import now_ms
 from mediajet.models.file import File
 from mediajet.models.job import ErrorInfo, Job
 from mediajet.models.requests import parse_options
-from mediajet.pipeline import transfer
+from mediajet.pipeline import chunked, transfer
 from mediajet.pipeline.context import StepContext
 from mediajet.pipeline.progress import ProgressWriter
 from mediajet.store.base import transition
@@ -94,16 +94,41 @@ def import_(state: State, ctx: StepContext) -> State:
 
 
 def encode(state: State, ctx: StepContext) -> State:
+    """Encode in one pass, or (a long video) cut it into parts: then the state names them and the
+    fan-out (encode_chunk × n, join) finishes the task."""
     job_id = state["job_id"]
     job = ctx.jobs.get_job(job_id)
     source = File.model_validate(job.tasks[1].output or job.tasks[0].output)
     job = _start(ctx, job_id, 2, source.model_dump(mode="json", exclude_none=True))
     options = parse_options(job.kind, job.options)
+    parts = chunked.split(ctx, job, options, source, input_key(job_id))
+    if parts is not None:
+        return {**state, "chunks": parts}
     progress = ProgressWriter(ctx.jobs, job_id, 2, ctx.cancel)
     result = transfer.encode_to_work(ctx, job.kind, options, source, input_key(job_id), encoded_prefix(job_id),
                                      on_progress=progress)
     _succeed(ctx, job_id, 2, result)
     return state
+
+
+def encode_chunk(state: State, ctx: StepContext) -> State:
+    """One part of a fanned-out encode: `{"job_id", "part"}` in and out."""
+    job = ctx.jobs.get_job(state["job_id"])
+    options = parse_options(job.kind, job.options)
+    source = File.model_validate(job.tasks[2].input)
+    chunked.encode_part(ctx, job, options, source, input_key(job.id), state["part"])
+    return {"job_id": job.id, "part": state["part"]}
+
+
+def join(state: State, ctx: StepContext) -> State:
+    """Join the encoded parts into the job's result; the encode task succeeds here."""
+    job_id = state["job_id"]
+    job = ctx.jobs.get_job(job_id)
+    options = parse_options(job.kind, job.options)
+    result = transfer.join_to_work(ctx, job, options, encoded_prefix(job_id))
+    _succeed(ctx, job_id, 2, result)
+    ctx.work.delete_prefix(chunked.prefix(job_id) + "/")
+    return {"job_id": job_id}
 
 
 def export(state: State, ctx: StepContext) -> State:
@@ -190,7 +215,8 @@ def error_info(exc: BaseException, task: str | None = None) -> ErrorInfo:
 
 
 STEP_FUNCTIONS: dict[str, Callable[[State, StepContext], State]] = {
-    "probe": probe, "import": import_, "encode": encode, "export": export, "finalize": finalize,
+    "probe": probe, "import": import_, "encode": encode, "encode_chunk": encode_chunk, "join": join,
+    "export": export, "finalize": finalize,
 }
 
 

@@ -18,6 +18,7 @@ from mediajet.media.probe import probe
 from mediajet.models.file import File
 from mediajet.models.job import Job
 from mediajet.models.options import MediaOptions
+from mediajet.pipeline import chunked
 from mediajet.pipeline.context import StepContext
 from mediajet.storage import paths
 from mediajet.storage.fetch import fetch
@@ -91,9 +92,20 @@ def encode_to_work(
     with ctx.work.local_path(src_key) as src, ctx.tempdir("encode-") as out_dir:
         main = engine.encode(kind, options, source, src, out_dir, timeout=ctx.remaining_s(),
                              on_progress=on_progress, cancel=ctx.cancel)
-        described = describe_output(kind, main)
-        rel_main = main.relative_to(out_dir).as_posix()
-        ctx.work.put_tree(out_prefix, out_dir, move=True)
+        return _store_result(ctx, kind, main, out_dir, out_prefix)
+
+
+def join_to_work(ctx: StepContext, job: Job, options: MediaOptions, out_prefix: str) -> File:
+    """Join a fanned-out encode's parts; the result lands under `out_prefix` like a single pass's."""
+    with ctx.tempdir("encode-") as out_dir:
+        main = chunked.join(ctx, job, options, out_dir)
+        return _store_result(ctx, job.kind, main, out_dir, out_prefix)
+
+
+def _store_result(ctx: StepContext, kind: str, main: Path, out_dir: Path, out_prefix: str) -> File:
+    described = describe_output(kind, main)
+    rel_main = main.relative_to(out_dir).as_posix()
+    ctx.work.put_tree(out_prefix, out_dir, move=True)
     return described.model_copy(update={"url": ctx.work.uri(f"{out_prefix}/{rel_main}")})
 
 

@@ -61,14 +61,12 @@ def plan(options: AdaptiveOptions, source: File, src: Path, out_dir: Path) -> Pl
     has_audio = source.has_audio and not options.mute
     if source.has_video and source.kind != "audio":
         require_decodable_video(source, "adaptive video")
-        geometry = _geometry(options, source)
-        renditions = ladder(geometry.out_w, geometry.out_h, options.level)
+        geometry, renditions = renditions_for(options, source)
         streams = video_streams(geometry, options.background, renditions, options.level, has_audio)
-        variants = [f"v:{i},a:{i},name:{r.name}" if has_audio else f"v:{i},name:{r.name}"
-                    for i, r in enumerate(renditions)]
+        variants = variant_map(renditions, has_audio)
     elif has_audio:
         streams = ["-map", "0:a:0"]
-        variants = ["a:0,name:audio"]
+        variants = "a:0,name:audio"
     elif source.has_audio:
         raise ProcessingError("the input has no video and mute removes its audio: nothing is left to stream",
                               kind="invalid_option")
@@ -79,8 +77,19 @@ def plan(options: AdaptiveOptions, source: File, src: Path, out_dir: Path) -> Pl
     cut = trim(options.start, options.end, source)
     root = out_dir.absolute()
     argv = [*ffmpeg_head(), *input_args(src.absolute(), pre=cut.pre), *cut.post, *streams,
-            *hls_args(root, " ".join(variants))]
+            *hls_args(root, variants)]
     return Plan(output=root / MASTER, argv=argv, duration=cut.duration)
+
+
+def variant_map(renditions: list[Rendition], with_audio: bool) -> str:
+    """`-var_stream_map`: variant i is video stream i (and audio stream i), in a folder named after its rung."""
+    return " ".join(f"v:{i},a:{i},name:{r.name}" if with_audio else f"v:{i},name:{r.name}"
+                    for i, r in enumerate(renditions))
+
+
+def renditions_for(options: AdaptiveOptions, source: File) -> tuple[Geometry, list[Rendition]]:
+    geometry = _geometry(options, source)
+    return geometry, ladder(geometry.out_w, geometry.out_h, options.level)
 
 
 def _geometry(options: AdaptiveOptions, source: File) -> Geometry:

@@ -90,7 +90,8 @@ def _check_min_size(codec: str, width: int, height: int) -> None:
         )
 
 
-def codec_args(codec: str, level: str, bitrate: int | None) -> list[str]:
+def codec_args(codec: str, level: str, bitrate: int | None, *, tagged: bool = True) -> list[str]:
+    """`tagged`: with the container's codec tag (a chunk's intermediate file gets it at the join)."""
     args = ["-c:v", ENCODERS[codec], *SPEED[codec]]
     if bitrate:
         args += bitrate_args(codec, bitrate)
@@ -99,7 +100,7 @@ def codec_args(codec: str, level: str, bitrate: int | None) -> list[str]:
         args += ["-crf", str(VIDEO_CRF[codec][level]), "-b:v", "0"]
     else:
         args += ["-crf", str(VIDEO_CRF[codec][level])]
-    if codec == "h265":
+    if codec == "h265" and tagged:
         args += ["-tag:v", "hvc1"]
     return [*args, "-pix_fmt", "yuv420p"]
 

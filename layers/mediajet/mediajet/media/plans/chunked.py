@@ -1,0 +1,111 @@
+"""Argv for a chunked encode (see media/chunking.py for where the cuts go): pure functions.
+
+    piece   stream-copy one piece of the input's picture (Matroska keeps rotation and colour tags)
+    chunk   encode one piece with the single pass's own video settings, video only, into NUT
+            (exact timestamps); each encoder starts a new, closed GOP
+    audio   encode the whole sound track once, as the single pass would, into MP4 (AAC) or Matroska
+            (Opus): they keep the encoder's priming delay exactly, which NUT drops (the sound would
+            start ~21 ms late)
+    join    concatenate the chunks by stream copy at their exact start times and mux the sound:
+            the job's file, or for HLS every rendition's playlist and segments at once
+
+Each chunk starts at its own time zero; the concat list gives every chunk the duration up to the next
+chunk's zero, so frames land where a single pass puts them.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from mediajet.media.chunking import Chunk
+from mediajet.media.inputs import input_args
+from mediajet.media.plans.common import AAC_BITRATE, ffmpeg_head, kbps, trim
+from mediajet.media.plans.hls import hls_args, renditions_for, variant_map, video_streams
+from mediajet.media.plans.video import audio_args, codec_args, container_args, video_filters
+from mediajet.models.file import File
+from mediajet.models.options import AdaptiveOptions, VideoOptions
+
+INTERMEDIATE = ["-f", "nut"]
+
+
+def precise(value: float) -> str:
+    """A time argument to the microsecond: chunk boundaries need more than `seconds()`' milliseconds."""
+    return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
+
+
+def piece_argv(src: Path, stream: int, chunk: Chunk, frame: float, out: Path) -> list[str]:
+    # A stream-copy seek starts at the keyframe at or before its target; a quarter frame past the
+    # piece's keyframe can only land on that keyframe, whatever the rounding.
+    seek = ["-ss", precise(chunk.piece_start + frame / 4)] if chunk.piece_start > 0 else []
+    count = ["-frames:v", str(chunk.piece_packets)] if chunk.piece_packets else []
+    return [*ffmpeg_head(), *input_args(src, pre=seek), "-map", f"0:{stream}", "-c", "copy", *count,
+            "-f", "matroska", str(out)]
+
+
+def _chunk_input(piece: Path, chunk: Chunk) -> list[str]:
+    """The piece from the chunk's zero, for the chunk's duration (accurate seek: frame-exact)."""
+    seek = ["-ss", precise(chunk.seek)] if chunk.seek > 0 else []
+    length = ["-t", precise(chunk.duration)] if chunk.duration is not None else []
+    return [*input_args(piece, pre=seek), *length]
+
+
+def video_chunk_argv(options: VideoOptions, source: File, piece: Path, chunk: Chunk, out: Path) -> list[str]:
+    codec = codec_args(options.video_codec, options.level, options.bitrate, tagged=False)
+    return [*ffmpeg_head(), *_chunk_input(piece, chunk), *video_filters(options, source), *codec,
+            "-an", "-sn", "-dn", *INTERMEDIATE, str(out)]
+
+
+def hls_chunk_argv(options: AdaptiveOptions, source: File, piece: Path, chunk: Chunk, out: Path) -> list[str]:
+    """Every rendition of one chunk, as the video streams of one file (renditions share the decode)."""
+    geometry, renditions = renditions_for(options, source)
+    streams = video_streams(geometry, options.background, renditions, options.level, with_audio=False)
+    return [*ffmpeg_head(), *_chunk_input(piece, chunk), *streams, "-an", "-sn", "-dn", *INTERMEDIATE, str(out)]
+
+
+def audio_argv(options: VideoOptions | AdaptiveOptions, source: File, src: Path, out: Path) -> list[str]:
+    """The sound of the requested range, encoded once, with the single pass's codec and bitrate."""
+    cut = trim(options.start, options.end, source)
+    if isinstance(options, VideoOptions):
+        codec = audio_args(options, source)
+    else:
+        codec = ["-c:a", "aac", "-b:a", kbps(AAC_BITRATE[options.level])]
+    container = "mp4" if codec[1] == "aac" else "matroska"
+    return [*ffmpeg_head(), *input_args(src, pre=cut.pre), *cut.post, "-vn", "-sn", "-dn", *codec,
+            "-f", container, str(out)]
+
+
+def concat_list(chunks: list[tuple[Path, Chunk]], following: list[float | None]) -> str:
+    """The ffconcat script: each chunk lasts until the next one's zero (the last one to its end)."""
+    lines = ["ffconcat version 1.0"]
+    for (path, chunk), next_zero in zip(chunks, following, strict=True):
+        lines.append("file '" + str(path).replace("'", "'\\''") + "'")
+        if next_zero is not None:
+            lines.append(f"duration {precise(next_zero - chunk.zero)}")
+    return "\n".join(lines) + "\n"
+
+
+def _join_inputs(listing: Path, video_offset: float, audio: Path | None) -> list[str]:
+    # The list and the chunks are this step's own files: the concat demuxer is trusted with them only.
+    offset = ["-itsoffset", precise(video_offset)] if video_offset > 0 else []
+    inputs = ["-f", "concat", "-safe", "0", "-protocol_whitelist", "file", *offset, "-i", str(listing)]
+    return [*inputs, *input_args(audio)] if audio is not None else inputs
+
+
+def video_join_argv(options: VideoOptions, listing: Path, video_offset: float, audio: Path | None,
+                    out: Path) -> list[str]:
+    maps = ["-map", "0:v:0", *(["-map", "1:a:0"] if audio is not None else [])]
+    tag = ["-tag:v", "hvc1"] if options.video_codec == "h265" else []
+    return [*ffmpeg_head(), *_join_inputs(listing, video_offset, audio), *maps, "-c", "copy", *tag,
+            *container_args(options.format), str(out)]
+
+
+def hls_join_argv(options: AdaptiveOptions, source: File, listing: Path, video_offset: float,
+                  audio: Path | None, out_dir: Path) -> list[str]:
+    """Every rendition's playlist and segments, and the master playlist, from the joined streams."""
+    renditions = renditions_for(options, source)[1]
+    maps: list[str] = []
+    for i in range(len(renditions)):
+        maps += ["-map", f"0:v:{i}", *(["-map", "1:a:0"] if audio is not None else [])]
+    root = out_dir.absolute()
+    return [*ffmpeg_head(), *_join_inputs(listing, video_offset, audio), *maps, "-c", "copy",
+            *hls_args(root, variant_map(renditions, audio is not None))]

@@ -1,0 +1,202 @@
+"""The encode step's parallel path: split a long video into keyframe-aligned pieces, encode each piece
+(and the sound, once) as its own part, join the parts by stream copy. See media/chunking.py.
+
+Everything lives in working storage under `jobs/<id>/chunks/`, so the parts can run anywhere (threads
+here, a Step Functions Map of Lambdas on AWS) and the execution state stays `{job_id, chunks: {key,
+count}}`, whatever the length of the input:
+
+    plan.json         the ChunkPlan and the stream it cuts
+    items.json        the parts: [{"job_id", "part": "audio" | "v00000"}, ...] (the Map's item list)
+    src/v00000.mkv    the pieces (stream copies of the input)
+    out/v00000.nut    the encoded parts (the sound: out/audio); a part whose output exists is done
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from contextlib import ExitStack
+from pathlib import Path
+
+from pydantic import BaseModel
+
+from mediajet.errors import Cancelled
+from mediajet.media import chunking, runner
+from mediajet.media.chunking import Chunk, ChunkPlan
+from mediajet.media.plans import chunked as argv
+from mediajet.media.plans.hls import MASTER, SEGMENT_SECONDS
+from mediajet.models.file import File
+from mediajet.models.job import Job
+from mediajet.models.options import AdaptiveOptions, MediaOptions, VideoOptions
+from mediajet.pipeline.context import StepContext
+from mediajet.store.base import transition
+
+log = logging.getLogger("mediajet.pipeline")
+
+AUDIO = "audio"
+CHUNKED_KINDS = ("video", "adaptive_video")
+
+
+class SplitPlan(BaseModel):
+    stream: int
+    plan: ChunkPlan
+    audio: bool
+
+    def parts(self) -> list[str]:
+        return ([AUDIO] if self.audio else []) + [part_name(c.index) for c in self.plan.chunks]
+
+
+def part_name(index: int) -> str:
+    return f"v{index:05d}"
+
+
+def prefix(job_id: str) -> str:
+    return f"jobs/{job_id}/chunks"
+
+
+def items_key(job_id: str) -> str:
+    return f"{prefix(job_id)}/items.json"
+
+
+def _plan_key(job_id: str) -> str:
+    return f"{prefix(job_id)}/plan.json"
+
+
+def _out_key(job_id: str, part: str) -> str:
+    return f"{prefix(job_id)}/out/{part}" + ("" if part == AUDIO else ".nut")  # the sound's container varies
+
+
+def _piece_key(job_id: str, index: int) -> str:
+    return f"{prefix(job_id)}/src/{part_name(index)}.mkv"
+
+
+def wants_chunks(ctx: StepContext, kind: str, source: File) -> bool:
+    limit = ctx.settings.chunk_min_duration
+    return (kind in CHUNKED_KINDS and limit > 0 and source.has_video and source.kind == "video"
+            and (source.duration or 0) > limit)
+
+
+def split(ctx: StepContext, job: Job, options: MediaOptions, source: File, src_key: str) -> dict | None:
+    """Cut the input into pieces and list the parts; None when it is better encoded in one pass
+    (short, or no clean keyframes to cut at). Returns the state the fan-out reads."""
+    if not wants_chunks(ctx, job.kind, source):
+        return None
+    assert isinstance(options, VideoOptions | AdaptiveOptions)
+    if ctx.work.exists(_plan_key(job.id)):  # resumed or retried: the pieces are already there
+        split_plan = _load_plan(ctx, job.id)
+    else:
+        with ctx.work.local_path(src_key) as src:
+            split_plan = _plan(ctx, options, source, src)
+            if split_plan is None:
+                return None
+            _cut(ctx, job.id, split_plan, src)
+    items = [{"job_id": job.id, "part": part} for part in split_plan.parts()]
+    _put_json(ctx, items_key(job.id), items)
+    _put_json(ctx, _plan_key(job.id), split_plan.model_dump(mode="json"))
+    log.info("job %s: %d chunks", job.id, len(split_plan.plan.chunks), extra={"job_id": job.id})
+    return {"key": items_key(job.id), "count": len(items)}
+
+
+def _plan(ctx: StepContext, options: VideoOptions | AdaptiveOptions, source: File, src: Path) -> SplitPlan | None:
+    scanned = chunking.scan(src, timeout=min(600.0, ctx.remaining_s()))
+    if scanned is None:
+        return None
+    hls = isinstance(options, AdaptiveOptions)
+    plan = chunking.plan_chunks(
+        scanned, target=ctx.settings.chunk_seconds, start=options.start, end=options.end,
+        grid=SEGMENT_SECONDS if hls else None, fps=None if hls else options.fps,
+    )
+    if plan is None:
+        return None
+    return SplitPlan(stream=scanned.stream, plan=plan, audio=source.has_audio and not options.mute)
+
+
+def _cut(ctx: StepContext, job_id: str, split_plan: SplitPlan, src: Path) -> None:
+    with ctx.tempdir("pieces-") as tmp:
+        for chunk in split_plan.plan.chunks:
+            piece = tmp / f"{part_name(chunk.index)}.mkv"
+            runner.run(argv.piece_argv(src, split_plan.stream, chunk, split_plan.plan.frame_duration, piece),
+                       timeout=ctx.remaining_s(), cancel=ctx.cancel, what="ffmpeg (split)")
+            ctx.work.put_file(_piece_key(job_id, chunk.index), piece, move=True)
+
+
+def encode_part(ctx: StepContext, job: Job, options: MediaOptions, source: File, src_key: str, part: str) -> None:
+    """Encode one part into working storage (a no-op when an earlier attempt finished it)."""
+    if job.status == "cancelled":
+        raise Cancelled("the job was cancelled")
+    out_key = _out_key(job.id, part)
+    if ctx.work.exists(out_key):
+        return
+    assert isinstance(options, VideoOptions | AdaptiveOptions)
+    split_plan = _load_plan(ctx, job.id)
+    with ctx.tempdir("part-") as tmp:
+        out = tmp / _out_key(job.id, part).rsplit("/", 1)[-1]
+        if part == AUDIO:
+            with ctx.work.local_path(src_key) as src:
+                _run(ctx, argv.audio_argv(options, source, src.absolute(), out))
+        else:
+            chunk = split_plan.plan.chunks[int(part.removeprefix("v"))]
+            with ctx.work.local_path(_piece_key(job.id, chunk.index)) as piece:
+                _run(ctx, _chunk_argv(options, source, piece.absolute(), chunk, out))
+        ctx.work.put_file(out_key, out, move=True)
+    _record_progress(ctx, job.id, len(split_plan.parts()))
+
+
+def _chunk_argv(options: VideoOptions | AdaptiveOptions, source: File, piece: Path, chunk: Chunk,
+                out: Path) -> list[str]:
+    if isinstance(options, AdaptiveOptions):
+        return argv.hls_chunk_argv(options, source, piece, chunk, out)
+    return argv.video_chunk_argv(options, source, piece, chunk, out)
+
+
+def join(ctx: StepContext, job: Job, options: MediaOptions, out_dir: Path) -> Path:
+    """Concatenate the encoded chunks and mux the sound into `out_dir`; returns the main file."""
+    assert isinstance(options, VideoOptions | AdaptiveOptions)
+    split_plan = _load_plan(ctx, job.id)
+    chunks = split_plan.plan.chunks
+    with ctx.tempdir("join-") as tmp, ExitStack() as stored:
+        local = [(stored.enter_context(ctx.work.local_path(_out_key(job.id, part_name(c.index)))), c)
+                 for c in chunks]
+        listing = tmp / "chunks.ffconcat"
+        listing.write_text(argv.concat_list(local, [c.zero for c in chunks[1:]] + [None]))
+        audio = stored.enter_context(ctx.work.local_path(_out_key(job.id, AUDIO))) if split_plan.audio else None
+        offset = split_plan.plan.video_offset
+        source = File.model_validate(job.tasks[2].input)
+        if isinstance(options, AdaptiveOptions):
+            command = argv.hls_join_argv(options, source, listing, offset, audio, out_dir)
+            main = out_dir / MASTER
+        else:
+            main = out_dir / f"output.{options.format}"
+            command = argv.video_join_argv(options, listing, offset, audio, main)
+        _run(ctx, command, what="ffmpeg (join)")
+    return main
+
+
+def _run(ctx: StepContext, command: list[str], what: str = "ffmpeg") -> None:
+    runner.run(command, timeout=ctx.remaining_s(), cancel=ctx.cancel, what=what)
+
+
+def _record_progress(ctx: StepContext, job_id: str, total: int) -> None:
+    done = sum(1 for _ in ctx.work.keys(f"{prefix(job_id)}/out/"))
+    percent = min(99, done * 100 // max(1, total))
+
+    def change(job: Job) -> Job | None:
+        task = job.tasks[2]
+        if job.status != "processing" or task.status != "processing" or (task.progress or 0) >= percent:
+            return None
+        task.progress = percent
+        return job
+
+    transition(ctx.jobs, job_id, change)
+
+
+def _load_plan(ctx: StepContext, job_id: str) -> SplitPlan:
+    with ctx.work.local_path(_plan_key(job_id)) as path:
+        return SplitPlan.model_validate_json(path.read_text())
+
+
+def _put_json(ctx: StepContext, key: str, value: object) -> None:
+    with ctx.tempdir("json-") as tmp:
+        path = tmp / "value.json"
+        path.write_text(json.dumps(value))
+        ctx.work.put_file(key, path, move=True)
