@@ -31,8 +31,9 @@ def _ffmpeg(args: list[str]) -> None:
 
 
 def make_video(path: Path, *, seconds: float = 2, size: str = "320x240", fps: int = 25, audio: bool = True,
-               source: str = "testsrc2") -> Path:
-    """A clip with moving colour bars and (by default) a 440 Hz tone; codecs follow the extension."""
+               source: str = "testsrc2", gop: int | None = None) -> Path:
+    """A clip with moving colour bars and (by default) a 440 Hz tone; codecs follow the extension.
+    `gop`: a keyframe every `gop` frames (as phones write them), so the clip can be cut into chunks."""
     path = Path(path)
     args = ["-f", "lavfi", "-i", f"{source}=size={size}:rate={fps}:duration={seconds}"]
     if audio:
@@ -41,6 +42,8 @@ def make_video(path: Path, *, seconds: float = 2, size: str = "320x240", fps: in
     if not audio:
         codecs = codecs[: codecs.index("-c:a")] + ["-an"]
     extra = ["-movflags", "+faststart"] if path.suffix.lower() in (".mp4", ".mov") else []
+    if gop:
+        extra += ["-g", str(gop), "-keyint_min", str(gop)]
     _ffmpeg([*args, *codecs, *extra, "-shortest", str(path)])
     return path
 
