@@ -64,7 +64,7 @@ CASES = [("video", {"format": "mp4", "codec": "h264"}), ("video", {"format": "we
 @pytest.mark.slow
 @pytest.mark.parametrize(("kind", "options"), CASES, ids=["mp4-h264", "webm-vp9", "hls"])
 def test_chunked_output_matches_the_single_pass(clip: Path, tmp_path: Path, kind: str, options: dict) -> None:
-    single_job, single, single_commands = run(tmp_path / "single", SINGLE, clip, kind, **options)
+    _, single, single_commands = run(tmp_path / "single", SINGLE, clip, kind, **options)
     chunked_job, chunked, commands = run(tmp_path / "chunked", CHUNKED, clip, kind, **options)
 
     pieces = [c for c in commands if "-c copy" in c and "-f matroska" in c]
@@ -105,3 +105,16 @@ def test_chunked_output_matches_the_single_pass(clip: Path, tmp_path: Path, kind
     others = [q for i, q in enumerate(quality) if i not in seams | flashed]
     floor = min(others) - (statistics.median(others) - min(others)) / 2
     assert min(around) >= floor, (around, floor)
+
+
+def test_an_input_the_deployment_cannot_finish_is_refused_at_probe(clip: Path, tmp_path: Path) -> None:
+    slow = Settings(chunk_min_duration=0, step_timeout_s=1, encode_speed=1)  # 12 s of video needs ~0.8 s
+    runtime = LocalRuntime.open(slow, tmp_path, allow_local_files=True)
+    job = build_job(parse_job_create({"input": "https://example.com/clip.mp4", "kind": "video"}), "prj_test")
+    job.input = clip.as_uri()
+    runtime.jobs.create_job(job)
+    run_job(job.id, runtime.context())
+    done = runtime.jobs.get_job(job.id)
+    assert done.status == "failed" and done.error is not None
+    assert (done.error.kind, done.error.task) == ("duration_too_long", "probe"), done.error
+    assert [t.status for t in done.tasks] == ["failed", "cancelled", "cancelled", "cancelled"], "nothing was encoded"

@@ -8,7 +8,15 @@ from pathlib import Path
 import pytest
 
 from mediajet.media.binaries import ffmpeg
-from mediajet.media.chunking import SEEKABLE_FORMATS, Chunk, Packet, Scan, clean_keyframes, parse_scan, plan_chunks
+from mediajet.media.chunking import (
+    SEEKABLE_FORMATS,
+    Chunk,
+    Packet,
+    Scan,
+    clean_keyframes,
+    parse_scan,
+    plan_chunks,
+)
 from mediajet.media.inputs import input_args
 from mediajet.media.plans import chunked
 from mediajet.models.file import Codecs, File

@@ -43,6 +43,7 @@ class Settings(BaseSettings):
     chunk_min_duration: float = 60.0
     chunk_seconds: float = 30.0
     chunk_workers: int | None = None  # parts encoded at once on one machine; default: number of cores
+    encode_speed: float | None = None  # the encoder's cores / 2 (pipeline/admission.py); default: this machine's
     link_ttl_s: int = 7 * 24 * 3600
 
 

@@ -17,7 +17,7 @@ from mediajet.ids import now_ms
 from mediajet.models.file import File
 from mediajet.models.job import ErrorInfo, Job
 from mediajet.models.requests import parse_options
-from mediajet.pipeline import chunked, transfer
+from mediajet.pipeline import admission, chunked, transfer
 from mediajet.pipeline.context import StepContext
 from mediajet.pipeline.progress import ProgressWriter
 from mediajet.store.base import transition
@@ -77,6 +77,7 @@ def probe(state: State, ctx: StepContext) -> State:
     job_id = state["job_id"]
     job = _start(ctx, job_id, 0, {"object": "external_file", "url": ctx.jobs.get_job(job_id).input})
     found = transfer.fetch_and_probe(ctx, job.input, input_key(job_id))
+    admission.admit(job.kind, parse_options(job.kind, job.options), found, ctx.settings, may_chunk=True)
     _succeed(ctx, job_id, 0, found)
     return state
 

@@ -11,7 +11,7 @@ from mediajet.ids import now_ms
 from mediajet.models.file import File
 from mediajet.models.job import Task
 from mediajet.models.requests import parse_options
-from mediajet.pipeline import transfer
+from mediajet.pipeline import admission, transfer
 from mediajet.pipeline.context import StepContext
 from mediajet.pipeline.steps import error_info
 
@@ -52,6 +52,7 @@ def _perform(task: Task, ctx: StepContext) -> File:
     if task.kind == "import":
         return source.model_copy(update={"url": ctx.work.uri(key)})
     options = parse_options(task.kind, task.options)
+    admission.admit(task.kind, options, source, ctx.settings, may_chunk=False)  # a task is one pass
     return transfer.encode_to_work(ctx, task.kind, options, source, key, f"tasks/{task.id}/output",
                                    on_progress=_progress(ctx, task.id))
 
