@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import statistics
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,7 @@ from mediajet.media import runner
 from mediajet.models.job import Job
 from mediajet.models.requests import build_job, parse_job_create
 from mediajet.pipeline.execute import run_job
+from mediajet.pipeline.steps import run_step
 from mediajet.settings import Settings
 from tests.measure import MARKS, beeps, flashes, make_sync_clip, ssim_per_frame, streams
 
@@ -118,3 +120,93 @@ def test_an_input_the_deployment_cannot_finish_is_refused_at_probe(clip: Path, t
     assert done.status == "failed" and done.error is not None
     assert (done.error.kind, done.error.task) == ("duration_too_long", "probe"), done.error
     assert [t.status for t in done.tasks] == ["failed", "cancelled", "cancelled", "cancelled"], "nothing was encoded"
+
+
+def _steps_until_parts(runtime: LocalRuntime, clip: Path) -> tuple[Job, list[dict]]:
+    """probe, import and encode of a chunked job; returns the job and the parts the encode listed."""
+    import json
+
+    job = build_job(parse_job_create({"input": "https://example.com/clip.mp4", "kind": "video"}), "prj_test")
+    job.input = clip.as_uri()
+    runtime.jobs.create_job(job)
+    state = {"job_id": job.id}
+    for name in ("probe", "import", "encode"):
+        state = run_step(name, state, runtime.context())
+    with runtime.work.local_path(state["chunks"]["key"]) as path:
+        return runtime.jobs.get_job(job.id), json.loads(path.read_text())
+
+
+def test_progress_is_the_share_of_parts_done(clip: Path, tmp_path: Path) -> None:
+    runtime = LocalRuntime.open(CHUNKED, tmp_path, allow_local_files=True)
+    job, parts = _steps_until_parts(runtime, clip)
+    assert [p["part"] for p in parts] == ["audio", "v00000", "v00001", "v00002", "v00003"]
+    seen = []
+    for done, part in enumerate(parts, start=1):
+        run_step("encode_chunk", part, runtime.context())
+        seen.append(runtime.jobs.get_job(job.id).tasks[2].progress)
+    assert seen == [20, 40, 60, 80, 99], "the join's own work is the last percent"
+
+
+def test_a_resumed_job_encodes_only_the_parts_not_yet_done(clip: Path, tmp_path: Path) -> None:
+    runtime = LocalRuntime.open(CHUNKED, tmp_path, allow_local_files=True)
+    job, parts = _steps_until_parts(runtime, clip)
+    for part in parts[:3]:
+        run_step("encode_chunk", part, runtime.context())
+    commands: list[str] = []
+    real_run = runner.run
+
+    def recording(argv, **kwargs):
+        commands.append(" ".join(argv))
+        return real_run(argv, **kwargs)
+
+    runner.run = recording
+    try:
+        run_job(job.id, runtime.context(), resume=True)  # as after kill -9 of the server
+    finally:
+        runner.run = real_run
+    assert runtime.jobs.get_job(job.id).status == "succeeded"
+    assert not [c for c in commands if "-f matroska" in c], "the pieces were not cut again"
+    encoded = [c.rsplit("/", 1)[-1] for c in commands if " -f nut " in c]
+    assert sorted(encoded) == ["v00002.nut", "v00003.nut"]
+
+
+def test_cancelling_stops_every_running_chunk(clip: Path, tmp_path: Path) -> None:
+    import threading
+    import time
+
+    from mediajet.store.base import transition
+
+    runtime = LocalRuntime.open(CHUNKED.model_copy(update={"chunk_workers": 2}), tmp_path, allow_local_files=True)
+    job = build_job(parse_job_create({"input": "https://example.com/clip.mp4", "kind": "video",
+                                      "options": {"codec": "vp9", "format": "webm", "quality": "very_high"}}),
+                    "prj_test")
+    job.input = clip.as_uri()
+    runtime.jobs.create_job(job)
+    running: list[subprocess.Popen] = []
+    real_popen = subprocess.Popen
+
+    def spawn(*args, **kwargs):
+        proc = real_popen(*args, **kwargs)
+        if " -f nut " in " ".join(args[0]):
+            running.append(proc)
+        return proc
+
+    cancel = threading.Event()
+    subprocess.Popen = spawn  # type: ignore[misc]
+    try:
+        worker = threading.Thread(target=run_job, args=(job.id, runtime.context(cancel)))
+        worker.start()
+        deadline = time.monotonic() + 60
+        while not any(p.poll() is None for p in running) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert any(p.poll() is None for p in running), "a chunk encoder was running"
+        transition(runtime.jobs, job.id, lambda j: j.model_copy(update={"status": "cancelled"}))
+        cancel.set()  # what the worker's cancel_job does
+        worker.join(timeout=20)
+    finally:
+        subprocess.Popen = real_popen  # type: ignore[misc]
+    assert not worker.is_alive()
+    assert all(p.poll() is not None for p in running), "no encoder outlives the cancel"
+    done = runtime.jobs.get_job(job.id)
+    assert done.status == "cancelled" and done.tasks[2].status == "cancelled"
+    assert not list(runtime.work.keys(f"jobs/{job.id}/")), "the parts are cleaned up"

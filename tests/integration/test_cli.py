@@ -97,3 +97,15 @@ def test_remote_mode_without_key_explains(tmp_path: Path) -> None:
     result = run("video", "-i", "https://example.com/a.mp4", cwd=tmp_path, env=env)
     assert result.returncode == 3
     assert json.loads(result.stderr.strip())["kind"] == "token_missing"
+
+
+def test_debug_prints_each_chunks_command(tmp_path: Path) -> None:
+    long_clip = make_video(tmp_path / "long.mp4", seconds=12, gop=25)
+    result = run("video", "-i", str(long_clip), "-o", "out.mp4", "--local", "--debug", "--json", cwd=tmp_path,
+                 env={"MEDIAJET_CHUNK_MIN_DURATION": "4", "MEDIAJET_CHUNK_SECONDS": "3"})
+    assert result.returncode == 0, result.stderr
+    commands = [line for line in result.stderr.splitlines() if line.startswith("$ ")]
+    chunks = [c for c in commands if c.rstrip().endswith(".nut")]
+    assert len(chunks) == 4 and all("-c:v libx264" in c for c in chunks), commands
+    assert sum("-f concat" in c for c in commands) == 1
+    assert probe(tmp_path / "out.mp4").duration == pytest.approx(12, abs=0.05)
