@@ -4,6 +4,11 @@ Step errors leave as exceptions whose *type name* the state machine matches (`Tr
 retried, see pipeline.definition.TRANSIENT_ERRORS; `StepFailed` is caught) and whose message is the
 JSON `{kind, message, task}` that finalize records on the job (pipeline.steps.parse_step_error).
 
+A chunked encode runs its parts in a Distributed Map. When a part fails for good, the Map fails with
+an error of its own (States.ExceedToleratedFailureThreshold or the like) whose cause does not say
+what went wrong in the part; so the part leaves its `{kind, message}` in working storage
+(`jobs/<id>/chunks/failed.json`) and finalize records that instead of the Map's error.
+
 Importing this module is cheap on purpose (cold start): everything heavy loads on first use.
 """
 
@@ -24,6 +29,12 @@ class TransientError(Exception):
 
 class StepFailed(Exception):
     """Not retried: the Catch sends it to finalize."""
+
+
+# The errors our steps raise; any other error a Catch hands to finalize comes from Step Functions itself.
+STEP_ERRORS = (TransientError.__name__, StepFailed.__name__)
+# A Distributed Map's own errors: too many items failed, the item list could not be read.
+MAP_ERRORS = ("States.ExceedToleratedFailureThreshold", "States.ItemReaderFailed")
 
 
 def run_step(name: str, event: dict[str, Any], context: Any = None) -> dict[str, Any]:
@@ -60,12 +71,71 @@ def encode(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     return run_step("encode", event, context)
 
 
+def encode_chunk(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """One part of a chunked encode (`{"job_id", "part"}`), run by the state machine's Map."""
+    try:
+        return run_step("encode_chunk", event, context)
+    except StepFailed as failed:  # for good: the Map fails, finalize reports this part's error
+        _keep_part_error(event["job_id"], str(failed))
+        raise
+
+
+def join(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    return run_step("join", event, context)
+
+
 def export(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     return run_step("export", event, context)
 
 
 def finalize(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    return run_step("finalize", event, context)
+    return run_step("finalize", _with_part_error(event), context)
+
+
+def _part_error_key(job_id: str) -> str:
+    from mediajet.pipeline.chunked import prefix
+
+    return f"{prefix(job_id)}/failed.json"
+
+
+def _keep_part_error(job_id: str, body: str) -> None:
+    """Best effort: without it the job still fails, with the Map's own error."""
+    from mediajet.aws import runtime
+
+    s3 = runtime.client("s3")
+    try:
+        s3.put_object(Bucket=runtime.aws_settings().work_bucket, Key=_part_error_key(job_id), Body=body.encode(),
+                      ContentType="application/json")
+    except Exception:  # the part's own failure is what matters
+        log.warning("could not keep the error of a failed part", exc_info=True, extra={"job_id": job_id})
+
+
+def _with_part_error(event: dict[str, Any]) -> dict[str, Any]:
+    """The state finalize gets after the chunks' Map failed: the error of the part that failed for good
+    when it left one, or else the Map's error, saying it is about a part."""
+    error = event.get("error")
+    if "chunks" not in event or not isinstance(error, dict) or error.get("Error") in STEP_ERRORS:
+        return event  # no Map ran, or a step (encode, join) failed with its own error
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from mediajet.aws import runtime
+
+    s3 = runtime.client("s3")
+    part_error = None
+    try:
+        found = s3.get_object(Bucket=runtime.aws_settings().work_bucket, Key=_part_error_key(event["job_id"]))
+        part_error = json.loads(found["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        pass  # none left: a part throttled or timed out to the end, the list of parts unreadable…
+    except (BotoCoreError, ClientError, ValueError):
+        log.warning("could not read the error of a failed part", exc_info=True, extra={"job_id": event["job_id"]})
+    if isinstance(part_error, dict) and "kind" in part_error:
+        return {**event, "error": part_error}
+    if error.get("Error") not in MAP_ERRORS:
+        return event  # e.g. join timed out
+    cause = error.get("Cause") or "no cause given"
+    return {**event, "error": {**error, "Cause": f"a part of the chunked encode did not finish "
+                                                 f"({error['Error']}): {cause}"}}
 
 
 @lru_cache(maxsize=1)

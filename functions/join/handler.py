@@ -1,0 +1,9 @@
+"""Lambda entry point: pipeline step join (the encoded parts of a chunked encode into one result)."""
+
+from typing import Any
+
+from mediajet.aws import handlers
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return handlers.join(event, context)
