@@ -64,9 +64,13 @@ def invoke(name: str, event: dict[str, Any]) -> dict[str, Any]:
         result = load_handler(name).handler(event, LambdaContext(name))
         return {"StatusCode": 200, "Payload": io.BytesIO(json.dumps(result).encode())}
     except Exception as exc:  # noqa: BLE001 - reported like the Lambda runtime does
-        error = {"errorMessage": str(exc), "errorType": type(exc).__name__,
-                 "stackTrace": traceback.format_tb(exc.__traceback__)}
-        return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": io.BytesIO(json.dumps(error).encode())}
+        return function_error(exc)
+
+
+def function_error(exc: BaseException) -> dict[str, Any]:
+    error = {"errorMessage": str(exc), "errorType": type(exc).__name__,
+             "stackTrace": traceback.format_tb(exc.__traceback__)}
+    return {"StatusCode": 200, "FunctionError": "Unhandled", "Payload": io.BytesIO(json.dumps(error).encode())}
 
 
 @dataclass
@@ -75,9 +79,12 @@ class Aws:
     dynamodb: Any
     sfn: Any
     state_machine_arn: str
-    invocations: list[str] = field(default_factory=list)
+    invocations: list[str] = field(default_factory=list)  # function names, in the order they were invoked
+    events: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (function, event) per invocation
     retry_waits: list[float] = field(default_factory=list)
-    before_invoke: Callable[[str, dict[str, Any]], None] | None = None  # runs before each Lambda invocation
+    # Runs before each Lambda invocation, inside the function: what it raises is the function's error
+    # (FunctionError), except a botocore ClientError, which the Invoke API itself answers (throttle()).
+    before_invoke: Callable[[str, dict[str, Any]], None] | None = None
 
     def wait(self, execution_arn: str, limit_s: float = 180) -> dict[str, Any]:
         """Poll until the execution ends (the limit only guards against a hang)."""
@@ -96,12 +103,29 @@ class Aws:
         return self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"
 
 
+BUCKETS = {"StorageWork": WORK, "StorageOutput": OUTPUT, "StorageInbox": INBOX}  # logical id part → name
+
+
 def resolved_definition(template: dict[str, Any], function_ids: dict[str, str]) -> str:
-    """The template's DefinitionString with each function's GetAtt Arn replaced by a moto-style ARN."""
+    """The template's DefinitionString with each function's GetAtt Arn replaced by a moto-style ARN and
+    each bucket's Ref (the Map's ItemReader) by the harness's bucket name."""
     machine = next(r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine")
     by_id = {lid: name for name, lid in function_ids.items()}
+    refs = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
+    for lid, resource in template["Resources"].items():
+        for part, name in BUCKETS.items():
+            if resource["Type"] == "AWS::S3::Bucket" and lid.startswith(f"MediaJet{part}"):
+                refs[lid] = name
+
+    def resolve(part: Any) -> str:
+        if isinstance(part, str):
+            return part
+        if "Ref" in part:
+            return refs[part["Ref"]]
+        return function_arn(by_id[part["Fn::GetAtt"][0]])
+
     parts = machine["Properties"]["DefinitionString"]["Fn::Join"][1]
-    return "".join(p if isinstance(p, str) else function_arn(by_id[p["Fn::GetAtt"][0]]) for p in parts)
+    return "".join(resolve(p) for p in parts)
 
 
 @contextmanager
@@ -134,14 +158,24 @@ def moto_aws(monkeypatch: pytest.MonkeyPatch, scratch: Path, definition: str) ->
 
         class LambdaClient:
             def invoke(self, FunctionName: str, Payload: bytes = b"{}", **_: Any) -> dict[str, Any]:
+                from botocore.exceptions import ClientError
+
                 name = FunctionName.rsplit(":", 1)[-1]
                 event = json.loads(Payload or b"{}")
                 aws.invocations.append(name)
-                if aws.before_invoke is not None:
-                    aws.before_invoke(name, event)
+                aws.events.append((name, event))
+                try:
+                    if aws.before_invoke is not None:
+                        aws.before_invoke(name, event)
+                except ClientError:
+                    raise  # the Invoke API refused (e.g. throttle()): the function did not run
+                except Exception as exc:  # noqa: BLE001 - as if the function had raised it
+                    return function_error(exc)
                 return invoke(name, event)
 
         monkeypatch.setattr(lambda_eval_utils, "boto_client_for", lambda **_: LambdaClient())
+        fail_map_runs_beyond_tolerance(monkeypatch)
+        name_lambda_service_errors(monkeypatch)
         # Retry waits are recorded instead of slept: the policy is checked, the test stays fast.
         monkeypatch.setattr(retrier_decl, "time", SimpleNamespace(sleep=aws.retry_waits.append))
         handlers.reset()
@@ -149,6 +183,85 @@ def moto_aws(monkeypatch: pytest.MonkeyPatch, scratch: Path, definition: str) ->
             yield aws
         finally:
             handlers.reset()
+
+
+def fail_map_runs_beyond_tolerance(monkeypatch: pytest.MonkeyPatch) -> None:
+    """moto 5.2.5 runs a Distributed Map natively (S3 ItemReader, child executions on worker threads,
+    Retry per item) but lets the Map Run succeed whatever its children did: it counts a failed item
+    and moves on, so the state after the Map would run. Step Functions fails the Map Run once more
+    items fail than the Map tolerates (ToleratedFailureCount/Percentage, 0 by default), with
+    States.ExceedToleratedFailureThreshold; this does the same once the items have run. The only
+    change to moto's interpreter; the definition under test is the synthesized one, untouched."""
+    from moto.stepfunctions.parser.api import HistoryEventType, MapRunFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        distributed_iteration_component as distributed,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    real_map_run = distributed.DistributedIterationComponent._map_run
+
+    def map_run(self: Any, env: Any, eval_input: Any) -> None:
+        real_map_run(self, env, eval_input)
+        items = eval_input.map_run_record.item_counter
+        failed, total = items.failed.get() + items.timed_out.get(), max(1, items.total.get())
+        tolerated = eval_input.tolerated_failure_count, eval_input.tolerated_failure_percentage
+        if failed > tolerated[0] and failed * 100 / total > tolerated[1]:
+            name = StatesErrorName(typ=StatesErrorNameType.StatesExceedToleratedFailureThreshold)
+            details = MapRunFailedEventDetails(error=name.error_name,
+                                               cause="The specified tolerated failure threshold was exceeded")
+            raise FailureEventException(FailureEvent(env=env, error_name=name, event_type=HistoryEventType.TaskFailed,
+                                                     event_details=EventDetails(mapRunFailedEventDetails=details)))
+
+    monkeypatch.setattr(distributed.DistributedIterationComponent, "_map_run", map_run)
+
+
+def name_lambda_service_errors(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An error the Invoke API answers (a botocore ClientError: throttling, service errors) reaches the
+    state machine as `Lambda.<code>`, e.g. Lambda.TooManyRequestsException, which the Retry rules
+    match. moto 5.2.5 names it so for the lambda:invoke integration (StateTaskServiceLambda
+    ._error_cause_from_client_error) but calls it "Exception" for a Task whose Resource is the function
+    ARN, the form the CDK writes for LambdaInvoke(payload_response_only=True); this names it as its
+    integration does. Function errors (FunctionError payloads) are left to moto."""
+    from botocore.exceptions import ClientError
+    from moto.stepfunctions.parser.api import HistoryEventType, LambdaFunctionFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import FailureEvent
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import state_task_lambda
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_lambda import (
+        StateTaskServiceLambda,
+    )
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+
+    real_from_error = state_task_lambda.StateTaskLambda._from_error
+
+    def from_error(self: Any, env: Any, ex: Exception) -> Any:
+        if not isinstance(ex, ClientError):
+            return real_from_error(self, env, ex)
+        error, cause = StateTaskServiceLambda._error_cause_from_client_error(ex)
+        details = LambdaFunctionFailedEventDetails(error=error, cause=cause)
+        return FailureEvent(env=env, error_name=CustomErrorName(error), event_type=HistoryEventType.LambdaFunctionFailed,
+                            event_details=EventDetails(lambdaFunctionFailedEventDetails=details))
+
+    monkeypatch.setattr(state_task_lambda.StateTaskLambda, "_from_error", from_error)
+
+
+def throttle(operation: str = "Invoke") -> Exception:
+    """Lambda's answer to an Invoke when no concurrency is left (HTTP 429). Raised by the harness's Lambda
+    client (from Aws.before_invoke), it reaches the state machine as Lambda.TooManyRequestsException
+    (see name_lambda_service_errors)."""
+    from botocore.exceptions import ClientError
+
+    return ClientError({"Error": {"Code": "TooManyRequestsException", "Message": "Rate Exceeded."},
+                        "ResponseMetadata": {"HTTPStatusCode": 429, "RequestId": "req-throttled"},
+                        "Reason": "ReservedFunctionConcurrentInvocationLimitExceeded"}, operation)
 
 
 def http_event(method: str, path: str, body: Any = None, *, key: str | None = None,
