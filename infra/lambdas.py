@@ -56,6 +56,7 @@ class MediaJetFunction(Construct):
         layers: Sequence[lambda_.ILayerVersion],
         environment: Mapping[str, str],
         log_retention: logs.RetentionDays,
+        reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         Tags.of(self).add(FUNCTION_TAG, name)  # on the function, its role and log group: cost per function
@@ -82,4 +83,5 @@ class MediaJetFunction(Construct):
             application_log_level_v2=lambda_.ApplicationLogLevel.INFO,
             system_log_level_v2=lambda_.SystemLogLevel.WARN,
             tracing=lambda_.Tracing.ACTIVE,
+            reserved_concurrent_executions=reserved_concurrency,
         )

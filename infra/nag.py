@@ -7,9 +7,10 @@ narrowest construct that carries them.
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Acknowledgment, Stack, Validations
+from aws_cdk import Acknowledgment, Arn, ArnComponents, ArnFormat, Aws, Stack, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from cdk_nag import AwsSolutionsChecks
@@ -48,6 +49,8 @@ def _flatten(value: Any) -> str:
         return f"<{value['Ref']}>"
     if isinstance(value, dict) and "Fn::GetAtt" in value:
         return "<{}.{}>".format(*value["Fn::GetAtt"])
+    if isinstance(value, dict) and "Fn::Select" in value:  # printed as the intrinsic's compact JSON
+        return json.dumps(value, separators=(",", ":"))
     raise ValueError(f"cannot render {value!r}")
 
 
@@ -72,10 +75,30 @@ def acknowledge(mediajet: MediaJet) -> None:
     # Log delivery to CloudWatch Logs (logs:CreateLogDelivery, …) and X-Ray require Resource "*".
     _ack(machine_role, "AwsSolutions-IAM5[Resource::*]",
          "Step Functions log delivery and X-Ray actions only accept Resource '*'.")
-    # LambdaInvoke grants each step function and its versions (`:*`); these five functions only.
+    # LambdaInvoke grants each step function and its versions (`:*`); the step functions only.
     for function in pipeline.functions.values():
         _ack(machine_role, f"AwsSolutions-IAM5[Resource::{_render(machine_role, function.function_arn)}:*]",
              "Invoke of this step's function (and its versions) as granted by the LambdaInvoke task.")
+    # The chunks' Distributed Map reads the list of parts (jobs/<id>/chunks/items.json) from the working
+    # bucket: its ItemReader has s3:GetObject on that bucket's objects.
+    items = Arn.format(ArnComponents(partition=Aws.PARTITION, service="s3", region="", account="",
+                                     resource=pipeline.work_bucket.bucket_name, resource_name="*"))
+    _ack(machine_role, f"AwsSolutions-IAM5[Resource::{_render(machine_role, items)}]",
+         "GetObject on the working bucket's objects: the Map's ItemReader reads each job's list of parts.")
+    # It runs each part in a child execution of this same state machine (the CDK grants it in
+    # DistributedMapPolicy): Describe/StopExecution on its executions, and RedriveExecution on the Map
+    # Run's children (<machine>/<label>:<id>); their names are made at run time.
+    map_policy = pipeline.state_machine.node.try_find_child("DistributedMapPolicy")
+    if map_policy is not None:
+        machine = pipeline.state_machine
+        name = Arn.split(machine.state_machine_arn, ArnFormat.COLON_RESOURCE_NAME).resource_name
+        for executions, reason in (
+            (f"{name}:*", "Describe/StopExecution on this state machine's executions (the Map's child executions)."),
+            (f"{name}/{pipeline.map_label}:*", "RedriveExecution on the child executions of the chunks' Map Run."),
+        ):
+            arn = Stack.of(machine).format_arn(service="states", resource="execution", resource_name=executions,
+                                               arn_format=ArnFormat.COLON_RESOURCE_NAME)
+            _ack(map_policy, f"AwsSolutions-IAM5[Resource::{_render(machine, arn)}]", reason)
 
     api = mediajet.api
     # Cancel stops the job's execution; executions are named by job id, so they are not known upfront.

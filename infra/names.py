@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from mediajet.pipeline.definition import FINALIZE, STEPS
+from mediajet.pipeline.definition import ALL_STEPS, ENCODE_CHUNK, JOIN, STEPS
 
 ROOT = Path(__file__).resolve().parent.parent
 FUNCTIONS_DIR = ROOT / "functions"
@@ -17,13 +17,17 @@ MEDIAJET_LAYER_BUILD_DIR = LAYERS_DIR / "mediajet" / "build"  # written by layer
 STACK_ID = "MediaJet"
 HANDLER = "handler.handler"  # functions/<name>/handler.py defines `handler`
 
-# Lambda functions: one per pipeline step (the folder name is the step name), plus these two.
+# Lambda functions: one per pipeline step (the folder name is the step name; the fan-out's encode_chunk
+# and join included), plus these two.
 API_FUNCTION = "api"
 UPLOAD_FUNCTION = "on_upload"
-STEP_FUNCTIONS: tuple[str, ...] = (*(s.name for s in STEPS), FINALIZE.name)
+STEP_FUNCTIONS: tuple[str, ...] = tuple(s.name for s in ALL_STEPS)
 ALL_FUNCTIONS: tuple[str, ...] = (API_FUNCTION, *STEP_FUNCTIONS, UPLOAD_FUNCTION)
 ENCODE_FUNCTION = next(s.name for s in STEPS if s.heavy)  # also runs standalone tasks (POST /tasks)
-FFMPEG_FUNCTIONS = frozenset({"probe", ENCODE_FUNCTION})  # the functions that run ffmpeg/ffprobe
+CHUNK_FUNCTION = ENCODE_CHUNK.name  # one part of a chunked encode (the Map's item processor)
+JOIN_FUNCTION = JOIN.name
+# The functions that run ffmpeg/ffprobe (join stream-copies the parts and muxes the sound).
+FFMPEG_FUNCTIONS = frozenset({"probe", ENCODE_FUNCTION, CHUNK_FUNCTION, JOIN_FUNCTION})
 
 # Environment variables (read once by mediajet.aws.runtime.AwsSettings and mediajet.settings.Settings).
 ENV_TABLE = "MEDIAJET_TABLE"

@@ -1,16 +1,28 @@
 """The job pipeline: one Lambda per step and a Standard state machine built from
 `mediajet.pipeline.definition` (the same data the local worker runs).
 
-    probe → import → encode → export → finalize → outcome (job failed? Fail : Succeed)
-      └──────┴────────┴────────┴── Catch States.ALL → finalize with the error at $.error
+    probe → import → encode → encode_chunks ─┬─ single pass ─────────────────────┬→ export → finalize → outcome
+                                             └─ parts → encode_chunk_map → join ─┘
+                                                        (encode_chunk × n)
+    every Task, the Map and join: Catch States.ALL → finalize, with the error at $.error
 
-Each step retries only the transient errors (and Lambda service errors) with its RetryPolicy.
+A step with a fan-out (encode) is followed by a Choice: when its result names parts
+(`$.chunks` = {"key": <items.json in the working bucket>, "count"}), a Distributed Map reads the
+item list from S3 (the state stays small, whatever the number of parts), runs the part step once
+per item (each in its own child execution, retried alone), discards the results, then the join
+step runs and the pipeline goes on. A failed part fails the Map (no failure is tolerated), whose
+Catch sends the job to finalize like any step's.
+
+Each Lambda task retries only the transient errors (and Lambda service errors) with its step's
+RetryPolicy, and a throttled invocation (Lambda.TooManyRequestsException: reserved or account
+concurrency in use) with THROTTLE_RETRY, full jitter, capped at THROTTLE_MAX_DELAY_S.
 Executions are named by job id (the API starts them; see mediajet.aws.orchestrator).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import Literal
 
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
@@ -24,10 +36,24 @@ from constructs import Construct
 from infra import access, lambdas, names
 from infra.layers import Layers
 from infra.storage import Storage
-from mediajet.pipeline.definition import FINALIZE, LAMBDA_SERVICE_ERRORS, STEPS, Step
+from mediajet.pipeline.definition import (
+    ALL_STEPS,
+    FINALIZE,
+    LAMBDA_SERVICE_ERRORS,
+    STEPS,
+    THROTTLE_MAX_DELAY_S,
+    THROTTLE_RETRY,
+    FanOut,
+    Step,
+)
 
 ERROR_PATH = "$.error"  # where a Catch puts {Error, Cause}; finalize reads it (steps.parse_step_error)
 JOB_FAILED = "JobFailed"
+# Parts of one job encoded at once (the Map's MaxConcurrency), and by default the concurrency reserved
+# for the part function.
+DEFAULT_CHUNK_CONCURRENCY = 100
+SAME_AS_CHUNK_CONCURRENCY = "chunk_concurrency"
+MAP_LABEL = "parts"  # names the Map's child executions (<machine>/parts:<id>); also scopes its IAM grants
 
 
 def sizing(step: Step) -> lambdas.Sizing:
@@ -37,31 +63,75 @@ def sizing(step: Step) -> lambdas.Sizing:
 
 
 def invoke(scope: Construct, step: Step, function: lambda_.IFunction) -> tasks.LambdaInvoke:
-    """A Task state named after the step: the state ({"job_id"}) goes in whole, the function's
-    return value becomes the state; retries follow the step's RetryPolicy and nothing else."""
+    """A Task state named after the step: the state ({"job_id"}, or a part's item) goes in whole, the
+    function's return value becomes the state; retries follow the step's RetryPolicy, and throttling
+    THROTTLE_RETRY, and nothing else."""
     task = tasks.LambdaInvoke(scope, step.name, lambda_function=function, payload_response_only=True,
                               retry_on_service_exceptions=False)
     task.add_retry(errors=[*step.retry.errors, *LAMBDA_SERVICE_ERRORS],
                    interval=Duration.seconds(step.retry.interval_s), max_attempts=step.retry.max_attempts,
                    backoff_rate=step.retry.backoff_rate)
+    task.add_retry(errors=list(THROTTLE_RETRY.errors), interval=Duration.seconds(THROTTLE_RETRY.interval_s),
+                   max_attempts=THROTTLE_RETRY.max_attempts, backoff_rate=THROTTLE_RETRY.backoff_rate,
+                   max_delay=Duration.seconds(THROTTLE_MAX_DELAY_S), jitter_strategy=sfn.JitterType.FULL)
     return task
 
 
-def definition(scope: Construct, functions: Mapping[str, lambda_.IFunction]) -> sfn.IChainable:
+def fan_out(scope: Construct, step: Step, spec: FanOut, functions: Mapping[str, lambda_.IFunction], *,
+            work_bucket: s3.IBucket, concurrency: int, then: sfn.IChainable,
+            finalize: sfn.IChainable) -> sfn.Choice:
+    """After `step`: the Choice between its single-pass result (straight to `then`) and its parts
+    (Map over them, join, then `then`)."""
+    each = invoke(scope, spec.each, functions[spec.each.name])  # a part failing for good fails the Map
+    parts = sfn.DistributedMap(
+        scope, f"{spec.each.name}_map",
+        item_reader=sfn.S3JsonItemReader(bucket=work_bucket, key=sfn.JsonPath.string_at(f"$.{spec.key}.key")),
+        max_concurrency=concurrency,
+        # Standard child executions: a part may run (and be retried) for longer than an Express one's 5 min.
+        map_execution_type=sfn.StateMachineType.STANDARD,
+        # No failure tolerated (the default, 0: the CDK writes no ToleratedFailure* field for it).
+        label=MAP_LABEL,
+        result_path=sfn.JsonPath.DISCARD,  # the parts' results stay out of the state (256 KB limit)
+    )
+    parts.item_processor(each)
+    join = invoke(scope, spec.join, functions[spec.join.name])
+    for state in (parts, join):
+        state.add_catch(finalize, errors=[sfn.Errors.ALL], result_path=ERROR_PATH)
+    parts.next(join)
+    join.next(then)
+    return sfn.Choice(scope, f"{step.name}_{spec.key}").when(
+        sfn.Condition.is_present(f"$.{spec.key}.key"), parts).otherwise(then)
+
+
+def definition(scope: Construct, functions: Mapping[str, lambda_.IFunction], *, work_bucket: s3.IBucket,
+               chunk_concurrency: int = DEFAULT_CHUNK_CONCURRENCY) -> sfn.IChainable:
     finalize = invoke(scope, FINALIZE, functions[FINALIZE.name])
     outcome = sfn.Choice(scope, "outcome").when(
         sfn.Condition.string_equals("$.status", "failed"),
         sfn.Fail(scope, "failed", error=JOB_FAILED, cause="the job failed; its record holds the error"),
     ).otherwise(sfn.Succeed(scope, "succeeded"))
     finalize.next(outcome)
-    steps = [invoke(scope, step, functions[step.name]) for step in STEPS]
-    for current, following in zip(steps, [*steps[1:], finalize], strict=True):
-        current.add_catch(finalize, errors=[sfn.Errors.ALL], result_path=ERROR_PATH)
-        current.next(following)
-    return steps[0]
+    following: sfn.IChainable = finalize
+    for step in reversed(STEPS):  # built back to front: each step knows what follows it
+        task = invoke(scope, step, functions[step.name])
+        task.add_catch(finalize, errors=[sfn.Errors.ALL], result_path=ERROR_PATH)
+        if step.fan_out is not None:
+            task.next(fan_out(scope, step, step.fan_out, functions, work_bucket=work_bucket,
+                              concurrency=chunk_concurrency, then=following, finalize=finalize))
+        else:
+            task.next(following)
+        following = task
+    return following
 
 
 class Pipeline(Construct):
+    """The step functions and the state machine. `chunk_concurrency`: parts of one job encoded at once
+    (the Map's MaxConcurrency). `chunk_reserved_concurrency`: executions reserved for (and the ceiling of)
+    the part function, so a burst of parts cannot take the concurrency the API needs (parts beyond it
+    are throttled and wait, see THROTTLE_RETRY); by default as many as `chunk_concurrency`; None
+    reserves nothing (accounts whose concurrency quota is too low to reserve any: Lambda keeps 100
+    unreserved)."""
+
     def __init__(
         self,
         scope: Construct,
@@ -75,11 +145,19 @@ class Pipeline(Construct):
         input_buckets: Sequence[s3.IBucket] = (),
         export_buckets: Sequence[s3.IBucket] = (),
         encode_memory_mb: int = lambdas.MAX_MB,
+        chunk_concurrency: int = DEFAULT_CHUNK_CONCURRENCY,
+        chunk_reserved_concurrency: int | None | Literal["chunk_concurrency"] = SAME_AS_CHUNK_CONCURRENCY,
     ) -> None:
         super().__init__(scope, construct_id)
+        if chunk_reserved_concurrency == SAME_AS_CHUNK_CONCURRENCY:
+            chunk_reserved_concurrency = chunk_concurrency
+        if chunk_concurrency < 1 or (chunk_reserved_concurrency is not None and chunk_reserved_concurrency < 1):
+            raise ValueError("chunk_concurrency and chunk_reserved_concurrency must be at least 1 (or None)")
+        self.map_label = MAP_LABEL
+        self.work_bucket = storage.work_bucket  # the Map's ItemReader reads the list of parts from it
         self.functions: dict[str, lambda_.Function] = {}
         self.roles: dict[str, iam.IRole] = {}
-        for step in (*STEPS, FINALIZE):
+        for step in ALL_STEPS:
             size = sizing(step)
             if step.heavy:
                 size = lambdas.Sizing(encode_memory_mb, size.ephemeral_mb, size.timeout_s)
@@ -88,9 +166,10 @@ class Pipeline(Construct):
             if uses_ffmpeg:
                 env |= {names.ENV_FFMPEG: names.FFMPEG_PATH, names.ENV_FFPROBE: names.FFPROBE_PATH}
             made = lambdas.MediaJetFunction(
-                self, step.name.capitalize(), name=step.name, description=f"MediaJet pipeline step: {step.name}",
+                self, _construct_id(step.name), name=step.name, description=f"MediaJet pipeline step: {step.name}",
                 sizing=size, architecture=architecture, environment=env, log_retention=log_retention,
                 layers=[layers.mediajet, layers.ffmpeg] if uses_ffmpeg else [layers.mediajet],
+                reserved_concurrency=chunk_reserved_concurrency if step.name == names.CHUNK_FUNCTION else None,
             )
             self.functions[step.name] = made.function
             self.roles[step.name] = made.role
@@ -98,9 +177,10 @@ class Pipeline(Construct):
         self._grant_files(storage, input_buckets, export_buckets)
 
         log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
+        chain = definition(self, self.functions, work_bucket=storage.work_bucket, chunk_concurrency=chunk_concurrency)
         self.state_machine = sfn.StateMachine(
             self, "StateMachine",
-            definition_body=sfn.DefinitionBody.from_chainable(definition(self, self.functions)),
+            definition_body=sfn.DefinitionBody.from_chainable(chain),
             state_machine_type=sfn.StateMachineType.STANDARD,
             logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
             tracing_enabled=True,
@@ -112,7 +192,8 @@ class Pipeline(Construct):
         role = self.roles
         encode = names.ENCODE_FUNCTION
         # probe fetches the input into the working bucket; import checks it is there (fetching it
-        # when probe did not); encode reads it and writes its results next to it.
+        # when probe did not); encode reads it and writes its results next to it (or, cutting a long
+        # video into parts, the pieces, the plan and the list of parts the Map reads).
         for name in ("probe", "import", encode):
             access.objects(role[name], storage.work_bucket, read=True, write=True)
             for bucket in (storage.inbox_bucket, *input_buckets):  # s3:// inputs
@@ -126,5 +207,15 @@ class Pipeline(Construct):
         access.objects(role[encode], storage.output_bucket, read=True, write=True, delete=True)
         for bucket in export_buckets:
             access.objects(role[encode], bucket, write=True)
-        # finalize removes the job's working files.
-        access.objects(role[FINALIZE.name], storage.work_bucket, delete=True)
+        # A part reads its piece (or the input, for the sound) and the plan, and writes its output (and,
+        # when it fails for good, its error: mediajet.aws.handlers).
+        access.objects(role[names.CHUNK_FUNCTION], storage.work_bucket, read=True, write=True)
+        # join reads the encoded parts, writes the result next to the input and removes the parts.
+        access.objects(role[names.JOIN_FUNCTION], storage.work_bucket, read=True, write=True, delete=True)
+        # finalize removes the job's working files (reading a failed part's error first).
+        access.objects(role[FINALIZE.name], storage.work_bucket, read=True, delete=True)
+
+
+def _construct_id(step_name: str) -> str:
+    """encode_chunk → EncodeChunk (the ids of the first steps, e.g. Probe, are unchanged)."""
+    return "".join(part.capitalize() for part in step_name.split("_"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal
 
 from aws_cdk import App, CfnOutput, Environment, Stack
 from aws_cdk import aws_logs as logs
@@ -15,7 +15,7 @@ from constructs import Construct
 from infra import lambdas, nag, names
 from infra.api import Api
 from infra.layers import Layers
-from infra.pipeline import Pipeline
+from infra.pipeline import DEFAULT_CHUNK_CONCURRENCY, SAME_AS_CHUNK_CONCURRENCY, Pipeline
 from infra.storage import Storage
 from infra.triggers import UploadTrigger
 
@@ -26,8 +26,15 @@ class MediaJet(Construct):
     - architecture: "arm64" (default) or "x86_64"; the layers must be built for it.
     - input_bucket_names / export_bucket_names: your buckets that jobs may read `s3://` inputs from
       or write `s3://` outputs to (the inbox and output buckets are always allowed).
-    - encode_memory_mb: memory of the encoder (10240 by default; new accounts may be limited to 3008
-      until a quota increase).
+    - encode_memory_mb: memory of the encoder and of the part encoder (10240 by default; new accounts
+      may be limited to 3008 until a quota increase).
+    - chunk_concurrency: how many parts of one long video encode at once (the Map's MaxConcurrency;
+      100 by default).
+    - chunk_reserved_concurrency: Lambda concurrency reserved for the part encoder (encode_chunk), which
+      is also its ceiling: a burst of parts cannot take the concurrency the API and the other steps
+      need; parts beyond it wait (throttled invocations are retried with jittered backoff). Default:
+      as many as chunk_concurrency. None reserves nothing: use it on accounts whose concurrency quota
+      is too low to reserve any (Lambda keeps 100 unreserved; new accounts may have a quota of 10).
     - rate_limit / burst_limit: API Gateway throttling (requests per second / burst).
     - upload_project: the project id that jobs created by inbox uploads belong to.
     - placeholder_layers: synthesize with the placeholder layers even when built ones exist (tests).
@@ -42,6 +49,8 @@ class MediaJet(Construct):
         input_bucket_names: Sequence[str] = (),
         export_bucket_names: Sequence[str] = (),
         encode_memory_mb: int = lambdas.MAX_MB,
+        chunk_concurrency: int = DEFAULT_CHUNK_CONCURRENCY,
+        chunk_reserved_concurrency: int | None | Literal["chunk_concurrency"] = SAME_AS_CHUNK_CONCURRENCY,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         rate_limit: int = 100,
         burst_limit: int = 200,
@@ -65,7 +74,8 @@ class MediaJet(Construct):
         common: dict[str, Any] = {"storage": self.storage, "layers": self.layers, "environment": environment,
                                   "architecture": architecture, "log_retention": log_retention}
         self.pipeline = Pipeline(
-            self, "Pipeline", **common, encode_memory_mb=encode_memory_mb,
+            self, "Pipeline", **common, encode_memory_mb=encode_memory_mb, chunk_concurrency=chunk_concurrency,
+            chunk_reserved_concurrency=chunk_reserved_concurrency,
             input_buckets=[s3.Bucket.from_bucket_name(self, f"Input{i}", n) for i, n in enumerate(input_bucket_names)],
             export_buckets=[s3.Bucket.from_bucket_name(self, f"Export{i}", n)
                             for i, n in enumerate(export_bucket_names)],
@@ -110,16 +120,27 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None,
     """The app `app.py` synthesizes (and the tests): one MediaJetStack, checked by cdk-nag.
 
     Context keys: `mediajet:stackName` (default "MediaJet"), `mediajet:architecture` ("arm64" or
-    "x86_64"), `mediajet:placeholderLayers` (true: synthesize without the built layers).
+    "x86_64"), `mediajet:placeholderLayers` (true: synthesize without the built layers),
+    `mediajet:chunkConcurrency` and `mediajet:chunkReservedConcurrency` (a number, or "none" to reserve
+    nothing: `-c mediajet:chunkReservedConcurrency=none` on accounts with a low concurrency quota).
     """
     app = App(context=context, outdir=outdir)
     get = app.node.try_get_context
     if env is None:
         env = Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION"))
-    MediaJetStack(
-        app, get("mediajet:stackName") or names.STACK_ID, env=env,
-        mediajet={"architecture": get("mediajet:architecture") or "arm64",
-                  "placeholder_layers": str(get("mediajet:placeholderLayers")).lower() == "true"},
-    )
+    options: dict[str, Any] = {"architecture": get("mediajet:architecture") or "arm64",
+                               "placeholder_layers": str(get("mediajet:placeholderLayers")).lower() == "true"}
+    if get("mediajet:chunkConcurrency") is not None:
+        options["chunk_concurrency"] = int(get("mediajet:chunkConcurrency"))
+    if get("mediajet:chunkReservedConcurrency") is not None:
+        options["chunk_reserved_concurrency"] = concurrency_option(get("mediajet:chunkReservedConcurrency"))
+    MediaJetStack(app, get("mediajet:stackName") or names.STACK_ID, env=env, mediajet=options)
     nag.check(app)
     return app
+
+
+def concurrency_option(value: Any) -> int | None:
+    """A context value as a concurrency: a number (`-c key=50` arrives as the string "50"), or none."""
+    if value is None or str(value).strip().lower() in ("none", "null", "off", "false", ""):
+        return None
+    return int(value)

@@ -8,7 +8,19 @@ from typing import Any
 import pytest
 
 from infra import access, names
-from mediajet.pipeline.definition import FINALIZE, LAMBDA_SERVICE_ERRORS, STEPS, TRANSIENT_ERRORS
+from infra.pipeline import DEFAULT_CHUNK_CONCURRENCY
+from mediajet.pipeline.definition import (
+    ALL_STEPS,
+    ENCODE_CHUNK,
+    FINALIZE,
+    JOIN,
+    LAMBDA_SERVICE_ERRORS,
+    STEPS,
+    THROTTLE_MAX_DELAY_S,
+    THROTTLE_RETRY,
+    THROTTLED,
+    TRANSIENT_ERRORS,
+)
 from mediajet.store import dynamo_schema
 from tests.infra.conftest import resources
 
@@ -22,9 +34,27 @@ def only(template: dict[str, Any], kind: str) -> dict[str, Any]:
 
 
 def definition(template: dict[str, Any]) -> dict[str, Any]:
-    """The state machine's ASL, with the Lambda ARNs replaced by the functions' logical ids."""
+    """The state machine's ASL, with the Lambda ARNs replaced by the functions' logical ids and other
+    references (a bucket's name, the partition) by what they refer to."""
     parts = only(template, "AWS::StepFunctions::StateMachine")["DefinitionString"]["Fn::Join"][1]
-    return json.loads("".join(p if isinstance(p, str) else p["Fn::GetAtt"][0] for p in parts))
+    return json.loads("".join(p if isinstance(p, str) else p["Fn::GetAtt"][0] if "Fn::GetAtt" in p else p["Ref"]
+                              for p in parts))
+
+
+def task_states(asl: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """Every Task state by name, those inside a Map's item processor included."""
+    found = {}
+    for name, state in asl["States"].items():
+        if state["Type"] == "Task":
+            found[name] = state
+        if state["Type"] == "Map":
+            found |= task_states(state["ItemProcessor"])
+    return found
+
+
+def chunk_map(asl: dict[str, Any]) -> dict[str, Any]:
+    (found,) = [s for s in asl["States"].values() if s["Type"] == "Map"]
+    return found
 
 
 def statements(template: dict[str, Any], role_id: str) -> list[dict[str, Any]]:
@@ -65,15 +95,18 @@ def test_every_function_has_its_handler_folder_and_runs_python313_on_arm64(funct
         assert (names.function_dir(name) / "handler.py").is_file()
 
 
-def test_encode_is_sized_for_video_and_the_rest_are_small(functions: Functions) -> None:
-    encode = functions["encode"][1]["Properties"]
-    assert (encode["MemorySize"], encode["EphemeralStorage"]["Size"], encode["Timeout"]) == (10240, 10240, 900)
+def test_the_encoders_are_sized_for_video_and_the_rest_are_small(functions: Functions) -> None:
+    encoders = ("encode", ENCODE_CHUNK.name)  # the single pass, and one part of a chunked encode
+    for name in encoders:
+        props = functions[name][1]["Properties"]
+        assert (props["MemorySize"], props["EphemeralStorage"]["Size"], props["Timeout"]) == (10240, 10240, 900)
     for name, (_, fn) in functions.items():
-        if name != "encode":
+        if name not in encoders:
             props = fn["Properties"]
             assert props["MemorySize"] <= 1024 and props["Timeout"] < 900, name
-            # probe/export stage the largest accepted input (4 GiB) through /tmp.
-            expected = 5120 if name in ("probe", "import", "export") else 512
+            # probe/import/export stage the largest accepted input (4 GiB) through /tmp; join the parts
+            # and their joined result.
+            expected = 5120 if name in ("probe", "import", "export", JOIN.name) else 512
             assert props["EphemeralStorage"]["Size"] == expected, name
     assert functions["api"][1]["Properties"]["Timeout"] < 30  # API Gateway's integration limit
 
@@ -100,7 +133,7 @@ def test_environment_names_the_resources_and_the_binaries(template: dict[str, An
         assert env[names.ENV_TABLE] == {"Ref": table}
         assert {names.ENV_WORK_BUCKET, names.ENV_OUTPUT_BUCKET, names.ENV_INBOX_BUCKET} <= set(env)
         layers = fn["Properties"]["Layers"]
-        if name in ("probe", "encode"):
+        if name in ("probe", "encode", ENCODE_CHUNK.name, JOIN.name):
             assert (env[names.ENV_FFMPEG], env[names.ENV_FFPROBE]) == ("/opt/bin/ffmpeg", "/opt/bin/ffprobe")
             assert len(layers) == 2, "ffmpeg + mediajet layers"
         else:
@@ -153,7 +186,11 @@ BUCKET_ACCESS = {  # function → bucket → actions on its objects (ListBucket 
                "Output": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject",
                           "s3:ListBucket"}},
     "export": {"Work": {"s3:GetObject", "s3:ListBucket"}, "Output": {"s3:PutObject", "s3:AbortMultipartUpload"}},
-    "finalize": {"Work": {"s3:DeleteObject", "s3:ListBucket"}},
+    ENCODE_CHUNK.name: {"Work": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket"}},
+    JOIN.name: {"Work": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject",
+                         "s3:ListBucket"}},
+    # finalize reads the error a failed part left (mediajet.aws.handlers) and removes the job's files.
+    "finalize": {"Work": {"s3:GetObject", "s3:DeleteObject", "s3:ListBucket"}},
     "on_upload": {"Inbox": {"s3:GetObject", "s3:ListBucket"}},
 }
 
@@ -209,30 +246,82 @@ def test_state_machine_is_standard_logged_and_traced(template: dict[str, Any]) -
 
 def test_states_follow_the_pipeline_definition(template: dict[str, Any], functions: Functions) -> None:
     asl = definition(template)
-    order, state = [], asl["StartAt"]
-    while asl["States"][state]["Type"] == "Task":
+    states = asl["States"]
+    order, state = [asl["StartAt"]], asl["StartAt"]
+    while state != FINALIZE.name:  # the single pass: each Task's Next, each Choice's Default
+        state = states[state]["Next"] if states[state]["Type"] == "Task" else states[state]["Default"]
         order.append(state)
-        state = asl["States"][state]["Next"]
-    assert order == [*(s.name for s in STEPS), FINALIZE.name]
-    for name in order:
-        assert asl["States"][name]["Resource"] == functions[name][0], f"{name} invokes functions/{name}"
+    choice = f"encode_{STEPS[2].fan_out.key}"
+    assert order == [*(s.name for s in STEPS[:3]), choice, *(s.name for s in STEPS[3:]), FINALIZE.name]
+    for name, task in task_states(asl).items():
+        assert task["Resource"] == functions[name][0], f"{name} invokes functions/{name}"
+    assert set(task_states(asl)) == {s.name for s in ALL_STEPS}
+
+    # encode's result names parts → the Map over them, then join, then export; otherwise export.
+    (when,) = states[choice]["Choices"]
+    assert when == {"Variable": "$.chunks.key", "IsPresent": True, "Next": "encode_chunk_map"}
+    parts = states[when["Next"]]
+    assert parts["Type"] == "Map" and parts["Next"] == JOIN.name and states[JOIN.name]["Next"] == "export"
+    assert parts["ItemProcessor"]["StartAt"] == ENCODE_CHUNK.name
+    assert parts["ItemProcessor"]["States"][ENCODE_CHUNK.name]["End"] is True
+    assert "Parameters" not in parts["ItemProcessor"]["States"][ENCODE_CHUNK.name], "the item is the payload"
 
 
-def test_retries_only_transient_errors_with_the_policy(template: dict[str, Any]) -> None:
-    states = definition(template)["States"]
-    for step in (*STEPS, FINALIZE):
-        (retry,) = states[step.name]["Retry"]
-        assert retry["ErrorEquals"] == [*TRANSIENT_ERRORS, *LAMBDA_SERVICE_ERRORS]
-        assert "States.ALL" not in retry["ErrorEquals"] and "StepFailed" not in retry["ErrorEquals"]
-        assert (retry["IntervalSeconds"], retry["MaxAttempts"], retry["BackoffRate"]) == (
+def test_the_parts_run_in_a_distributed_map_reading_their_list_from_the_working_bucket(
+        template: dict[str, Any], functions: Functions) -> None:
+    parts = chunk_map(definition(template))
+    assert parts["ItemProcessor"]["ProcessorConfig"] == {"Mode": "DISTRIBUTED", "ExecutionType": "STANDARD"}
+    work = logical_id(template, "AWS::S3::Bucket", "StorageWork")
+    assert parts["ItemReader"] == {"Resource": "arn:AWS::Partition:states:::s3:getObject",
+                                   "ReaderConfig": {"InputType": "JSON"},
+                                   "Parameters": {"Bucket": work, "Key.$": "$.chunks.key"}}
+    assert parts["ResultPath"] is None, "the parts' results are discarded (the state stays under 256 KB)"
+    assert not any(k.startswith("ToleratedFailure") for k in parts), "no failure tolerated (the default, 0)"
+    assert parts["MaxConcurrency"] == DEFAULT_CHUNK_CONCURRENCY
+    # Reserved for the part function, so a burst of parts cannot starve the API (and capped there).
+    chunk = functions[ENCODE_CHUNK.name][1]["Properties"]
+    assert chunk["ReservedConcurrentExecutions"] == parts["MaxConcurrency"]
+    assert all("ReservedConcurrentExecutions" not in fn["Properties"]
+               for name, (_, fn) in functions.items() if name != ENCODE_CHUNK.name)
+
+
+def test_the_state_machine_may_read_the_list_of_parts_and_run_the_maps_child_executions(
+        template: dict[str, Any]) -> None:
+    machine = logical_id(template, "AWS::StepFunctions::StateMachine", "StateMachine")
+    role = only(template, "AWS::StepFunctions::StateMachine")["RoleArn"]["Fn::GetAtt"][0]
+    granted = statements(template, role)
+    work = logical_id(template, "AWS::S3::Bucket", "StorageWork")
+    reads = [s for s in granted if s["Action"] == "s3:GetObject"]
+    assert len(reads) == 1 and {"Ref": work} in reads[0]["Resource"]["Fn::Join"][1], "the ItemReader reads items.json"
+    by_action = {a: s for s in granted for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])}
+    assert by_action["states:StartExecution"]["Resource"] == {"Ref": machine}, "child executions of itself"
+    for action in ("states:DescribeExecution", "states:StopExecution", "states:RedriveExecution"):
+        assert ":execution:" in json.dumps(by_action[action]["Resource"]), action
+    assert not any("states:" in a and "*" in a for a in by_action)
+
+
+def test_retries_only_transient_errors_with_the_policy_and_throttling_with_jitter(template: dict[str, Any]) -> None:
+    tasks = task_states(definition(template))
+    for step in ALL_STEPS:
+        transient, throttled = tasks[step.name]["Retry"]
+        assert transient["ErrorEquals"] == [*TRANSIENT_ERRORS, *LAMBDA_SERVICE_ERRORS]
+        assert "States.ALL" not in transient["ErrorEquals"] and "StepFailed" not in transient["ErrorEquals"]
+        assert (transient["IntervalSeconds"], transient["MaxAttempts"], transient["BackoffRate"]) == (
             step.retry.interval_s, step.retry.max_attempts, step.retry.backoff_rate)
+        assert "JitterStrategy" not in transient
+        assert throttled == {"ErrorEquals": list(THROTTLED), "IntervalSeconds": THROTTLE_RETRY.interval_s,
+                             "MaxAttempts": THROTTLE_RETRY.max_attempts, "BackoffRate": THROTTLE_RETRY.backoff_rate,
+                             "MaxDelaySeconds": THROTTLE_MAX_DELAY_S, "JitterStrategy": "FULL"}, step.name
+    assert "Retry" not in chunk_map(definition(template)), "a failed part is retried alone, inside the Map"
 
 
 def test_every_step_catches_everything_into_finalize_with_the_error(template: dict[str, Any]) -> None:
     states = definition(template)["States"]
-    for step in STEPS:
-        assert states[step.name]["Catch"] == [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error",
-                                               "Next": FINALIZE.name}]
+    catch_all = [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": FINALIZE.name}]
+    for step in (*STEPS, JOIN):
+        assert states[step.name]["Catch"] == catch_all, step.name
+    assert chunk_map(definition(template))["Catch"] == catch_all, "a failed part fails the Map: the job fails"
+    assert "Catch" not in chunk_map(definition(template))["ItemProcessor"]["States"][ENCODE_CHUNK.name]
     assert "Catch" not in states[FINALIZE.name], "finalize retries but never loops into itself"
     outcome = states[states[FINALIZE.name]["Next"]]
     assert outcome["Type"] == "Choice" and states[outcome["Choices"][0]["Next"]]["Type"] == "Fail"
