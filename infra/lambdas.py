@@ -37,6 +37,13 @@ _MAX_INPUT_MB = math.ceil(Settings.model_fields["max_input_bytes"].default / MIB
 TRANSFER = Sizing(memory_mb=1024, ephemeral_mb=min(MAX_MB, _MAX_INPUT_MB + 1024), timeout_s=600)
 # Records only (finalize, the S3 trigger).
 SMALL = Sizing(memory_mb=512, ephemeral_mb=512, timeout_s=60)
+MB_PER_VCPU = 1769  # Lambda's CPU share grows with memory: one vCPU at 1769 MB (6 at 10240 MB)
+
+
+def vcpus(memory_mb: int) -> float:
+    return memory_mb / MB_PER_VCPU
+
+
 # API Gateway gives up on an integration after 30 s.
 API = Sizing(memory_mb=1024, ephemeral_mb=512, timeout_s=29)
 

@@ -41,6 +41,10 @@ ENV_FFPROBE = "MEDIAJET_FFPROBE"
 ENV_DATA_DIR = "MEDIAJET_DATA_DIR"
 ENV_SCRATCH_DIR = "MEDIAJET_SCRATCH_DIR"
 ENV_UPLOAD_PROJECT = "MEDIAJET_UPLOAD_PROJECT"
+# What the encoders can do, for admission at probe (mediajet.pipeline.admission): their time limit and
+# their speed relative to the 2-core reference machine.
+ENV_STEP_TIMEOUT = "MEDIAJET_STEP_TIMEOUT_S"
+ENV_ENCODE_SPEED = "MEDIAJET_ENCODE_SPEED"
 
 # Where the layers put things (layers are mounted under /opt).
 FFMPEG_PATH = "/opt/bin/ffmpeg"

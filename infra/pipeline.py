@@ -157,6 +157,10 @@ class Pipeline(Construct):
         self.work_bucket = storage.work_bucket  # the Map's ItemReader reads the list of parts from it
         self.functions: dict[str, lambda_.Function] = {}
         self.roles: dict[str, iam.IRole] = {}
+        # Admission at probe (and for standalone tasks) refuses what an encoder could not finish: it
+        # needs the encoders' time limit and speed (their vCPUs over the reference machine's 2 cores).
+        environment = {**environment, names.ENV_STEP_TIMEOUT: str(lambdas.VIDEO.timeout_s),
+                       names.ENV_ENCODE_SPEED: f"{lambdas.vcpus(encode_memory_mb) / 2:.2f}"}
         for step in ALL_STEPS:
             size = sizing(step)
             if step.heavy:
