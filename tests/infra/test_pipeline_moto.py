@@ -23,7 +23,7 @@ from mediajet.pipeline.definition import (
 )
 from tests.faults import fail_first_fetch
 from tests.infra.harness import INBOX, OUTPUT, WORK, Aws, throttle
-from tests.measure import streams
+from tests.measure import assert_like_single_pass, make_sync_clip
 from tests.media import make_video
 
 PROJECT = "prj_test"
@@ -142,50 +142,64 @@ def parts_invoked(aws: Aws) -> list[str]:
     return sorted(event["part"] for name, event in aws.events if name == ENCODE_CHUNK.name)
 
 
-def result_streams(aws: Aws, job: Job, tmp_path: Path) -> dict[str, dict]:
+@pytest.fixture(scope="module")
+def sync_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """12 s with a flash and a beep at the same instants, a keyframe every second."""
+    return make_sync_clip(tmp_path_factory.mktemp("sfn-sync") / "sync.mp4", seconds=12, fps=25)
+
+
+def download_result(aws: Aws, job: Job, into: Path) -> Path:
+    """The job's result from the output bucket (HLS: the whole tree); returns the main file."""
     done = runtime.job_store().get_job(job.id)
     assert done.output and done.output.startswith(f"s3://{OUTPUT}/")
-    local = tmp_path / f"{job.id}.mp4"
-    aws.s3.download_file(OUTPUT, done.output.removeprefix(f"s3://{OUTPUT}/"), str(local))
-    return streams(local)
+    main_key = done.output.removeprefix(f"s3://{OUTPUT}/")
+    folder = main_key.rsplit("/", 1)[0] + "/"
+    for item in aws.s3.list_objects_v2(Bucket=OUTPUT, Prefix=folder)["Contents"]:
+        target = into / item["Key"][len(folder):]
+        target.parent.mkdir(parents=True, exist_ok=True)
+        aws.s3.download_file(OUTPUT, item["Key"], str(target))
+    return into / main_key[len(folder):]
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize(("kind", "options", "seams"), [
+    ("video", {"format": "mp4", "codec": "h264"}, [3, 6, 9]),
+    ("video", {"format": "webm", "codec": "vp9"}, [3, 6, 9]),
+    ("adaptive_video", {}, [6]),  # HLS chunks are a multiple of the 6 s segments
+], ids=["mp4-h264", "webm-vp9", "hls"])
 def test_a_long_video_is_encoded_in_parts_by_the_map_then_joined(
-        aws: Aws, long_clip: Path, chunking: Callable[..., None], tmp_path: Path) -> None:
-    job = submit(aws, long_clip, "video/long.mp4", width=160)
+        aws: Aws, sync_clip: Path, chunking: Callable[..., None], tmp_path: Path, kind: str, options: dict,
+        seams: list[float]) -> None:
+    job = submit(aws, sync_clip, f"{kind}/long.mp4", kind=kind, **options)
     execution = aws.wait(aws.execution_arn(job.id))
     assert execution["status"] == "SUCCEEDED", execution
     entered = aws.entered_states(execution["executionArn"])
     assert entered[:8] == [*STEP_NAMES[:3], *CHUNKED_STATES, "export", FINALIZE.name]
-    assert aws.invocations == [*STEP_NAMES[:3], *[ENCODE_CHUNK.name] * len(PARTS), JOIN.name, "export",
+    parts = PARTS if kind == "video" else PARTS[:3]
+    assert aws.invocations == [*STEP_NAMES[:3], *[ENCODE_CHUNK.name] * len(parts), JOIN.name, "export",
                                FINALIZE.name]
-    items = [{"job_id": job.id, "part": part} for part in PARTS]
+    items = [{"job_id": job.id, "part": part} for part in parts]
     assert sorted((e for n, e in aws.events if n == ENCODE_CHUNK.name), key=lambda e: e["part"]) == items, \
         "each item of the list in S3 is a part's whole payload"
     (join_event,) = [e for n, e in aws.events if n == JOIN.name]
     assert join_event == {"job_id": job.id, "chunks": {"key": f"jobs/{job.id}/chunks/items.json",
-                                                       "count": len(PARTS)}}, "the parts' results are discarded"
+                                                       "count": len(parts)}}, "the parts' results are discarded"
     assert aws.retry_waits == []
 
     done = runtime.job_store().get_job(job.id)
     assert done.status == "succeeded", done.error
     assert [t.status for t in done.tasks] == ["succeeded"] * 4 and done.tasks[2].progress == 100
-    chunked_result = result_streams(aws, job, tmp_path)
+    chunked = download_result(aws, job, tmp_path / "chunked")
     assert aws.s3.list_objects_v2(Bucket=WORK).get("KeyCount", 0) == 0, "no part, piece or list is left behind"
 
     # The same job in one pass, through the same state machine (the Choice's other branch).
     chunking(min_duration=0)
     aws.invocations.clear()
-    single_job = submit(aws, long_clip, "video/single.mp4", width=160)
+    single_job = submit(aws, sync_clip, f"{kind}/single.mp4", kind=kind, **options)
     assert aws.wait(aws.execution_arn(single_job.id))["status"] == "SUCCEEDED"
     assert aws.invocations == [*STEP_NAMES, FINALIZE.name]
-    single = result_streams(aws, single_job, tmp_path)
-    got, want = chunked_result["video"], single["video"]
-    assert (got["width"], got["height"]) == (want["width"], want["height"]) == (160, 120)
-    assert abs(got["frames"] - want["frames"]) <= 1
-    assert abs(got["duration"] - want["duration"]) <= 1 / 25
-    assert "audio" in chunked_result
-    assert abs(chunked_result["audio"]["duration"] - single["audio"]["duration"]) <= 1 / 25
+    single = download_result(aws, single_job, tmp_path / "single")
+    assert_like_single_pass(chunked, single, sync_clip, fps=25, seams=seams)
 
 
 @pytest.mark.usefixtures("chunking")
