@@ -5,6 +5,8 @@ no visible seam. Real SQLite, real files, real ffmpeg."""
 from __future__ import annotations
 
 import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -28,13 +30,17 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_sync_clip(tmp_path_factory.mktemp("chunked") / "clip.mp4", seconds=12, fps=FPS)
 
 
-def run(tmp: Path, settings: Settings, source: Path, kind: str, **options: object) -> tuple[Job, Path, list[str]]:
-    """Run a job; returns it, its result as a local file and the ffmpeg commands it ran."""
-    runtime = LocalRuntime.open(settings, tmp, allow_local_files=True)
+def new_job(runtime: LocalRuntime, source: Path, kind: str = "video", **options: object) -> Job:
     request = parse_job_create({"input": "https://example.com/clip.mp4", "kind": kind, "options": options})
     job = build_job(request, "prj_test")
-    job.input = source.as_uri()
+    job.input = source.as_uri()  # validated as a URL, then pointed at the local file
     runtime.jobs.create_job(job)
+    return job
+
+
+@contextmanager
+def recorded_commands() -> Iterator[list[str]]:
+    """Every command the runner starts meanwhile, as one string each."""
     commands: list[str] = []
     real_run = runner.run
 
@@ -44,9 +50,17 @@ def run(tmp: Path, settings: Settings, source: Path, kind: str, **options: objec
 
     runner.run = recording
     try:
-        run_job(job.id, runtime.context())
+        yield commands
     finally:
         runner.run = real_run
+
+
+def run(tmp: Path, settings: Settings, source: Path, kind: str, **options: object) -> tuple[Job, Path, list[str]]:
+    """Run a job; returns it, its result as a local file and the ffmpeg commands it ran."""
+    runtime = LocalRuntime.open(settings, tmp, allow_local_files=True)
+    job = new_job(runtime, source, kind, **options)
+    with recorded_commands() as commands:
+        run_job(job.id, runtime.context())
     done = runtime.jobs.get_job(job.id)
     assert done.status == "succeeded", done.error
     return done, runtime.outputs.path(runtime.outputs.key_for_uri(done.output)), commands
@@ -76,9 +90,7 @@ def test_chunked_output_matches_the_single_pass(clip: Path, tmp_path: Path, kind
 def test_an_input_the_deployment_cannot_finish_is_refused_at_probe(clip: Path, tmp_path: Path) -> None:
     slow = Settings(chunk_min_duration=0, step_timeout_s=1, encode_speed=1)  # 12 s of video needs ~0.8 s
     runtime = LocalRuntime.open(slow, tmp_path, allow_local_files=True)
-    job = build_job(parse_job_create({"input": "https://example.com/clip.mp4", "kind": "video"}), "prj_test")
-    job.input = clip.as_uri()
-    runtime.jobs.create_job(job)
+    job = new_job(runtime, clip)
     run_job(job.id, runtime.context())
     done = runtime.jobs.get_job(job.id)
     assert done.status == "failed" and done.error is not None
@@ -90,9 +102,7 @@ def _steps_until_parts(runtime: LocalRuntime, clip: Path) -> tuple[Job, list[dic
     """probe, import and encode of a chunked job; returns the job and the parts the encode listed."""
     import json
 
-    job = build_job(parse_job_create({"input": "https://example.com/clip.mp4", "kind": "video"}), "prj_test")
-    job.input = clip.as_uri()
-    runtime.jobs.create_job(job)
+    job = new_job(runtime, clip)
     state = {"job_id": job.id}
     for name in ("probe", "import", "encode"):
         state = run_step(name, state, runtime.context())
@@ -116,18 +126,8 @@ def test_a_resumed_job_encodes_only_the_parts_not_yet_done(clip: Path, tmp_path:
     job, parts = _steps_until_parts(runtime, clip)
     for part in parts[:3]:
         run_step("encode_chunk", part, runtime.context())
-    commands: list[str] = []
-    real_run = runner.run
-
-    def recording(argv, **kwargs):
-        commands.append(" ".join(argv))
-        return real_run(argv, **kwargs)
-
-    runner.run = recording
-    try:
+    with recorded_commands() as commands:
         run_job(job.id, runtime.context(), resume=True)  # as after kill -9 of the server
-    finally:
-        runner.run = real_run
     assert runtime.jobs.get_job(job.id).status == "succeeded"
     assert not [c for c in commands if "-f matroska" in c], "the pieces were not cut again"
     encoded = [c.rsplit("/", 1)[-1] for c in commands if " -f nut " in c]
@@ -141,11 +141,7 @@ def test_cancelling_stops_every_running_chunk(clip: Path, tmp_path: Path) -> Non
     from mediajet.store.base import transition
 
     runtime = LocalRuntime.open(CHUNKED.model_copy(update={"chunk_workers": 2}), tmp_path, allow_local_files=True)
-    job = build_job(parse_job_create({"input": "https://example.com/clip.mp4", "kind": "video",
-                                      "options": {"codec": "vp9", "format": "webm", "quality": "very_high"}}),
-                    "prj_test")
-    job.input = clip.as_uri()
-    runtime.jobs.create_job(job)
+    job = new_job(runtime, clip, codec="vp9", format="webm", quality="very_high")
     running: list[subprocess.Popen] = []
     real_popen = subprocess.Popen
 
