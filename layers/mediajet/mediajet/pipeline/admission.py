@@ -18,6 +18,7 @@ from mediajet.media.plans.hls import renditions_for
 from mediajet.media.sizing import resolve
 from mediajet.models.file import File
 from mediajet.models.options import AdaptiveOptions, MediaOptions, VideoOptions
+from mediajet.pipeline.chunked import wants_chunks
 from mediajet.settings import Settings
 
 # Megapixels per second one encode reaches on the reference machine (2 x86_64 cores), at each codec's
@@ -50,7 +51,7 @@ def admit(kind: str, options: MediaOptions, source: File, settings: Settings, *,
     if not (source.width and source.height):
         return  # the encode refuses it with its own reason
     per_second = _cost_per_second(options, source) / speed
-    chunked = may_chunk and _chunkable(source, settings)
+    chunked = may_chunk and _chunkable(kind, source, settings)
     if chunked:
         chunks = math.ceil(length / settings.chunk_seconds)
         if chunks > MAX_CHUNKS:
@@ -82,10 +83,9 @@ def _length(options: MediaOptions, source: File) -> float:
     return max(0.0, end - start)
 
 
-def _chunkable(source: File, settings: Settings) -> bool:
+def _chunkable(kind: str, source: File, settings: Settings) -> bool:
     """Whether the encode step will cut it (it still falls back to one pass without clean keyframes)."""
-    return (settings.chunk_min_duration > 0 and (source.duration or 0) > settings.chunk_min_duration
-            and (source.format or "") in CUTTABLE_FORMATS)
+    return wants_chunks(settings, kind, source) and (source.format or "") in CUTTABLE_FORMATS
 
 
 def _cost_per_second(options: VideoOptions | AdaptiveOptions, source: File) -> float:

@@ -29,6 +29,7 @@ from mediajet.models.file import File
 from mediajet.models.job import Job
 from mediajet.models.options import AdaptiveOptions, MediaOptions, VideoOptions
 from mediajet.pipeline.context import StepContext
+from mediajet.settings import Settings
 from mediajet.store.base import transition
 
 log = logging.getLogger("mediajet.pipeline")
@@ -70,8 +71,9 @@ def _piece_key(job_id: str, index: int) -> str:
     return f"{prefix(job_id)}/src/{part_name(index)}.mkv"
 
 
-def wants_chunks(ctx: StepContext, kind: str, source: File) -> bool:
-    limit = ctx.settings.chunk_min_duration
+def wants_chunks(settings: Settings, kind: str, source: File) -> bool:
+    """Long enough to be cut (the keyframes may still say no: see split)."""
+    limit = settings.chunk_min_duration
     return (kind in CHUNKED_KINDS and limit > 0 and source.has_video and source.kind == "video"
             and (source.duration or 0) > limit)
 
@@ -79,7 +81,7 @@ def wants_chunks(ctx: StepContext, kind: str, source: File) -> bool:
 def split(ctx: StepContext, job: Job, options: MediaOptions, source: File, src_key: str) -> dict | None:
     """Cut the input into pieces and list the parts; None when it is better encoded in one pass
     (short, or no clean keyframes to cut at). Returns the state the fan-out reads."""
-    if not wants_chunks(ctx, job.kind, source):
+    if not wants_chunks(ctx.settings, job.kind, source):
         return None
     assert isinstance(options, VideoOptions | AdaptiveOptions)
     if ctx.work.exists(_plan_key(job.id)):  # resumed or retried: the pieces are already there
@@ -90,9 +92,9 @@ def split(ctx: StepContext, job: Job, options: MediaOptions, source: File, src_k
             if split_plan is None:
                 return None
             _cut(ctx, job.id, split_plan, src)
+        _put_json(ctx, _plan_key(job.id), split_plan.model_dump(mode="json"))  # last: the pieces are in
     items = [{"job_id": job.id, "part": part} for part in split_plan.parts()]
     _put_json(ctx, items_key(job.id), items)
-    _put_json(ctx, _plan_key(job.id), split_plan.model_dump(mode="json"))
     log.info("job %s: %d chunks", job.id, len(split_plan.plan.chunks), extra={"job_id": job.id})
     return {"key": items_key(job.id), "count": len(items)}
 
@@ -115,8 +117,8 @@ def _cut(ctx: StepContext, job_id: str, split_plan: SplitPlan, src: Path) -> Non
     with ctx.tempdir("pieces-") as tmp:
         for chunk in split_plan.plan.chunks:
             piece = tmp / f"{part_name(chunk.index)}.mkv"
-            runner.run(argv.piece_argv(src, split_plan.stream, chunk, split_plan.plan.frame_duration, piece),
-                       timeout=ctx.remaining_s(), cancel=ctx.cancel, what="ffmpeg (split)")
+            _run(ctx, argv.piece_argv(src, split_plan.stream, chunk, split_plan.plan.frame_duration, piece),
+                 what="ffmpeg (split)")
             ctx.work.put_file(_piece_key(job_id, chunk.index), piece, move=True)
 
 
