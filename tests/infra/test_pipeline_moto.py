@@ -111,7 +111,7 @@ def test_cancelling_while_a_step_runs_stops_the_execution(aws: Aws, clip: Path) 
 # moto runs the Distributed Map itself (S3 ItemReader, a child execution per part, Retry per part);
 # harness.fail_map_runs_beyond_tolerance makes a failed part fail the Map as Step Functions does.
 
-PARTS = ["audio", "v00000", "v00001", "v00002", "v00003"]  # 12 s cut about every 3 s, and the sound once
+PARTS = ["v00000", "v00001", "v00002", "v00003"]  # 12 s cut about every 3 s (the split encodes the sound)
 CHUNKED_STATES = [CHOICE, MAP, JOIN.name]  # between encode and export
 
 
@@ -175,7 +175,7 @@ def test_a_long_video_is_encoded_in_parts_by_the_map_then_joined(
     assert execution["status"] == "SUCCEEDED", execution
     entered = aws.entered_states(execution["executionArn"])
     assert entered[:8] == [*STEP_NAMES[:3], *CHUNKED_STATES, "export", FINALIZE.name]
-    parts = PARTS if kind == "video" else PARTS[:3]
+    parts = PARTS if kind == "video" else PARTS[:2]
     assert aws.invocations == [*STEP_NAMES[:3], *[ENCODE_CHUNK.name] * len(parts), JOIN.name, "export",
                                FINALIZE.name]
     items = [{"job_id": job.id, "part": part} for part in parts]
@@ -227,16 +227,16 @@ def test_a_part_that_fails_transiently_is_retried_alone(aws: Aws, long_clip: Pat
 def test_a_throttled_part_waits_with_jitter_and_runs(aws: Aws, long_clip: Path) -> None:
     throttled: list[str] = []
 
-    def no_concurrency_left_for_audio(name: str, event: dict) -> None:
-        if name == ENCODE_CHUNK.name and event["part"] == "audio" and not throttled:
+    def no_concurrency_left_for_v00002(name: str, event: dict) -> None:
+        if name == ENCODE_CHUNK.name and event["part"] == "v00002" and not throttled:
             throttled.append(event["part"])
             raise throttle()
 
-    aws.before_invoke = no_concurrency_left_for_audio
+    aws.before_invoke = no_concurrency_left_for_v00002
     job = submit(aws, long_clip, "video/long.mp4", width=160)
     execution = aws.wait(aws.execution_arn(job.id))
     assert execution["status"] == "SUCCEEDED", execution
-    assert parts_invoked(aws) == sorted([*PARTS, "audio"])
+    assert parts_invoked(aws) == sorted([*PARTS, "v00002"])
     (wait,) = aws.retry_waits
     assert 0 <= wait <= THROTTLE_RETRY.interval_s, "full jitter: anywhere up to the interval"
     assert runtime.job_store().get_job(job.id).status == "succeeded"
@@ -250,10 +250,10 @@ def test_a_part_that_fails_for_good_fails_the_job_with_its_error(aws: Aws, long_
 
     real_encode_part = parts.encode_part
 
-    def broken_v00002(ctx, job, options, source, src_key, part):
+    def broken_v00002(ctx, job, options, source, part):
         if part == "v00002":
             raise ProcessFailed("ffmpeg exited with status 1: corrupt piece")
-        return real_encode_part(ctx, job, options, source, src_key, part)
+        return real_encode_part(ctx, job, options, source, part)
 
     monkeypatch.setattr(parts, "encode_part", broken_v00002)
     job = submit(aws, long_clip, "video/long.mp4", width=160)
@@ -273,14 +273,14 @@ def test_a_part_that_fails_for_good_fails_the_job_with_its_error(aws: Aws, long_
 
 @pytest.mark.usefixtures("chunking")
 def test_a_part_throttled_to_the_end_fails_the_job_with_a_clear_error(aws: Aws, long_clip: Path) -> None:
-    def never_any_concurrency_for_audio(name: str, event: dict) -> None:
-        if name == ENCODE_CHUNK.name and event["part"] == "audio":
+    def never_any_concurrency_for_v00002(name: str, event: dict) -> None:
+        if name == ENCODE_CHUNK.name and event["part"] == "v00002":
             raise throttle()
 
-    aws.before_invoke = never_any_concurrency_for_audio
+    aws.before_invoke = never_any_concurrency_for_v00002
     job = submit(aws, long_clip, "video/long.mp4", width=160)
     assert aws.wait(aws.execution_arn(job.id))["status"] == "FAILED"
-    assert parts_invoked(aws).count("audio") == 1 + THROTTLE_RETRY.max_attempts
+    assert parts_invoked(aws).count("v00002") == 1 + THROTTLE_RETRY.max_attempts
     assert len(aws.retry_waits) == THROTTLE_RETRY.max_attempts
     assert max(aws.retry_waits) <= THROTTLE_MAX_DELAY_S
     assert "export" not in aws.invocations

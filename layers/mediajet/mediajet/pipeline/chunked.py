@@ -1,20 +1,27 @@
 """The encode step's parallel path: split a long video into keyframe-aligned pieces, encode each piece
-(and the sound, once) as its own part, join the parts by stream copy. See media/chunking.py.
+as its own part, join the parts by stream copy. See media/chunking.py.
+
+The sound is encoded once, whole, by the split itself while it cuts the pieces: the split already has
+the input on local disk, cutting is I/O and the sound one core's work, so it costs the split little,
+where a part of its own would first have to download the whole input again (on Lambda the longest
+part by far: BENCHMARKS.md, "Chunked encoding").
 
 Everything lives in working storage under `jobs/<id>/chunks/`, so the parts can run anywhere (threads
 here, a Step Functions Map of Lambdas on AWS) and the execution state stays `{job_id, chunks: {key,
 count}}`, whatever the length of the input:
 
     plan.json         the ChunkPlan and the stream it cuts
-    items.json        the parts: [{"job_id", "part": "audio" | "v00000"}, ...] (the Map's item list)
+    items.json        the parts: [{"job_id", "part": "v00000"}, ...] (the Map's item list)
     src/v00000.mkv    the pieces (stream copies of the input)
-    out/v00000.nut    the encoded parts (the sound: out/audio); a part whose output exists is done
+    out/v00000.nut    the encoded parts; a part whose output exists is done
+    out/audio         the encoded sound (MP4 or Matroska, see media/plans/chunked.py)
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
@@ -44,7 +51,7 @@ class SplitPlan(BaseModel):
     audio: bool
 
     def parts(self) -> list[str]:
-        return ([AUDIO] if self.audio else []) + [part_name(c.index) for c in self.plan.chunks]
+        return [part_name(c.index) for c in self.plan.chunks]
 
 
 def part_name(index: int) -> str:
@@ -65,6 +72,10 @@ def _plan_key(job_id: str) -> str:
 
 def _out_key(job_id: str, part: str) -> str:
     return f"{prefix(job_id)}/out/{part}" + ("" if part == AUDIO else ".nut")  # the sound's container varies
+
+
+def _part_index(part: str) -> int:
+    return int(part.removeprefix("v"))
 
 
 def _piece_key(job_id: str, index: int) -> str:
@@ -91,7 +102,7 @@ def split(ctx: StepContext, job: Job, options: MediaOptions, source: File, src_k
             split_plan = _plan(ctx, options, source, src)
             if split_plan is None:
                 return None
-            _cut(ctx, job.id, split_plan, src)
+            _cut(ctx, job.id, split_plan, src, options, source)
         _put_json(ctx, _plan_key(job.id), split_plan.model_dump(mode="json"))  # last: the pieces are in
     items = [{"job_id": job.id, "part": part} for part in split_plan.parts()]
     _put_json(ctx, items_key(job.id), items)
@@ -113,16 +124,26 @@ def _plan(ctx: StepContext, options: VideoOptions | AdaptiveOptions, source: Fil
     return SplitPlan(stream=scanned.stream, plan=plan, audio=source.has_audio and not options.mute)
 
 
-def _cut(ctx: StepContext, job_id: str, split_plan: SplitPlan, src: Path) -> None:
-    with ctx.tempdir("pieces-") as tmp:
+def _cut(ctx: StepContext, job_id: str, split_plan: SplitPlan, src: Path, options: VideoOptions | AdaptiveOptions,
+         source: File) -> None:
+    """Cut the pieces and, meanwhile, encode the sound; both land in working storage."""
+    with ctx.tempdir("pieces-") as tmp, ThreadPoolExecutor(max_workers=1) as sound_worker:
+        sound = None
+        if split_plan.audio:
+            out = tmp / AUDIO
+            sound = sound_worker.submit(_run, ctx, argv.audio_argv(options, source, src.absolute(), out),
+                                        "ffmpeg (sound)")
         for chunk in split_plan.plan.chunks:
             piece = tmp / f"{part_name(chunk.index)}.mkv"
             _run(ctx, argv.piece_argv(src, split_plan.stream, chunk, split_plan.plan.frame_duration, piece),
                  what="ffmpeg (split)")
             ctx.work.put_file(_piece_key(job_id, chunk.index), piece, move=True)
+        if sound is not None:
+            sound.result()
+            ctx.work.put_file(_out_key(job_id, AUDIO), out, move=True)
 
 
-def encode_part(ctx: StepContext, job: Job, options: MediaOptions, source: File, src_key: str, part: str) -> None:
+def encode_part(ctx: StepContext, job: Job, options: MediaOptions, source: File, part: str) -> None:
     """Encode one part into working storage (a no-op when an earlier attempt finished it)."""
     if job.status == "cancelled":
         raise Cancelled("the job was cancelled")
@@ -131,15 +152,10 @@ def encode_part(ctx: StepContext, job: Job, options: MediaOptions, source: File,
         return
     assert isinstance(options, VideoOptions | AdaptiveOptions)
     split_plan = _load_plan(ctx, job.id)
-    with ctx.tempdir("part-") as tmp:
-        out = tmp / _out_key(job.id, part).rsplit("/", 1)[-1]
-        if part == AUDIO:
-            with ctx.work.local_path(src_key) as src:
-                _run(ctx, argv.audio_argv(options, source, src.absolute(), out))
-        else:
-            chunk = split_plan.plan.chunks[int(part.removeprefix("v"))]
-            with ctx.work.local_path(_piece_key(job.id, chunk.index)) as piece:
-                _run(ctx, _chunk_argv(options, source, piece.absolute(), chunk, out))
+    chunk = split_plan.plan.chunks[_part_index(part)]
+    with ctx.tempdir("part-") as tmp, ctx.work.local_path(_piece_key(job.id, chunk.index)) as piece:
+        out = tmp / f"{part}.nut"
+        _run(ctx, _chunk_argv(options, source, piece.absolute(), chunk, out))
         ctx.work.put_file(out_key, out, move=True)
     _record_progress(ctx, job.id, len(split_plan.parts()))
 
@@ -179,7 +195,7 @@ def _run(ctx: StepContext, command: list[str], what: str = "ffmpeg") -> None:
 
 
 def _record_progress(ctx: StepContext, job_id: str, total: int) -> None:
-    done = sum(1 for _ in ctx.work.keys(f"{prefix(job_id)}/out/"))
+    done = sum(1 for key in ctx.work.keys(f"{prefix(job_id)}/out/") if key.endswith(".nut"))  # not the sound
     percent = min(99, done * 100 // max(1, total))
 
     def change(job: Job) -> Job | None:
