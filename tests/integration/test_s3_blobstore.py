@@ -204,3 +204,16 @@ def test_s3_failures_become_errors_the_pipeline_acts_on(error: Exception, expect
         blobs.size("jobs/job_1/input")
     assert type(caught.value) is expected
     assert caught.value.transient is (expected is TransientError)
+
+
+def test_a_copy_between_buckets_stays_in_s3_and_arrives_whole(s3: Any, blobs: S3BlobStore, bucket: str,
+                                                              tmp_path: Path) -> None:
+    other = f"{bucket}-out"
+    s3.create_bucket(Bucket=other)
+    outputs = S3BlobStore(other, client=s3, tmp_dir=tmp_path / "out", multipart_threshold=5 * MB)
+    data = os.urandom(11 * MB)  # three parts of a multipart copy
+    blobs.put_file("jobs/job_1/encoded/output.mp4", write(tmp_path / "result.mp4", data))
+    outputs.copy_in("results/output.mp4", blobs, "jobs/job_1/encoded/output.mp4")
+    assert s3.get_object(Bucket=other, Key="results/output.mp4")["Body"].read() == data
+    with pytest.raises(NotFound):
+        outputs.copy_in("results/none.mp4", blobs, "jobs/job_1/encoded/missing.mp4")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import posixpath
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,7 +22,10 @@ from mediajet.models.options import MediaOptions
 from mediajet.pipeline import chunked
 from mediajet.pipeline.context import StepContext
 from mediajet.storage import paths
+from mediajet.storage.base import BlobStore
 from mediajet.storage.fetch import fetch
+
+EXPORT_THREADS = 16  # files exported at once (S3 copies are requests; the local store renames)
 
 
 @contextmanager
@@ -117,6 +121,18 @@ def describe_output(kind: str, main: Path) -> File:
     return probe(main, timeout=60)
 
 
+def _deliver(ctx: StepContext, src_key: str, store: BlobStore, dest_key: str) -> None:
+    """One working file to its destination: an S3-to-S3 copy stays inside S3, anything else goes
+    through local disk (a rename when both are local)."""
+    from mediajet.storage.s3 import S3BlobStore
+
+    if isinstance(store, S3BlobStore) and isinstance(ctx.work, S3BlobStore):
+        store.copy_in(dest_key, ctx.work, src_key)
+        return
+    with ctx.work.local_path(src_key) as path:
+        store.put_file(dest_key, path, move=True)
+
+
 def export_from_work(ctx: StepContext, job: Job, encoded: File, encoded_prefix: str) -> File:
     """Copy the encoder results to the job's destination (or the default output location)."""
     try:
@@ -141,14 +157,14 @@ def _export(ctx: StepContext, job: Job, encoded: File, encoded_prefix: str) -> F
         else:
             prefix = key.rstrip("/")
             main_key = posixpath.join(prefix, "master.m3u8")
+        moves = []
         for src_key in list(ctx.work.keys(encoded_prefix)):
             rel = src_key[len(encoded_prefix):].lstrip("/")
-            dest_key = main_key if rel == main_name else posixpath.join(prefix, rel)
-            with ctx.work.local_path(src_key) as path:
-                store.put_file(dest_key, path, move=True)
+            moves.append((src_key, main_key if rel == main_name else posixpath.join(prefix, rel)))
+        with ThreadPoolExecutor(max_workers=EXPORT_THREADS) as pool:  # an hour of HLS is ~3000 files
+            list(pool.map(lambda move: _deliver(ctx, move[0], store, move[1]), moves))
         final_key = main_key
     else:
-        with ctx.work.local_path(f"{encoded_prefix}/{main_name}") as path:
-            store.put_file(key, path, move=True)
+        _deliver(ctx, f"{encoded_prefix}/{main_name}", store, key)
         final_key = key
     return encoded.model_copy(update={"url": store.uri(final_key)})

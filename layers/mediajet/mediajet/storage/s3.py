@@ -118,6 +118,16 @@ class S3BlobStore:
         if move:  # a move to S3 is an upload; the local copy goes once the object is stored
             Path(path).unlink(missing_ok=True)
 
+    def copy_in(self, key: str, source: S3BlobStore, source_key: str) -> None:
+        """Server-side copy from another S3 store (multipart above the threshold): no bytes pass through
+        this process, so exporting a result costs requests, not a download and an upload."""
+        _check_key(key)
+        try:
+            self.client.copy({"Bucket": source.bucket, "Key": source_key}, self.bucket, key,
+                             Config=self._transfer_config())
+        except _storage_errors() as exc:
+            raise storage_error(exc, f"copy to {self._where(key)}") from exc
+
     def put_tree(self, prefix: str, directory: Path, *, move: bool = False) -> list[str]:
         keys: list[str] = []
         for key, file in tree_files(prefix, directory):
