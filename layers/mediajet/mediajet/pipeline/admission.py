@@ -22,8 +22,9 @@ from mediajet.pipeline.chunked import wants_chunks
 from mediajet.settings import Settings
 
 # Megapixels per second one encode reaches on the reference machine (2 x86_64 cores), at each codec's
-# speed setting (media/plans/video.py SPEED), on noisy 1080p30: the slow end of what footage costs.
-REFERENCE_MPX_PER_S = {"h264": 30.0, "h265": 12.0, "vp9": 8.0, "av1": 14.0}
+# speed setting (media/plans/video.py SPEED): about three quarters of the slowest of the runs BENCHMARKS.md
+# "Encoder throughput" reports on grainy 1080p30 (h265 and vp9 vary most from run to run).
+REFERENCE_MPX_PER_S = {"h264": 35.0, "h265": 15.0, "vp9": 12.0, "av1": 35.0}
 AUDIO_REALTIME = 100.0  # seconds of sound encoded per second (mp3/aac/opus/vorbis/flac: 150-900x measured)
 SAFETY = 0.6  # use at most this share of the step's time: footage varies, machines are shared
 MAX_CHUNKS = 10_000  # a Distributed Map's items are unlimited; this keeps the plan file small
