@@ -35,6 +35,9 @@ VIDEO = Sizing(memory_mb=MAX_MB, ephemeral_mb=MAX_MB, timeout_s=900)
 # the service accepts (Settings.max_input_bytes) plus slack; little CPU.
 _MAX_INPUT_MB = math.ceil(Settings.model_fields["max_input_bytes"].default / MIB)
 TRANSFER = Sizing(memory_mb=1024, ephemeral_mb=min(MAX_MB, _MAX_INPUT_MB + 1024), timeout_s=600)
+# join holds every encoded part, the sound and the joined result in /tmp at once (an hour of 1080p:
+# ~5.9 GB as MP4, ~8.6 GB as the HLS ladder: BENCHMARKS.md "Chunked encoding"); stream copy needs little CPU.
+JOIN = Sizing(memory_mb=1024, ephemeral_mb=MAX_MB, timeout_s=900)
 # Records only (finalize, the S3 trigger).
 SMALL = Sizing(memory_mb=512, ephemeral_mb=512, timeout_s=60)
 MB_PER_VCPU = 1769  # Lambda's CPU share grows with memory: one vCPU at 1769 MB (6 at 10240 MB)

@@ -39,6 +39,7 @@ from infra.storage import Storage
 from mediajet.pipeline.definition import (
     ALL_STEPS,
     FINALIZE,
+    JOIN,
     LAMBDA_SERVICE_ERRORS,
     STEPS,
     THROTTLE_MAX_DELAY_S,
@@ -59,6 +60,8 @@ MAP_LABEL = "parts"  # names the Map's child executions (<machine>/parts:<id>); 
 def sizing(step: Step) -> lambdas.Sizing:
     if step.heavy:
         return lambdas.VIDEO
+    if step is JOIN:
+        return lambdas.JOIN
     return lambdas.SMALL if step is FINALIZE else lambdas.TRANSFER
 
 

@@ -100,13 +100,15 @@ def test_the_encoders_are_sized_for_video_and_the_rest_are_small(functions: Func
     for name in encoders:
         props = functions[name][1]["Properties"]
         assert (props["MemorySize"], props["EphemeralStorage"]["Size"], props["Timeout"]) == (10240, 10240, 900)
+    join = functions[JOIN.name][1]["Properties"]
+    # join holds an hour of 1080p's parts and their joined result at once (~8.6 GB for the HLS ladder).
+    assert (join["MemorySize"], join["EphemeralStorage"]["Size"], join["Timeout"]) == (1024, 10240, 900)
     for name, (_, fn) in functions.items():
-        if name not in encoders:
+        if name not in (*encoders, JOIN.name):
             props = fn["Properties"]
             assert props["MemorySize"] <= 1024 and props["Timeout"] < 900, name
-            # probe/import/export stage the largest accepted input (4 GiB) through /tmp; join the parts
-            # and their joined result.
-            expected = 5120 if name in ("probe", "import", "export", JOIN.name) else 512
+            # probe/import/export stage the largest accepted input (4 GiB) through /tmp.
+            expected = 5120 if name in ("probe", "import", "export") else 512
             assert props["EphemeralStorage"]["Size"] == expected, name
     assert functions["api"][1]["Properties"]["Timeout"] < 30  # API Gateway's integration limit
 
