@@ -63,8 +63,9 @@ def main() -> None:
         "", *rows, "",
         ("Admission (mediajet/pipeline/admission.py) divides output megapixels × frames by these rates, scaled by "
         "`MEDIAJET_ENCODE_SPEED` (the encoder's cores / 2), and refuses an input whose slowest encode would need "
-        "more than 60 % of a step's time limit. Its constants are three quarters of these rates: an admitted "
-        "input finishes on footage somewhat harder than this clip, and a refused one would not have."),
+        "more than 60 % of a step's time limit. Its constants are about half of these rates (runs on this machine "
+        "while other work shared it measured down to 60 % of them), so an admitted input finishes even on "
+        "harder footage or a busy machine."),
     ]
     write_section("Encoder throughput", "python -m tests.benchmarks.bench_throughput", lines)
 

@@ -22,8 +22,8 @@ from mediajet.pipeline.chunked import wants_chunks
 from mediajet.settings import Settings
 
 # Megapixels per second one encode reaches on the reference machine (2 x86_64 cores), at each codec's
-# speed setting (media/plans/video.py SPEED): about three quarters of the slowest of the runs BENCHMARKS.md
-# "Encoder throughput" reports on grainy 1080p30 (h265 and vp9 vary most from run to run).
+# speed setting (media/plans/video.py SPEED): about half of what BENCHMARKS.md "Encoder throughput"
+# measured on grainy 1080p30 (57/34/28/57), as runs on a shared machine measured down to 60 % of that.
 REFERENCE_MPX_PER_S = {"h264": 35.0, "h265": 15.0, "vp9": 12.0, "av1": 35.0}
 AUDIO_REALTIME = 100.0  # seconds of sound encoded per second (mp3/aac/opus/vorbis/flac: 150-900x measured)
 SAFETY = 0.6  # use at most this share of the step's time: footage varies, machines are shared
