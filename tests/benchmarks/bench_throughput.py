@@ -1,6 +1,6 @@
 """Encoder throughput per codec, the numbers admission at probe estimates encode times from.
 
-    .venv/bin/python -m tests.benchmarks.bench_throughput [--seconds 6] [--runs 2]
+    .venv/bin/python -m tests.benchmarks.bench_throughput [--seconds 4] [--runs 3]
 
 Each codec encodes the same noisy 1080p30 clip with the exact argv the video plan builds (its speed
 setting, `medium` quality, no audio); the result is megapixels per second of wall time on this machine,
@@ -38,8 +38,8 @@ def noisy_1080p(path: Path, seconds: float) -> Path:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--seconds", type=float, default=6)
-    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--seconds", type=float, default=4)
+    parser.add_argument("--runs", type=int, default=3)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         src = noisy_1080p(Path(tmp) / "noisy.mp4", args.seconds)
