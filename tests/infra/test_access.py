@@ -17,7 +17,10 @@ OPERATOR_ONLY = {"scan"}  # active_jobs/active_tasks: not on any Lambda's path
 S3 = {"upload_file": "s3:PutObject", "put_object": "s3:PutObject", "download_file": "s3:GetObject",
       "head_object": "s3:GetObject",
       "get_object": "s3:GetObject", "list_objects_v2": "s3:ListBucket", "delete_objects": "s3:DeleteObject",
-      "generate_presigned_url": "s3:GetObject"}
+      "generate_presigned_url": "s3:GetObject",
+      # server-side (multipart) copy: PutObject on the destination, and GetObject on the source, which
+      # export has on the working bucket (infra/pipeline.py)
+      "copy": "s3:PutObject"}
 
 
 def test_the_job_store_calls_only_granted_dynamodb_operations() -> None:
