@@ -19,8 +19,8 @@ from pathlib import Path
 
 from mediajet.media.chunking import Chunk
 from mediajet.media.inputs import input_args
-from mediajet.media.plans.common import AAC_BITRATE, ffmpeg_head, kbps, trim
-from mediajet.media.plans.hls import hls_args, renditions_for, variant_map, video_streams
+from mediajet.media.plans.common import ffmpeg_head, trim
+from mediajet.media.plans.hls import audio_codec, hls_args, renditions_for, variant_map, video_streams
 from mediajet.media.plans.video import audio_args, codec_args, container_args, video_filters
 from mediajet.models.file import File
 from mediajet.models.options import AdaptiveOptions, VideoOptions
@@ -68,7 +68,7 @@ def audio_argv(options: VideoOptions | AdaptiveOptions, source: File, src: Path,
     if isinstance(options, VideoOptions):
         codec = audio_args(options, source)
     else:
-        codec = ["-c:a", "aac", "-b:a", kbps(AAC_BITRATE[options.level])]
+        codec = audio_codec(options.level)
     container = "mp4" if codec[1] == "aac" else "matroska"
     return [*ffmpeg_head(), *input_args(src, pre=cut.pre), *cut.post, "-vn", "-sn", "-dn", *codec,
             "-f", container, str(out)]

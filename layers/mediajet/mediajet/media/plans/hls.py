@@ -73,12 +73,17 @@ def plan(options: AdaptiveOptions, source: File, src: Path, out_dir: Path) -> Pl
     else:
         raise ProcessingError("the input has no video or audio track to stream", kind="unsupported_media")
     if has_audio:
-        streams += ["-c:a", "aac", "-b:a", kbps(AAC_BITRATE[options.level])]
+        streams += audio_codec(options.level)
     cut = trim(options.start, options.end, source)
     root = out_dir.absolute()
     argv = [*ffmpeg_head(), *input_args(src.absolute(), pre=cut.pre), *cut.post, *streams,
             *hls_args(root, variants)]
     return Plan(output=root / MASTER, argv=argv, duration=cut.duration)
+
+
+def audio_codec(level: str) -> list[str]:
+    """Every variant's sound: AAC at the level's bitrate (what HLS players all decode)."""
+    return ["-c:a", "aac", "-b:a", kbps(AAC_BITRATE[level])]
 
 
 def variant_map(renditions: list[Rendition], with_audio: bool) -> str:
