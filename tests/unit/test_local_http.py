@@ -7,6 +7,7 @@ import http.client
 import json
 import socket
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,7 +16,8 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 import requests
 
-from mediajet.local.http import Server, serve_http
+from mediajet.local.asgi import EmbeddedServer as Server
+from mediajet.local.asgi import serve_http
 from mediajet.storage.local import LocalBlobStore
 from tests.unit.api_support import KEY_A, make_api
 
@@ -25,8 +27,18 @@ SECRET = b"test-signing-secret"
 def start(resolve: Any, files: LocalBlobStore, max_body_bytes: int = 4096) -> Server:
     server = serve_http(resolve, "127.0.0.1", 0, files=files, max_body_bytes=max_body_bytes)
     files.base_url = server.url
-    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True).start()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    wait_until_up(server)
     return server
+
+
+def wait_until_up(server: Server) -> None:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if server.started:
+            return
+        time.sleep(0.01)
+    raise TimeoutError("the server did not start")
 
 
 @pytest.fixture
@@ -319,3 +331,78 @@ def test_a_slow_client_does_not_block_others(api_server: tuple[Server, Any]) -> 
     with socket.create_connection(server.server_address[:2], timeout=5) as idle:
         idle.sendall(b"POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{")  # never finishes
         assert requests.get(f"{server.url}/health", timeout=30).status_code == 200
+
+
+# --- framing and numbers an attacker controls (each of these once got a 500, two answers or no limit) ----
+
+
+def _responses(reply: bytes) -> list[bytes]:
+    return [part for part in reply.split(b"HTTP/1.1 ")[1:]]
+
+
+@pytest.mark.parametrize("request_bytes", [
+    # a chunk size of -1 once lifted the body limit: the server buffered 1 GB
+    b"POST /jobs HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n-1\r\n" + b"a" * 100_000,
+    b"POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Length: \xb2\r\n\r\n{}",  # a superscript two
+    b"POST /jobs HTTP/1.1\r\nHost: x\r\nContent-Length: " + b"9" * 5000 + b"\r\n\r\n{}",
+    b"GARBAGE\r\n\r\n",  # a malformed request line once got no answer at all
+], ids=["chunk-size-minus-one", "non-ascii-content-length", "5000-digit-content-length", "bad-request-line"])
+def test_malformed_framing_gets_one_json_400_and_the_connection_closes(recorded: tuple[Server, Recorder],
+                                                                        request_bytes: bytes) -> None:
+    server, recorder = recorded
+    responses = _responses(_raw(server, request_bytes))  # _raw reads until the server closes
+    assert len(responses) == 1 and responses[0].startswith(b"400")
+    assert json.loads(responses[0].partition(b"\r\n\r\n")[2])["kind"] == "request_invalid"
+    assert recorder.events == []
+    assert requests.get(f"{server.url}/health", timeout=5).status_code == 202  # still serving
+
+
+@pytest.mark.parametrize("headers", [b"Content-Length: 2\r\nContent-Length: 30\r\n",
+                                     b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n"],
+                         ids=["two-content-lengths", "content-length-and-chunked"])
+def test_ambiguous_framing_is_answered_once_not_as_two_requests(recorded: tuple[Server, Recorder],
+                                                                headers: bytes) -> None:
+    server, recorder = recorded
+    # Behind a proxy that reads the other length, the bytes after the body would be a smuggled request.
+    smuggled = b"POST /jobs HTTP/1.1\r\nHost: x\r\n" + headers + b"\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n"
+    responses = _responses(_raw(server, smuggled))
+    assert len(responses) == 1 and responses[0].startswith(b"400")
+    assert not any(event["rawPath"] == "/smuggled" for event in recorder.events)
+
+
+@pytest.mark.parametrize("query", ["expires=%C2%B2&signature=x", "expires=" + "9" * 5000 + "&signature=x",
+                                   "expires=%EF%BC%91%EF%BC%92&signature=x"],  # fullwidth digits
+                         ids=["superscript", "5000-digits", "fullwidth"])
+def test_an_expiry_that_is_not_an_ascii_number_is_a_403_not_a_500(api_server: tuple[Server, Any],
+                                                                   query: str) -> None:
+    server, _ = api_server
+    resp = requests.get(f"{server.url}/files/jobs/a/x.mp4?{query}", timeout=5)
+    assert (resp.status_code, resp.json()["kind"]) == (403, "signature_missing")
+
+
+@pytest.mark.parametrize("header", ["bytes=" + "9" * 5000 + "-", "bytes=-" + "9" * 5000, "bytes=\u00b2-\u00b3"])
+def test_a_range_with_huge_or_non_ascii_numbers_is_ignored(api_server: tuple[Server, Any], files: LocalBlobStore,
+                                                           tmp_path: Path, header: str) -> None:
+    (tmp_path / "a.mp4").write_bytes(b"0123456789")
+    files.put_file("jobs/j/a.mp4", tmp_path / "a.mp4")
+    resp = requests.get(files.signed_url("jobs/j/a.mp4", 60), headers={"Range": header.encode()}, timeout=5)
+    assert resp.status_code == 200 and resp.content == b"0123456789"
+
+
+def test_a_client_that_never_reads_a_big_answer_does_not_hold_up_others(
+        api_server: tuple[Server, Any], files: LocalBlobStore, tmp_path: Path) -> None:
+    server, _ = api_server
+    (tmp_path / "big.mp4").write_bytes(b"\0" * 8_000_000)
+    files.put_file("jobs/j/big.mp4", tmp_path / "big.mp4")
+    request = f"GET {files.signed_url('jobs/j/big.mp4', 60).split(server.url, 1)[1]} HTTP/1.1\r\nHost: x\r\n\r\n"
+    stalled = []
+    for _ in range(20):  # each asks for 8 MB and never reads a byte of it
+        sock = socket.create_connection(server.server_address[:2], timeout=5)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.sendall(request.encode())
+        stalled.append(sock)
+    try:
+        assert requests.get(f"{server.url}/health", timeout=10).status_code == 200
+    finally:
+        for sock in stalled:
+            sock.close()

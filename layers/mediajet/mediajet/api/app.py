@@ -1,8 +1,8 @@
 """The Jobs API application: `create_app(deps).resolve(event, context)` answers API Gateway HTTP API
-(payload v2) events, on Lambda and behind the embedded server (local/http.py) alike.
+(payload v2) events, on Lambda and behind the embedded server (local/asgi.py) alike.
 
 Powertools keeps the current event in class attributes, so one resolver answers one request at a
-time; the embedded server serialises calls to `resolve` (see local/http.py).
+time; the embedded server runs calls to `resolve` one at a time (see local/asgi.py).
 
 `/openapi.json` and `/docs` are built on their first request, not here: Powertools' OpenAPI models
 (which `enable_swagger` imports when it registers its route) would add their import time to every

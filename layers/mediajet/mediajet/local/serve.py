@@ -6,7 +6,6 @@ import hashlib
 import logging
 import signal
 import sys
-import threading
 from pathlib import Path
 
 from mediajet.local.runtime import LocalRuntime
@@ -44,7 +43,7 @@ def serve(settings: Settings, *, host: str, port: int, data_dir: str | Path | No
           workers: int | None = None) -> int:
     from mediajet.api.app import create_app
     from mediajet.api.deps import ApiDeps
-    from mediajet.local.http import serve_http
+    from mediajet.local.asgi import serve_http
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     base_url = (settings.public_url or f"http://{_link_host(host)}:{port}").rstrip("/")
@@ -58,12 +57,10 @@ def serve(settings: Settings, *, host: str, port: int, data_dir: str | Path | No
     app = create_app(ApiDeps(jobs=runtime.jobs, orchestrator=worker, settings=settings, sign_url=runtime.sign_url))
     server = serve_http(app.resolve, host, port, files=runtime.outputs, max_body_bytes=settings.max_body_bytes)
     worker.start()
-
-    def stop(signum: int, frame: object) -> None:
-        threading.Thread(target=server.shutdown, daemon=True).start()
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    # uvicorn stops on SIGTERM/SIGINT by itself, then re-raises the signal to the handler it found
+    # installed: let that be a no-op, so the worker below still stops its encoders.
+    signal.signal(signal.SIGTERM, lambda signum, frame: None)
+    signal.signal(signal.SIGINT, lambda signum, frame: None)
     print(f"MediaJet API on {base_url} (data in {runtime.data_dir}, {worker.concurrency} workers)", flush=True)
     try:
         server.serve_forever()
