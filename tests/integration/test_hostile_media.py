@@ -4,6 +4,7 @@ output, and the worker goes on to finish the next, healthy job."""
 from __future__ import annotations
 
 import struct
+import subprocess
 import time
 import zlib
 from pathlib import Path
@@ -11,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from mediajet.local.runtime import LocalRuntime
+from mediajet.media.binaries import ffmpeg
 from mediajet.models.job import Job
 from mediajet.models.requests import build_job, parse_job_create
+from mediajet.pipeline.execute import run_job
 from mediajet.settings import Settings
 from tests.media import make_video
 
@@ -104,3 +107,31 @@ def test_ffprobe_never_opens_what_a_playlist_points_at(tmp_path: Path, playlist:
         probe(path, timeout=20)
     assert caught.value.kind == "unsupported_media"
     assert "root:" not in caught.value.message
+
+
+def ts_clip(path: Path, source: str) -> Path:
+    """An H.264 MPEG-TS file of the lavfi `source`."""
+    subprocess.run([ffmpeg(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-f", "lavfi", "-i", source,
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(path)],
+                   check=True, capture_output=True, timeout=120)
+    return path
+
+
+def test_a_stream_that_grows_past_the_limit_midway_is_stopped_there(tmp_path: Path) -> None:
+    """Reported: two cat-ed MPEG-TS files, 160x120 then one 9000x9000 frame (~290 KB), passed probe (which
+    sees the first picture) and decoded 81-megapixel frames. Every decoder is now capped."""
+    small = ts_clip(tmp_path / "small.ts", "testsrc2=size=160x120:rate=25:duration=1")
+    huge = ts_clip(tmp_path / "huge.ts", "color=c=gray:size=9000x9000:rate=25:duration=0.04")  # 1 s, ~0.5 GB
+    switching = tmp_path / "switching.ts"
+    switching.write_bytes(small.read_bytes() + huge.read_bytes())
+    runtime = LocalRuntime.open(Settings(), tmp_path / "data", allow_local_files=True)
+    job = new_job(runtime, switching, "video")
+    run_job(job.id, runtime.context())
+    done = runtime.jobs.get_job(job.id)
+    assert done.tasks[0].status == "succeeded" and done.tasks[0].output["width"] == 160, "probe sees 160x120"
+    assert (done.status, done.error and done.error.kind, done.error and done.error.task) == (
+        "failed", "resolution_too_large", "video")
+    # the decoder names its buffer, whose width is padded to a multiple of its alignment: 9024x9000
+    assert "x9000 picture" in done.error.message and "limit of 67108864 pixels" in done.error.message
+    assert "MEDIAJET_MAX_PIXELS" in done.error.message
+    assert done.output is None

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from mediajet.media.binaries import ffmpeg
+from mediajet.media.binaries import ffmpeg, ffprobe
 from mediajet.media.chunking import (
     SEEKABLE_FORMATS,
     Chunk,
@@ -16,8 +16,9 @@ from mediajet.media.chunking import (
     clean_keyframes,
     parse_scan,
     plan_chunks,
+    scan_argv,
 )
-from mediajet.media.inputs import input_args
+from mediajet.media.inputs import SAFE_DEMUXERS, input_args
 from mediajet.media.plans import chunked
 from mediajet.models.file import Codecs, File
 from mediajet.models.options import AdaptiveOptions, VideoOptions
@@ -124,9 +125,20 @@ HEAD = [ffmpeg(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-prog
 CHUNK = Chunk(index=1, piece_start=28.0, piece_packets=800, seek=2.0, zero=30.0, duration=30.0)
 
 
+GUARD = ["-protocol_whitelist", "file,pipe", "-format_whitelist", ",".join(SAFE_DEMUXERS),
+         "-max_pixels", "67108864"]  # decoders refuse any frame over MEDIAJET_MAX_PIXELS
+
+
+def test_the_keyframe_scan_reads_packets_behind_the_input_guard() -> None:
+    assert scan_argv(SRC) == [
+        ffprobe(), "-hide_banner", "-loglevel", "error", "-of", "csv=p=1", "-show_entries",
+        ("format=start_time,format_name:stream=index,codec_type,width,height:stream_disposition=attached_pic:"
+         "packet=stream_index,pts_time,flags"), *GUARD, "-i", str(SRC)]
+
+
 def test_a_piece_is_a_stream_copy_from_just_past_its_keyframe() -> None:
     assert chunked.piece_argv(SRC, 1, CHUNK, FRAME, PIECE) == [
-        *HEAD, *input_args(SRC, pre=["-ss", "28.01"]), "-map", "0:1", "-c", "copy", "-frames:v", "800",
+        *HEAD, *GUARD, "-ss", "28.01", "-i", str(SRC), "-map", "0:1", "-c", "copy", "-frames:v", "800",
         "-f", "matroska", str(PIECE)]
     first = CHUNK.model_copy(update={"piece_start": 0.0, "piece_packets": None})
     assert chunked.piece_argv(SRC, 0, first, FRAME, PIECE) == [
@@ -136,7 +148,7 @@ def test_a_piece_is_a_stream_copy_from_just_past_its_keyframe() -> None:
 def test_a_video_chunk_uses_the_single_pass_settings_without_sound_or_container_tag() -> None:
     options = VideoOptions(format="mp4", codec="h265", width=1280)
     assert chunked.video_chunk_argv(options, HD, PIECE, CHUNK, OUT) == [
-        *HEAD, *input_args(PIECE, pre=["-ss", "2"]), "-t", "30",
+        *HEAD, *GUARD, "-ss", "2", "-i", str(PIECE), "-t", "30",
         "-vf", "scale=1280:720:flags=bicubic,setsar=1",
         "-c:v", "libx265", "-preset", "fast", "-x265-params", "log-level=error", "-crf", "28", "-pix_fmt", "yuv420p",
         "-an", "-sn", "-dn", "-f", "nut", str(OUT)]

@@ -8,10 +8,11 @@ import pytest
 
 from mediajet.errors import ProcessingError
 from mediajet.media.binaries import ffmpeg
-from mediajet.media.inputs import input_args
+from mediajet.media.inputs import SAFE_DEMUXERS, input_args
 from mediajet.media.plans import audio, hls, video
 from mediajet.models.file import Codecs, File
 from mediajet.models.options import AdaptiveOptions, AudioOptions, VideoOptions
+from mediajet.settings import get_settings
 
 SRC = Path("/work/in/source")
 OUT = Path("/work/out")
@@ -22,8 +23,51 @@ SILENT = HD.model_copy(update={"codecs": Codecs(video="h264")})
 SONG = File(url=URL, kind="audio", format="mp3", duration=10.0, codecs=Codecs(audio="mp3"))
 
 
+# How every input is opened: no network, no demuxer that opens other files, every frame capped at
+# MEDIAJET_MAX_PIXELS (default 8192x8192) by the decoder itself.
+GUARD = ["-protocol_whitelist", "file,pipe", "-format_whitelist", ",".join(SAFE_DEMUXERS),
+         "-max_pixels", "67108864"]
+
+
 def head() -> list[str]:
     return [ffmpeg(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:2", "-nostats"]
+
+
+@pytest.fixture
+def env_settings(monkeypatch: pytest.MonkeyPatch):
+    """Set MEDIAJET_* variables for one test (the argv builders read the process's settings)."""
+    def setenv(name: str, value: str) -> None:
+        monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    yield setenv
+    monkeypatch.undo()
+    get_settings.cache_clear()
+
+
+# --- reading the input --------------------------------------------------------------------------
+
+
+def test_every_input_caps_its_decoders_before_the_per_input_options() -> None:
+    assert input_args(SRC) == [*GUARD, "-i", str(SRC)]
+    assert input_args(SRC, pre=["-ss", "2"]) == [*GUARD, "-ss", "2", "-i", str(SRC)]
+
+
+def test_the_decoder_cap_follows_max_pixels_up_to_what_ffmpeg_takes(env_settings) -> None:
+    env_settings("MEDIAJET_MAX_PIXELS", "76800")
+    assert input_args(SRC)[-4:] == ["-max_pixels", "76800", "-i", str(SRC)]
+    env_settings("MEDIAJET_MAX_PIXELS", str(2**40))
+    assert input_args(SRC)[-4:] == ["-max_pixels", str(2**31 - 1), "-i", str(SRC)]
+
+
+@pytest.mark.parametrize(("build", "pre"), [
+    (lambda: video.plan(VideoOptions(start=1), HD, SRC, OUT), ["-ss", "1"]),
+    (lambda: audio.plan(AudioOptions(), HD, SRC, OUT), []),
+    (lambda: hls.plan(AdaptiveOptions(start=2), HD, SRC, OUT), ["-ss", "2"]),
+], ids=["video", "audio", "adaptive_video"])
+def test_every_plan_decodes_its_input_under_the_cap(build, pre: list[str]) -> None:
+    argv = build().argv
+    assert argv[argv.index("-max_pixels"):argv.index("-i") + 2] == ["-max_pixels", "67108864", *pre, "-i", str(SRC)]
 
 
 def between(argv: list[str], first: str, last: str) -> list[str]:
@@ -38,7 +82,7 @@ def between(argv: list[str], first: str, last: str) -> list[str]:
 def test_video_default_is_h264_aac_mp4_with_faststart() -> None:
     todo = video.plan(VideoOptions(), HD, SRC, OUT)
     assert todo.argv == [
-        *head(), *input_args(SRC),
+        *head(), *GUARD, "-i", str(SRC),
         "-c:v", "libx264", "-preset", "fast", "-crf", "23", "-pix_fmt", "yuv420p",
         "-c:a", "aac", "-b:a", "128k", "-sn", "-dn",
         "-f", "mp4", "-movflags", "+faststart", str(OUT / "output.mp4"),

@@ -8,7 +8,7 @@ import pytest
 
 from mediajet.errors import ProcessingError
 from mediajet.media.binaries import ffmpeg
-from mediajet.media.inputs import input_args
+from mediajet.media.inputs import SAFE_DEMUXERS
 from mediajet.media.plans import animation, image
 from mediajet.models.file import Codecs, File
 from mediajet.models.options import AnimationOptions, ImageOptions
@@ -20,6 +20,10 @@ VIDEO = File(url="file:///work/in/source", kind="video", format="mp4", width=320
 PNG = File(url="file:///work/in/source", kind="image", format="png", width=320, height=240,
            codecs=Codecs(video="png"))
 AUDIO = File(url="file:///work/in/source", kind="audio", format="mp3", duration=10.0, codecs=Codecs(audio="mp3"))
+
+
+GUARD = ["-protocol_whitelist", "file,pipe", "-format_whitelist", ",".join(SAFE_DEMUXERS),
+         "-max_pixels", "67108864"]  # decoders refuse any frame over MEDIAJET_MAX_PIXELS
 
 
 def head() -> list[str]:
@@ -38,7 +42,7 @@ def test_image_input_needs_no_ffmpeg_run() -> None:
 
 def test_video_frame_at_start_is_piped_as_ppm() -> None:
     todo = image.plan(ImageOptions(start=1.5), VIDEO, SRC, OUT)
-    assert todo.argv == [*head(), *input_args(SRC, pre=["-ss", "1.5"]), "-map", "0:v:0", "-frames:v", "1",
+    assert todo.argv == [*head(), *GUARD, "-ss", "1.5", "-i", str(SRC), "-map", "0:v:0", "-frames:v", "1",
                          "-f", "image2pipe", "-c:v", "ppm", "pipe:1"]
     assert todo.capture_stdout
     assert todo.output == OUT / "output.jpg"
@@ -52,7 +56,7 @@ def test_poster_frame_reads_from_the_first_frame_without_seeking() -> None:
 
 def test_start_past_the_end_keeps_the_last_frame() -> None:
     todo = image.plan(ImageOptions(start=60, format="png"), VIDEO, SRC, OUT)
-    assert todo.argv == [*head(), *input_args(SRC, pre=["-sseof", "-2"]), "-map", "0:v:0", "-update", "1",
+    assert todo.argv == [*head(), *GUARD, "-sseof", "-2", "-i", str(SRC), "-map", "0:v:0", "-update", "1",
                          "-f", "image2", "-c:v", "ppm", str(OUT / ".last-frame.ppm")]
     assert not todo.capture_stdout
     assert todo.output == OUT / "output.png"
@@ -102,7 +106,7 @@ def test_gif_is_one_run_with_palette_and_loop() -> None:
     options = AnimationOptions(start=2, end=4.5, width=160)
     todo = animation.plan(options, VIDEO, SRC, OUT)
     assert todo.argv == [
-        *head(), *input_args(SRC, pre=["-ss", "2"]), "-t", "2.5", "-map", "0:v:0",
+        *head(), *GUARD, "-ss", "2", "-i", str(SRC), "-t", "2.5", "-map", "0:v:0",
         "-vf", ("fps=10,scale=160:120:flags=bicubic,setsar=1,split[a][b];[a]palettegen=max_colors=128[p];"
                 "[b][p]paletteuse=dither=bayer:bayer_scale=3:diff_mode=rectangle"),
         "-loop", "0", "-f", "gif", str(OUT / "output.gif"),
@@ -122,7 +126,7 @@ def test_webp_frames_go_raw_to_a_scratch_file() -> None:
     options = AnimationOptions(format="webp", end=3, fps=12, width=200, height=200, fit="cover", position="left")
     todo = animation.plan(options, VIDEO, SRC, OUT)
     assert todo.argv == [
-        *head(), *input_args(SRC), "-t", "3", "-map", "0:v:0",
+        *head(), *GUARD, "-i", str(SRC), "-t", "3", "-map", "0:v:0",
         "-vf", "fps=12,scale=267:200:flags=bicubic,crop=200:200:0:0,setsar=1",
         "-f", "rawvideo", "-pix_fmt", "rgb24", str(OUT / ".frames.raw"),
     ]

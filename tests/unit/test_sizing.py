@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from mediajet.media.sizing import ffmpeg_filters, resolve
+from mediajet.errors import ProcessingError
+from mediajet.media.sizing import FrameLimit, ffmpeg_filters, refuse_oversized, resolve
+
+LIMIT = FrameLimit(max_dimension=8192, max_pixels=4096 * 4096, setting="MEDIAJET_MAX_OUTPUT_PIXELS")
 
 
 @pytest.mark.parametrize(
@@ -48,3 +51,28 @@ def test_fill_stretches() -> None:
 
 def test_same_size_needs_no_filter() -> None:
     assert ffmpeg_filters(resolve(320, 240, even=True)) == []
+
+
+# --- limits -------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [(4096, 4096), (8192, 2048), (3840, 2160), (8192, 16), (1, 1)])
+def test_frames_within_the_limit_pass(size: tuple[int, int]) -> None:
+    refuse_oversized(*size, LIMIT)
+
+
+def test_an_upscale_past_the_pixel_limit_names_the_size_and_the_setting() -> None:
+    geom = resolve(160, 120, 8192, 8192, even=True)  # the upscaling bomb: contain pads to the whole box
+    with pytest.raises(ProcessingError) as caught:
+        refuse_oversized(geom.out_w, geom.out_h, LIMIT)
+    assert caught.value.kind == "resolution_too_large"
+    assert "8192x8192" in caught.value.message
+    assert "16777216 pixels" in caught.value.message and "MEDIAJET_MAX_OUTPUT_PIXELS" in caught.value.message
+
+
+def test_a_side_past_the_dimension_limit_is_refused_whatever_the_pixel_count() -> None:
+    with pytest.raises(ProcessingError) as caught:
+        refuse_oversized(16384, 16, LIMIT, "the top rendition")
+    assert caught.value.kind == "resolution_too_large"
+    assert caught.value.message.startswith("the top rendition would be 16384x16;")
+    assert "8192 px per side (MEDIAJET_MAX_DIMENSION)" in caught.value.message

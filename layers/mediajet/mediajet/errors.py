@@ -95,8 +95,8 @@ class StaleWrite(Conflict):
 
 
 class ProcessingError(MediaJetError):
-    """input_unreachable, input_forbidden, input_too_large, unsupported_media, encode_failed,
-    export_failed, timeout, cancelled ..."""
+    """input_unreachable, input_forbidden, input_too_large, unsupported_media, resolution_too_large,
+    duration_too_long, out_of_memory, encode_failed, export_failed, timeout, cancelled ..."""
 
     status = 422
     default_kind = "processing_failed"
@@ -124,6 +124,16 @@ class ProcessFailed(ProcessingError):
         super().__init__(message, kind=kind)
         self.exit_code = exit_code
         self.stderr_tail = stderr_tail
+
+
+class ShuttingDown(BaseException):
+    """This process is stopping (SIGTERM, Ctrl-C): the running child was stopped and the job is left as
+    it is, to resume at the next start. A BaseException, like KeyboardInterrupt, so that no
+    `except Exception` on the way up records it as the job's failure."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
 
 
 def error_body(exc: BaseException) -> dict[str, Any]:

@@ -34,8 +34,13 @@ class Settings(BaseSettings):
     read_timeout_s: float = 60.0
     max_redirects: int = 5
     max_duration_s: float = 6 * 3600
-    max_dimension: int = 8192
-    max_pixels: int = 8192 * 8192
+    max_dimension: int = 8192  # px per side, of an input and of any output
+    max_pixels: int = 8192 * 8192  # of an input picture, every decoded frame, and a still image output
+    # of a frame an encoder makes (video, animation, an HLS rendition or the frame they are cut from):
+    # 4096x4096 holds a 4K picture in any orientation; encoders need ~2-3.5 GB at this size on 2 cores
+    max_output_pixels: int = 4096 * 4096
+    # MB of writable memory one ffmpeg may take (RLIMIT_DATA); unset: 3/4 of the machine's, 0: no limit
+    max_job_memory_mb: int | None = Field(default=None, ge=0)
     step_timeout_s: float = 3600.0
 
     # parallel encoding (video and adaptive_video): inputs longer than chunk_min_duration seconds are

@@ -4,19 +4,26 @@ list, cancel. No HTTP here: the routes read the request and present the result."
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from mediajet.api import idempotency
 from mediajet.api.deps import ApiDeps
-from mediajet.errors import Conflict, InvalidRequest
+from mediajet.errors import Conflict, InvalidRequest, ProcessingError
 from mediajet.ids import now_ms
+from mediajet.media.sizing import check_requested_size
 from mediajet.models.job import ErrorInfo, Job
+from mediajet.models.options import MediaOptions
 from mediajet.models.requests import JobCreate, build_job, parse_job_create
 from mediajet.storage.paths import validate_template
 from mediajet.storage.s3 import parse_s3_uri
 from mediajet.store.base import JobPage, JobQuery, transition
 
 log = logging.getLogger("mediajet.api")
+
+# A list page's JSON stops growing here: `limit` alone let 100 big jobs make a 100 MB answer that held a
+# worker and the client. The page then ends early, with Has-More and a Link to the rest.
+PAGE_BUDGET_BYTES = 1024 * 1024
 
 def check_output(request: JobCreate) -> None:
     """`output` must name a destination the export step can write: `s3://bucket/key`, where the key
@@ -35,10 +42,20 @@ def check_output(request: JobCreate) -> None:
                              kind="invalid_output", field="output")
 
 
+def check_size(deps: ApiDeps, kind: str, options: MediaOptions | None) -> None:
+    """An output the options alone make too large is a 400 now, not a failed job after probe."""
+    try:
+        check_requested_size(kind, getattr(options, "width", None), getattr(options, "height", None),
+                             deps.settings)
+    except ProcessingError as exc:
+        raise InvalidRequest(exc.message, kind=exc.kind, field="options.width") from None
+
+
 def create_job(deps: ApiDeps, project_id: str, body: Any, key: str | None) -> tuple[Job, bool]:
     """Validate, store (once per Idempotency-Key) and start a job. Returns (job, created)."""
     request = parse_job_create(body)
     check_output(request)
+    check_size(deps, request.kind, request.parsed_options())
     job, created = idempotency.create_job(deps.jobs, build_job(request, project_id), key, body)
     if created:
         try:
@@ -73,6 +90,34 @@ def get_job(deps: ApiDeps, project_id: str, job_id: str) -> Job:
 
 def list_jobs(deps: ApiDeps, project_id: str, query: JobQuery) -> JobPage:
     return deps.jobs.list_jobs(project_id, query)
+
+
+def fit_page(page: JobPage, query: JobQuery, render: Callable[[Job], str],
+             budget: int = PAGE_BUDGET_BYTES) -> tuple[JobPage, list[str]]:
+    """Render the page's jobs (JSON text each) until the page would pass `budget` bytes; returns the page
+    that fits, with `has_more` when anything was left out, and its rendered items in page order.
+
+    The jobs left out are those furthest from the cursor (the end of the page; with a lone `before`, the
+    start), so the page's Link continues exactly where it stops. The first job always fits: a page makes
+    progress however big one job is."""
+    backwards = query.before is not None and query.after is None
+    order = list(reversed(page.items)) if backwards else list(page.items)
+    kept: list[Job] = []
+    texts: list[str] = []
+    used = 2  # the array's brackets
+    for job in order:
+        text = render(job)
+        size = len(text.encode()) + (1 if texts else 0)  # the comma
+        if texts and used + size > budget:
+            break
+        kept.append(job)
+        texts.append(text)
+        used += size
+    trimmed = len(kept) < len(order)
+    if backwards:
+        kept.reverse()
+        texts.reverse()
+    return JobPage(items=kept, has_more=page.has_more or trimmed), texts
 
 
 def cancel_job(deps: ApiDeps, project_id: str, job_id: str) -> Job:

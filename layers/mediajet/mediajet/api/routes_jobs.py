@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
@@ -11,7 +12,7 @@ from mediajet.api import jobs
 from mediajet.api.auth import project_for
 from mediajet.api.body import json_body
 from mediajet.api.deps import ApiDeps
-from mediajet.api.errors import json_response
+from mediajet.api.errors import JSON, json_response
 from mediajet.api.idempotency import key_from
 from mediajet.api.openapi import EXT, EXTENSION, Resolver, error_responses, ok
 from mediajet.api.pagination import base_url, page_headers
@@ -26,7 +27,8 @@ IdempotencyKey = Annotated[str | None, Header(
 _LIST_HEADERS = {
     "Link": {"description": 'next page: `<…/jobs?after=<id>…>; rel="next"` (absent on the last page)',
              "schema": {"type": "string"}},
-    "Has-More": {"description": "true when another page follows", "schema": {"type": "string"}},
+    "Has-More": {"description": "true when another page follows (a page may end before `limit` jobs when its "
+                 "JSON would pass 1 MiB)", "schema": {"type": "string"}},
     "Limit": {"description": "the page size used", "schema": {"type": "integer"}},
 }
 
@@ -49,7 +51,8 @@ def register(app: Resolver, deps: ApiDeps) -> None:
         return present(job, 201 if created else 200)
 
     @app.get("/jobs", summary="List jobs", tags=["jobs"], operation_id="listJobs",
-             description="A JSON array of jobs, newest first by default. Cursors are job ids.",
+             description="A JSON array of jobs, newest first by default. Cursors are job ids. A page holds up "
+             "to `limit` jobs and at most about 1 MiB of JSON; follow `Link` while `Has-More` is true.",
              responses={**ok(200, "a page of jobs", list[Job], _LIST_HEADERS), **error_responses(400, 401)})
     def list_jobs(
         kind: Annotated[JobKind | None, Query()] = None,
@@ -62,11 +65,16 @@ def register(app: Resolver, deps: ApiDeps) -> None:
     ):
         project = caller()
         query = JobQuery(kind=kind, status=status, input=input, limit=limit, after=after, before=before, order=order)
-        page = jobs.list_jobs(deps, project, query)
+        page, texts = jobs.fit_page(jobs.list_jobs(deps, project, query), query, render)
         event = app.current_event
         url = base_url(event.headers, event.request_context.domain_name, event.raw_path)
-        return json_response(200, [job_dict(job, deps.sign_url) for job in page.items],
-                             page_headers(page, query, url))
+        # Each job was serialised once, to measure it; the page is those texts joined.
+        return Response(status_code=200, content_type=JSON, body=f"[{','.join(texts)}]",
+                        headers=page_headers(page, query, url))
+
+    def render(job: Job) -> str:
+        # json_response's encoding, one job at a time
+        return json.dumps(job_dict(job, deps.sign_url), separators=(",", ":"), ensure_ascii=False)
 
     @app.get("/jobs/<job_id>", summary="Get a job", tags=["jobs"], operation_id="getJob",
              responses={**ok(200, "the job with its tasks", Job), **error_responses(401, 404)})

@@ -6,9 +6,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from mediajet.api.deps import ApiDeps
+from mediajet.api.jobs import check_size
 from mediajet.errors import InvalidRequest
 from mediajet.models.job import Task
-from mediajet.models.requests import TaskCreate, parse_task_create
+from mediajet.models.options import OPTIONS_BY_KIND
+from mediajet.models.requests import TaskCreate, parse_options, parse_task_create
 
 
 def normalise_input(raw: dict[str, Any]) -> dict[str, Any]:
@@ -34,6 +36,8 @@ def create_task(deps: ApiDeps, project_id: str, body: Any) -> Task:
     request = parse_task_create(body)
     if request.kind == "export":
         check_export(request)
+    if request.kind in OPTIONS_BY_KIND:
+        check_size(deps, request.kind, parse_options(request.kind, request.options))
     task = Task(kind=request.kind, input=normalise_input(request.input),  # type: ignore[arg-type]
                 options=dict(request.options or {}), project_id=project_id)
     task.updated_at = task.created_at

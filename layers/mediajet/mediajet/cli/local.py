@@ -1,16 +1,26 @@
-"""`--local`: run a job or a task in this process, with the same pipeline the server runs."""
+"""`--local`: run a job or a task in this process, with the same pipeline the server runs.
+
+The work runs on a thread while this one shows progress. Ctrl-C or SIGTERM stops the running ffmpeg
+(it is in a session of its own, so the terminal's Ctrl-C never reaches it) before the command exits:
+130 for Ctrl-C (cli/main.py), death by SIGTERM for SIGTERM, as a shell expects.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
 import tempfile
 import threading
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from mediajet.cli.render import Renderer
-from mediajet.errors import InvalidRequest
+from mediajet.errors import InvalidRequest, ShuttingDown
 from mediajet.local.runtime import LocalRuntime
+from mediajet.media.runner import STOP_GRACE_S
 from mediajet.models.job import Job, Task
 from mediajet.models.requests import parse_options, with_pipeline_tasks
 from mediajet.pipeline.execute import run_job
@@ -19,6 +29,11 @@ from mediajet.settings import Settings
 
 POLL_S = 0.2
 LOCAL_PROJECT = "prj_local"
+LET_GO_S = STOP_GRACE_S + 5  # how long the work gets to give up once its encoder is stopped
+
+
+class Terminated(Exception):
+    pass
 
 
 def resolve_input(value: str) -> str:
@@ -42,6 +57,54 @@ def _watch(read: Any, renderer: Renderer, done: threading.Event) -> dict[str, An
     return read()
 
 
+def run_watched(work: Callable[[threading.Event], object], read: Callable[[], dict[str, Any]],
+                renderer: Renderer) -> dict[str, Any]:
+    """Run `work(stop)` on a thread and render `read()` until it ends. On Ctrl-C or SIGTERM, `stop`
+    ends the running child and the exception goes on once the work has let go."""
+    stop, done = threading.Event(), threading.Event()
+
+    def target() -> None:
+        try:
+            work(stop)
+        except ShuttingDown:
+            pass
+        finally:
+            done.set()
+
+    runner = threading.Thread(target=target, name="mediajet-local", daemon=True)
+    runner.start()
+    try:
+        record = _watch(read, renderer, done)
+    except (KeyboardInterrupt, Terminated):
+        stop.set()
+        runner.join(LET_GO_S)
+        raise
+    runner.join()
+    return record
+
+
+@contextlib.contextmanager
+def _dies_of_sigterm() -> Iterator[None]:
+    """SIGTERM raises Terminated inside; once everything in there has cleaned up (the encoder stopped,
+    scratch space removed), the process dies of the signal, as the sender expects."""
+    if threading.current_thread() is not threading.main_thread():
+        yield  # only the main thread may handle signals; an embedding program handles its own
+        return
+
+    def terminated(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    except Terminated:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
+        raise  # not reached: the default action ends the process
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
 def run_job_locally(kind: str, source: str, output: str | None, options: dict[str, Any], settings: Settings,
                     renderer: Renderer) -> dict[str, Any]:
     parse_options(kind, options)  # a bad flag is a usage error, before any work starts
@@ -50,17 +113,14 @@ def run_job_locally(kind: str, source: str, output: str | None, options: dict[st
         raise InvalidRequest("adaptive output must end in .m3u8", kind="invalid_output", field="output")
     Path(destination).parent.mkdir(parents=True, exist_ok=True)
     # Scratch space next to the output, so finished files are renamed into place, never copied.
-    with tempfile.TemporaryDirectory(prefix=".mediajet-", dir=Path(destination).parent) as data_dir:
+    scratch = tempfile.TemporaryDirectory(prefix=".mediajet-", dir=Path(destination).parent)
+    with _dies_of_sigterm(), scratch as data_dir:
         runtime = LocalRuntime.open(settings, Path(data_dir), allow_local_files=True)
         job = with_pipeline_tasks(Job(kind=kind, input=resolve_input(source), options=options,  # type: ignore[arg-type]
                                       destination=destination, project_id=LOCAL_PROJECT))
         runtime.jobs.create_job(job)
-        done = threading.Event()
-        runner = threading.Thread(target=lambda: (run_job(job.id, runtime.context()), done.set()), daemon=True)
-        runner.start()
-        record = _watch(lambda: _dump(runtime.jobs.get_job(job.id)), renderer, done)
-        runner.join()
-        return record
+        return run_watched(lambda stop: run_job(job.id, runtime.context(stop=stop)),
+                           lambda: _dump(runtime.jobs.get_job(job.id)), renderer)
 
 
 def run_task_locally(kind: str, task_input: dict[str, Any], output: str | None, options: dict[str, Any],
@@ -78,11 +138,9 @@ def run_task_locally(kind: str, task_input: dict[str, Any], output: str | None, 
     task = Task(kind=kind, input={**task_input, "url": resolve_input(url)}, options=options,
                 project_id=LOCAL_PROJECT)
     runtime.jobs.create_task(task)
-    done = threading.Event()
-    runner = threading.Thread(target=lambda: (run_task(task.id, runtime.context()), done.set()), daemon=True)
-    runner.start()
-    record = _watch(lambda: _dump(runtime.jobs.get_task(task.id)), renderer, done)
-    runner.join()
+    with _dies_of_sigterm():
+        record = run_watched(lambda stop: run_task(task.id, runtime.context(stop=stop)),
+                             lambda: _dump(runtime.jobs.get_task(task.id)), renderer)
     if output and kind != "export" and record.get("status") == "succeeded":
         record = _copy_out(record, output)
     return record

@@ -84,10 +84,11 @@ class LocalRuntime:
         ok = expires.isdigit() and self.outputs.verify_signature(key, int(expires), signature)
         return key if ok else None
 
-    def context(self, cancel: threading.Event | None = None) -> StepContext:
+    def context(self, cancel: threading.Event | None = None, stop: threading.Event | None = None) -> StepContext:
+        """`cancel` ends the job as cancelled; `stop` (shutdown) ends its step and leaves it to resume."""
         return StepContext(
             jobs=self.jobs, work=self.work, outputs=self.outputs, settings=self.settings, scratch=self.scratch,
-            cancel=cancel, allow_local_files=self.allow_local_files, resolve_own_url=self.own_key,
+            cancel=cancel, stop=stop, allow_local_files=self.allow_local_files, resolve_own_url=self.own_key,
         )
 
     def worker(self, concurrency: int | None = None) -> LocalWorker:

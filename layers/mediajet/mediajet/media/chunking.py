@@ -24,6 +24,7 @@ import bisect
 import csv
 import itertools
 import statistics
+import threading
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -71,9 +72,9 @@ def scan_argv(path: Path) -> list[str]:
             "stream_disposition=attached_pic:packet=stream_index,pts_time,flags"), *input_args(path)]
 
 
-def scan(path: Path, *, timeout: float) -> Scan | None:
+def scan(path: Path, *, timeout: float, stop: threading.Event | None = None) -> Scan | None:
     """The largest picture stream's packets, or None when the input has none or no usable timestamps."""
-    result = runner.run(scan_argv(path.absolute()), timeout=timeout, capture_stdout=True,
+    result = runner.run(scan_argv(path.absolute()), timeout=timeout, capture_stdout=True, stop=stop,
                         error_kind="unsupported_media", what="ffprobe")
     return parse_scan(result.stdout.decode("utf-8", "replace"))
 

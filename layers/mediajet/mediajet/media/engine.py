@@ -43,6 +43,7 @@ def encode(
     timeout: float,
     on_progress: Callable[[int], None] | None = None,
     cancel: threading.Event | None = None,
+    stop: threading.Event | None = None,
 ) -> Path:
     """Run the plan; returns the main output file (inside `out_dir`)."""
     # The runner starts ffmpeg in a private temporary directory, so relative paths would point there.
@@ -52,7 +53,7 @@ def encode(
     stdout = b""
     if todo.argv:
         result = runner.run(todo.argv, timeout=timeout, duration=todo.duration, on_progress=on_progress,
-                            cancel=cancel, capture_stdout=todo.capture_stdout)
+                            cancel=cancel, stop=stop, capture_stdout=todo.capture_stdout)
         stdout = result.stdout
     if todo.finish is not None:
         todo.finish(stdout)

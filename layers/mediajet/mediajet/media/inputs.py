@@ -2,12 +2,16 @@
 
 `-protocol_whitelist file,pipe` stops network access; `-format_whitelist` keeps out demuxers that
 open further URLs or files (hls, concat, dash, tee, image sequences with patterns, ...), which is
-how a crafted "video" leaks `/etc/passwd` or an internal URL into an encode.
+how a crafted "video" leaks `/etc/passwd` or an internal URL into an encode. `-max_pixels` caps every
+decoder at `Settings.max_pixels` for every frame, not only the one ffprobe looked at: a stream that
+switches to a huge size partway through is stopped there (media/runner.py) instead of being decoded.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+
+from mediajet.settings import get_settings
 
 SAFE_DEMUXERS = (
     "mov,mp4,m4a,3gp,3g2,mj2",  # one demuxer, several names
@@ -20,9 +24,15 @@ SAFE_DEMUXERS = (
 REFUSED_DEMUXERS = frozenset({"hls", "applehttp", "concat", "dash", "ffconcat", "tee", "data", "subfile",
                               "image2pipe", "libmodplug", "sdp", "rtsp", "rtp"})
 PROTOCOLS = "file,pipe"
+INT_MAX = 2**31 - 1  # the largest -max_pixels ffmpeg takes
 
 
 def input_args(path: Path | str, *, pre: list[str] | None = None) -> list[str]:
     """The input part of an argv: guard flags, then any per-input options (`-ss`), then `-i`."""
-    return ["-protocol_whitelist", PROTOCOLS, "-format_whitelist", ",".join(SAFE_DEMUXERS), *(pre or []),
-            "-i", str(path)]
+    return ["-protocol_whitelist", PROTOCOLS, "-format_whitelist", ",".join(SAFE_DEMUXERS),
+            *decoder_cap(get_settings().max_pixels), *(pre or []), "-i", str(path)]
+
+
+def decoder_cap(max_pixels: int) -> list[str]:
+    """A decoder option given before `-i`: ffmpeg refuses to decode any larger frame of that input."""
+    return ["-max_pixels", str(min(max_pixels, INT_MAX))]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ def probe_argv(path: Path) -> list[str]:
             "-show_format", "-show_streams", *input_args(path)]
 
 
-def probe(path: Path, *, url: str | None = None, timeout: float = 60) -> File:
+def probe(path: Path, *, url: str | None = None, timeout: float = 60, stop: threading.Event | None = None) -> File:
     path = Path(path).absolute()  # ffprobe runs in a private working directory
     url = url or path.as_uri()
     try:
@@ -63,7 +64,7 @@ def probe(path: Path, *, url: str | None = None, timeout: float = 60) -> File:
         raise ProcessingError("the input is empty (0 bytes); check that the URL serves the whole file",
                               kind="unsupported_media")
     try:
-        data = _ffprobe(path, timeout)
+        data = _ffprobe(path, timeout, stop)
     except ProcessingError as failure:
         if failure.kind != "unsupported_media":
             raise
@@ -76,11 +77,13 @@ def probe(path: Path, *, url: str | None = None, timeout: float = 60) -> File:
     return found
 
 
-def _ffprobe(path: Path, timeout: float) -> dict[str, Any]:
+def _ffprobe(path: Path, timeout: float, stop: threading.Event | None) -> dict[str, Any]:
     try:
-        result = runner.run(probe_argv(path), timeout=timeout, capture_stdout=True,
+        result = runner.run(probe_argv(path), timeout=timeout, capture_stdout=True, stop=stop,
                             error_kind="unsupported_media", what="ffprobe")
     except ProcessFailed as exc:
+        if exc.kind in ("resolution_too_large", "out_of_memory"):
+            raise ProcessingError(exc.message, kind=exc.kind) from exc
         if exc.kind == "timeout":
             raise ProcessingError(
                 f"reading the input's media information took longer than {timeout:g} s; "
@@ -219,6 +222,9 @@ def _pillow_still(path: Path, url: str, size: int) -> File | None:
     """Header-only read with Pillow (Image.open does not decode); None when Pillow cannot read it."""
     from PIL import Image
 
+    from mediajet.media.stills import guard_pixels
+
+    guard_pixels()
     try:
         with Image.open(path, formats=OPENERS) as image:
             fmt, codec = PILLOW_FORMATS[str(image.format)]

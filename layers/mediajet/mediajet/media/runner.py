@@ -2,23 +2,45 @@
 ffmpeg `-progress` parsed into 0-100 callbacks, and a typed error with the exit code and stderr tail.
 
 Children get a minimal environment (no credentials or API keys leak into ffmpeg) and run in a
-private temporary directory that is removed afterwards.
+private temporary directory that is removed afterwards, in a session of their own (a Ctrl-C on the
+terminal reaches only us; we decide what happens to them).
+
+What a child may cost, and how it ends:
+
+- memory: RLIMIT_DATA (writable private memory: heap and anonymous mappings) of
+  `memory_limit_mb()`; an encoder that runs out fails the job with kind `out_of_memory`.
+  RLIMIT_AS would also count thread stacks, mapped files and the address space that malloc
+  reserves per thread without using it, which grows with the core count, not with the job.
+- pictures: every decoder runs with `-max_pixels` (media/inputs.py); the first frame above it stops
+  the child at once with kind `resolution_too_large` (ffmpeg itself would skip the frame and go on).
+- shutdown: when `stop` is set the child gets SIGTERM, then SIGKILL after STOP_GRACE_S, and
+  `ShuttingDown` is raised so the job is left to resume. On Linux a child also dies with the thread
+  that started it (PR_SET_PDEATHSIG), so even a kill -9 of the server leaves no encoder running;
+  that thread always waits here for the child, so it never exits first.
 """
 
 from __future__ import annotations
 
+import ctypes
 import logging
+import os
+import re
+import resource
 import shlex
+import signal
 import subprocess
+import sys
 import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import IO
 
-from mediajet.errors import Cancelled, ProcessFailed
+from mediajet.errors import Cancelled, ProcessFailed, ShuttingDown
+from mediajet.settings import Settings, get_settings
 
 log = logging.getLogger("mediajet.media")
 
@@ -27,6 +49,22 @@ CHILD_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL"
 _PROGRESS_KEYS = ("out_time_us=", "out_time_ms=", "progress=", "frame=", "fps=", "bitrate=", "total_size=",
                   "out_time=", "dup_frames=", "drop_frames=", "speed=", "stream_")
 TAIL_LINES = 25
+POLL_S = 0.1
+STOP_GRACE_S = 2.0  # ffmpeg finishes its output on SIGTERM; at shutdown nobody wants it
+MB = 1024 * 1024
+# The automatic memory limit (MEDIAJET_MAX_JOB_MEMORY_MB unset): a share of the machine, because an
+# encoder's memory grows with the cores it uses (SVT-AV1 at 4K: 1.9 GB on 2 cores, 8.5 GB from 5).
+AUTO_MEMORY_SHARE = 0.75
+AUTO_MEMORY_MIN_MB = 2048
+# libavutil's words when a decoder meets a picture above -max_pixels.
+_DECODER_CAP = re.compile(r"Picture size (\d+)x(\d+) exceeds specified max pixel count (\d+)")
+# What ffmpeg and the encoders print when an allocation fails: x264/x265 "malloc of size N failed",
+# libvpx "Memory allocation error", SVT-AV1 "insufficient resources", ffmpeg ENOMEM "Out of memory".
+_OUT_OF_MEMORY = re.compile(r"malloc of size|memory allocation|out of memory|cannot allocate memory|"
+                            r"insufficient resources|failed to allocate", re.IGNORECASE)
+# A child killed by one of these while near its memory limit ran out of memory (an unchecked malloc).
+_CRASH_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGKILL})
+PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -63,13 +101,32 @@ class _Progress:
             self.callback(percent)
 
 
-def _drain_stderr(stream: IO[bytes], tail: deque[str], progress: _Progress) -> None:
-    for raw in iter(stream.readline, b""):
-        line = raw.decode("utf-8", "replace").rstrip()
+class _Stderr:
+    """Everything ffmpeg says: progress, a tail for the error message, and the lines that give a
+    failure its kind (they may be long gone from the tail by the time the child exits)."""
+
+    def __init__(self, progress: _Progress) -> None:
+        self.progress = progress
+        self.tail: deque[str] = deque(maxlen=TAIL_LINES)
+        self.too_large: re.Match[str] | None = None
+        self.out_of_memory = False
+
+    def feed(self, line: str) -> None:
         if line.startswith(_PROGRESS_KEYS):
-            progress.feed(line)
-        elif line:
-            tail.append(line)
+            self.progress.feed(line)
+            return
+        if not line:
+            return
+        self.tail.append(line)
+        if self.too_large is None:
+            self.too_large = _DECODER_CAP.search(line)
+        if not self.out_of_memory and _OUT_OF_MEMORY.search(line):
+            self.out_of_memory = True
+
+
+def _drain_stderr(stream: IO[bytes], said: _Stderr) -> None:
+    for raw in iter(stream.readline, b""):
+        said.feed(raw.decode("utf-8", "replace").rstrip())
 
 
 def _drain_stdout(stream: IO[bytes], sink: list[bytes]) -> None:
@@ -81,6 +138,98 @@ def command_line(argv: Sequence[str]) -> str:
     return shlex.join(argv)
 
 
+# --- limits -------------------------------------------------------------------------------------
+
+
+def memory_limit_mb(settings: Settings) -> int | None:
+    """The RLIMIT_DATA of every child in MB, or None for none. MEDIAJET_MAX_JOB_MEMORY_MB: 0 turns it
+    off; unset, it is AUTO_MEMORY_SHARE of this machine's (or container's) memory. On Lambda the
+    function's memory already bounds the one job it runs, so there is none."""
+    if settings.max_job_memory_mb is not None:
+        return settings.max_job_memory_mb if settings.max_job_memory_mb > 0 else None
+    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
+        return None
+    total = machine_memory_mb()
+    return max(AUTO_MEMORY_MIN_MB, int(total * AUTO_MEMORY_SHARE)) if total else None
+
+
+def machine_memory_mb() -> int | None:
+    """Physical memory, or the cgroup's limit when that is lower (a container sees the host's RAM)."""
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // MB
+    except (ValueError, OSError, AttributeError):
+        return None
+    for cgroup in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(cgroup).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit():
+            total = min(total, int(text) // MB)
+    return total
+
+
+def _load_prctl() -> Callable[..., int] | None:
+    if not sys.platform.startswith("linux"):
+        return None
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+
+
+_PRCTL = _load_prctl()
+
+
+def _child_setup(data_limit: int | None, parent: int) -> Callable[[], None]:
+    """Runs in the child between fork and exec: only async-safe calls, nothing that could block."""
+    die_with_parent = (ctypes.c_ulong(PR_SET_PDEATHSIG), ctypes.c_ulong(signal.SIGKILL), ctypes.c_ulong(0),
+                       ctypes.c_ulong(0), ctypes.c_ulong(0))
+
+    def setup() -> None:
+        if data_limit:
+            resource.setrlimit(resource.RLIMIT_DATA, (data_limit, data_limit))
+        if _PRCTL is not None:
+            _PRCTL(*die_with_parent)
+            if os.getppid() != parent:  # the parent died before the line above: nobody would stop us
+                os._exit(1)
+
+    return setup
+
+
+def _data_mb(pid: int) -> int:
+    """The child's writable private memory now (what RLIMIT_DATA counts); 0 when unknown."""
+    try:
+        with open(f"/proc/{pid}/status", "rb") as status:
+            for line in status:
+                if line.startswith(b"VmData:"):
+                    return int(line.split()[1]) // 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
+    """The child leads its own session, so its group is its pid; anything it started goes too."""
+    if proc.poll() is not None:  # reaped: the pid may already belong to someone else
+        return
+    try:
+        os.killpg(proc.pid, signum)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+def _terminate(proc: subprocess.Popen[bytes], grace: float) -> None:
+    _signal_group(proc, signal.SIGTERM)
+    try:
+        proc.wait(timeout=grace)
+    except subprocess.TimeoutExpired:
+        _signal_group(proc, signal.SIGKILL)
+
+
+# --- running ------------------------------------------------------------------------------------
+
+
 def run(
     argv: Sequence[str],
     *,
@@ -88,17 +237,23 @@ def run(
     duration: float | None = None,
     on_progress: ProgressCallback | None = None,
     cancel: threading.Event | None = None,
+    stop: threading.Event | None = None,
     capture_stdout: bool = False,
     error_kind: str = "encode_failed",
     what: str | None = None,
 ) -> ProcessResult:
-    """Run `argv` to completion. Raises ProcessFailed (exit code, stderr tail), ProcessFailed with
-    kind `timeout`, or Cancelled. `duration` (seconds of media) scales `-progress` into percent."""
+    """Run `argv` to completion. Raises ProcessFailed (exit code, stderr tail) with `error_kind`, or
+    with kind `timeout`, `resolution_too_large` or `out_of_memory`; Cancelled when `cancel` is set;
+    ShuttingDown when `stop` is set (also before it starts). `duration` (seconds of media) scales
+    `-progress` into percent."""
     label = what or argv[0].rsplit("/", 1)[-1].split("-")[0]
+    if stop is not None and stop.is_set():
+        raise ShuttingDown(f"{label} was not started: this process is shutting down")
     log.debug("$ %s", command_line(argv))
-    tail: deque[str] = deque(maxlen=TAIL_LINES)
     out: list[bytes] = []
-    progress = _Progress(duration, on_progress)
+    said = _Stderr(_Progress(duration, on_progress))
+    limit_mb = memory_limit_mb(get_settings())
+    peak_mb = 0
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mediajet-proc-") as workdir:
         proc = subprocess.Popen(
@@ -109,8 +264,9 @@ def run(
             cwd=workdir,
             env=CHILD_ENV,
             start_new_session=True,
+            preexec_fn=_child_setup(limit_mb * MB if limit_mb else None, os.getpid()),  # noqa: PLW1509
         )
-        readers = [threading.Thread(target=_drain_stderr, args=(proc.stderr, tail, progress), daemon=True)]
+        readers = [threading.Thread(target=_drain_stderr, args=(proc.stderr, said), daemon=True)]
         if capture_stdout:
             readers.append(threading.Thread(target=_drain_stdout, args=(proc.stdout, out), daemon=True))
         for reader in readers:
@@ -118,15 +274,23 @@ def run(
         stopped_by: str | None = None
         deadline = started + timeout
         while proc.poll() is None:
+            if stop is not None and stop.is_set():
+                stopped_by = "stop"
+                _terminate(proc, STOP_GRACE_S)
+                break
             if cancel is not None and cancel.is_set():
                 stopped_by = "cancel"
             elif time.monotonic() > deadline:
                 stopped_by = "timeout"
+            elif said.too_large is not None:
+                stopped_by = "too_large"
             if stopped_by:
                 proc.kill()
                 break
+            if limit_mb:
+                peak_mb = max(peak_mb, _data_mb(proc.pid))
             try:
-                proc.wait(timeout=0.1)
+                proc.wait(timeout=POLL_S)
             except subprocess.TimeoutExpired:
                 pass
         exit_code = proc.wait()
@@ -136,17 +300,43 @@ def run(
             if pipe is not None:
                 pipe.close()
     elapsed = time.monotonic() - started
-    stderr_tail = "\n".join(tail)
+    stderr_tail = "\n".join(said.tail)
     if stderr_tail:
         log.debug("%s stderr (tail):\n%s", label, stderr_tail)
+    if stopped_by == "stop":
+        raise ShuttingDown(f"{label} was stopped because this process is shutting down")
     if stopped_by == "cancel":
         raise Cancelled(f"{label} was stopped because the job was cancelled")
     if stopped_by == "timeout":
         raise ProcessFailed(f"{label} took longer than {timeout:.0f} s and was stopped", kind="timeout",
                             exit_code=exit_code, stderr_tail=stderr_tail)
+    if said.too_large is not None:  # also when the child got to exit on its own first
+        raise _too_large(said.too_large, exit_code, stderr_tail)
     if exit_code != 0:
-        last = tail[-1] if tail else "no error output"
+        if said.out_of_memory or _crashed_at_limit(exit_code, peak_mb, limit_mb):
+            raise ProcessFailed(_out_of_memory_message(label, limit_mb), kind="out_of_memory",
+                                exit_code=exit_code, stderr_tail=stderr_tail)
+        last = said.tail[-1] if said.tail else "no error output"
         raise ProcessFailed(f"{label} failed (exit code {exit_code}): {last}", kind=error_kind,
                             exit_code=exit_code, stderr_tail=stderr_tail)
-    progress.report(100)
+    said.progress.report(100)
     return ProcessResult(exit_code, b"".join(out), stderr_tail, elapsed)
+
+
+def _crashed_at_limit(exit_code: int, peak_mb: int, limit_mb: int | None) -> bool:
+    return bool(limit_mb) and -exit_code in _CRASH_SIGNALS and peak_mb >= 0.8 * (limit_mb or 0)
+
+
+def _too_large(match: re.Match[str], exit_code: int, stderr_tail: str) -> ProcessFailed:
+    width, height, limit = match.groups()
+    return ProcessFailed(
+        f"the input has a {width}x{height} picture ({int(width) * int(height)} pixels), over the limit of "
+        f"{limit} pixels (MEDIAJET_MAX_PIXELS) that holds for every frame of a video, not only its first. "
+        "Send a smaller input", kind="resolution_too_large", exit_code=exit_code, stderr_tail=stderr_tail)
+
+
+def _out_of_memory_message(label: str, limit_mb: int | None) -> str:
+    if limit_mb:
+        return (f"{label} ran out of memory: one job may use {limit_mb} MB (MEDIAJET_MAX_JOB_MEMORY_MB). "
+                "Ask for a smaller size or a cheaper codec, or raise the limit")
+    return f"{label} ran out of memory on this machine. Ask for a smaller size or a cheaper codec"

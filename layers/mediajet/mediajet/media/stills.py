@@ -60,7 +60,7 @@ RGBA = tuple[int, int, int, int]
 def open_image(path: Path) -> Image.Image:
     """Open an image file lazily (header only) after checking it is a readable, reasonably sized
     format. Decode it with `decode`."""
-    _guard_pixels()
+    guard_pixels()
     try:
         return _checked(Image.open(path, formats=READABLE))
     except ProcessingError:
@@ -80,16 +80,16 @@ def open_frame(data: bytes) -> Image.Image:
     """A PPM frame that ffmpeg wrote to its stdout."""
     if not data:
         raise ProcessingError("ffmpeg produced no frame", kind="encode_failed")
-    _guard_pixels()
+    guard_pixels()
     try:
         return _checked(Image.open(io.BytesIO(data), formats=("PPM",)))
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ProcessingError(f"ffmpeg produced an unreadable frame: {exc}", kind="encode_failed") from exc
 
 
-def _guard_pixels() -> None:
-    # Pillow's own check in Image.open (a warning above the limit, an error above twice the limit)
-    # stops bombs before our explicit check below even sees the header.
+def guard_pixels() -> None:
+    """Before any Image.open of user data. Pillow's own check in Image.open (a warning above the limit,
+    an error above twice the limit) stops bombs before an explicit check even sees the header."""
     Image.MAX_IMAGE_PIXELS = get_settings().max_pixels
 
 

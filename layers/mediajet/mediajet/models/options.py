@@ -34,8 +34,15 @@ CODEC_CONTAINERS: dict[str, tuple[str, ...]] = {
 DEFAULT_CODEC: dict[str, str] = {"mp4": "h264", "mov": "h264", "webm": "vp9"}
 
 MAX_PIXELS_SIDE = 16384
-_PERCENT = re.compile(r"^(\d{1,3}(?:\.\d+)?)%$")
-_HEX = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})$")
+# `start`/`end` in seconds: no input may last longer than the default MEDIAJET_MAX_DURATION_S (6 h), so a
+# time past it can only be a mistake (1e300 used to reach the encoder and fail the job as encode_failed).
+MAX_TIME_S = 6 * 3600.0
+# The shortest cut: below it an encoder gets no whole frame (a 1e-9 s audio clip failed as unsupported_media).
+MIN_SPAN_S = 0.01
+# fullmatch, ASCII digits only: `$` would let "#000000\n" through into ffmpeg's filter graph, and `\d`
+# would accept other scripts' digits the sizing code does not read.
+_PERCENT = re.compile(r"([0-9]{1,3}(?:\.[0-9]+)?)%")
+_HEX = re.compile(r"#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6}|[0-9a-fA-F]{8})")
 
 
 def _dimension(value: Any) -> int | str:
@@ -48,9 +55,9 @@ def _dimension(value: Any) -> int | str:
         return pixels
     if isinstance(value, str):
         text = value.strip()
-        if text.isdigit():
+        if text.isascii() and text.isdigit():
             return _dimension(int(text))
-        match = _PERCENT.match(text)
+        match = _PERCENT.fullmatch(text)
         if match and 0 < float(match.group(1)) <= 100:
             return f"{match.group(1)}%"
     raise PydanticCustomError("invalid_option", "must be a number of pixels or a percentage like \"50%\" (1-100%)")
@@ -63,13 +70,15 @@ class _Options(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     quality: Quality = "auto"
-    start: float | None = Field(default=None, ge=0)
-    end: float | None = Field(default=None, gt=0)
+    start: float | None = Field(default=None, ge=0, le=MAX_TIME_S)
+    end: float | None = Field(default=None, gt=0, le=MAX_TIME_S)
 
     @model_validator(mode="after")
     def _end_after_start(self) -> _Options:
-        if self.end is not None and self.end <= (self.start or 0):
-            raise PydanticCustomError("invalid_option", "end must be greater than start", {"field": "end"})
+        # the tolerance: 10.01 - 10 is 0.00999… in binary floating point
+        if self.end is not None and self.end - (self.start or 0) < MIN_SPAN_S - 1e-9:
+            raise PydanticCustomError("invalid_option", f"end must be at least {MIN_SPAN_S:g} s after start",
+                                      {"field": "end"})
         return self
 
     @property
@@ -92,8 +101,9 @@ class _Visual(_Options):
     @field_validator("background")
     @classmethod
     def _hex(cls, value: str | None) -> str | None:
-        if value is not None and not _HEX.match(value):
-            raise PydanticCustomError("invalid_option", "must be a hex colour such as \"#000000\"")
+        if value is not None and not _HEX.fullmatch(value):
+            raise PydanticCustomError("invalid_option", "must be a hex colour: #rgb, #rrggbb or #rrggbbaa, "
+                                      "such as \"#000000\"")
         return value
 
     @model_validator(mode="after")
@@ -148,7 +158,7 @@ class ImageOptions(_Visual):
 class AnimationOptions(_Visual):
     format: AnimationFormat = "gif"
     fps: float = Field(default=10, ge=1, le=60)
-    end: float | None = Field(default=None, gt=0)
+    end: float | None = Field(default=None, gt=0, le=MAX_TIME_S)
 
     @model_validator(mode="after")
     def _end_required(self) -> AnimationOptions:

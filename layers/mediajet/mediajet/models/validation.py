@@ -11,18 +11,25 @@ from mediajet.errors import InvalidRequest
 M = TypeVar("M", bound=BaseModel)
 
 # Errors whose kind follows from the field at fault (when pydantic, not our code, raised them).
-_FIELD_KINDS = {"format": "invalid_format", "codec": "invalid_codec", "input": "invalid_input", "kind": "invalid_kind"}
+_FIELD_KINDS = {"format": "invalid_format", "codec": "invalid_codec", "input": "invalid_input", "kind": "invalid_kind",
+                "output": "invalid_output"}
 _MISSING_KINDS = {"input": "input_required", "kind": "kind_required", "end": "end_required"}
+# Keys and values in errors come from the client, unbounded: an error must not echo a megabyte back.
+_ECHO_CHARS = 40
+
+
+def clip(text: str, limit: int = _ECHO_CHARS) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def _field_name(loc: tuple[Any, ...]) -> str:
-    return ".".join(str(part) for part in loc if not isinstance(part, int)) or "body"
+    return ".".join(clip(str(part)) for part in loc if not isinstance(part, int)) or "body"
 
 
 def to_domain_error(exc: ValidationError, *, prefix: str = "") -> InvalidRequest:
     err = exc.errors(include_url=False)[0]
     loc = tuple(err.get("loc", ())) + tuple(filter(None, [err.get("ctx", {}).get("field")]))
-    leaf = str(loc[-1]) if loc else ""
+    leaf = clip(str(loc[-1])) if loc else ""
     field = prefix + _field_name(loc) if loc else (prefix.rstrip(".") or None)
     etype = err["type"]
     message = err["msg"]
@@ -39,7 +46,7 @@ def to_domain_error(exc: ValidationError, *, prefix: str = "") -> InvalidRequest
         kind = _FIELD_KINDS.get(leaf, "invalid_option" if "options" in (field or "") else "request_invalid")
         if etype == "literal_error":
             expected = err.get("ctx", {}).get("expected", "")
-            message = f"'{err.get('input')}' is not allowed; expected {expected}"
+            message = f"'{clip(str(err.get('input')))}' is not allowed; expected {expected}"
     where = f"{field}: " if field and not message.startswith(leaf) else ""
     return InvalidRequest(f"{where}{message}", kind=kind, field=field)
 

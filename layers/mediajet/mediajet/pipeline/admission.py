@@ -1,6 +1,12 @@
 """Refuse at probe what this deployment cannot finish, before any paid encode starts.
 
-One encode runs for at most `step_timeout_s` (900 s on Lambda). An input is refused with
+Size: every frame a job makes (its output, or for HLS the frame its renditions are cut from when it
+resizes, and the top rendition) must fit the output limits, else `resolution_too_large`: each side at
+most `max_dimension`; an encoder's frame (video, animation, HLS) at most `max_output_pixels` (and never
+more than `max_pixels`); a still image, which Pillow makes at a fixed cost per pixel, `max_pixels`, the
+same as its input. The input's own limits are checked before this (pipeline/transfer.py).
+
+Time: one encode runs for at most `step_timeout_s` (900 s on Lambda). An input is refused with
 `duration_too_long` when its slowest encode would not fit in that: the single pass for inputs that
 are not cut into chunks, else one chunk (and the whole sound, which is encoded once). The estimate is
 output pixels × frames over the encoder's measured throughput (BENCHMARKS.md, "Encoder throughput"),
@@ -15,9 +21,15 @@ import os
 
 from mediajet.errors import ProcessingError
 from mediajet.media.plans.hls import renditions_for
-from mediajet.media.sizing import resolve
+from mediajet.media.sizing import Geometry, output_limit, refuse_oversized, resolve
 from mediajet.models.file import File
-from mediajet.models.options import AdaptiveOptions, MediaOptions, VideoOptions
+from mediajet.models.options import (
+    AdaptiveOptions,
+    AnimationOptions,
+    ImageOptions,
+    MediaOptions,
+    VideoOptions,
+)
 from mediajet.pipeline.chunked import wants_chunks
 from mediajet.settings import Settings
 
@@ -37,7 +49,9 @@ def encode_speed(settings: Settings) -> float:
 
 
 def admit(kind: str, options: MediaOptions, source: File, settings: Settings, *, may_chunk: bool) -> None:
-    """Raise `duration_too_long` when the longest single encode of this job would not finish."""
+    """Raise `resolution_too_large` when a frame of the output is over the limits, `duration_too_long`
+    when the longest single encode of this job would not finish."""
+    check_output_size(kind, options, source, settings)
     length = _length(options, source)
     if not length:
         return
@@ -67,6 +81,29 @@ def admit(kind: str, options: MediaOptions, source: File, settings: Settings, *,
             _refuse(length, budget * AUDIO_REALTIME * speed, "of sound")
     elif length * per_second > budget:
         _refuse(length, budget / per_second, "in one pass at this size and codec")
+
+
+def check_output_size(kind: str, options: MediaOptions, source: File, settings: Settings) -> None:
+    limit = output_limit(kind, settings)
+    for what, frame in planned_frames(kind, options, source):
+        refuse_oversized(frame.out_w, frame.out_h, limit, what)
+
+
+def planned_frames(kind: str, options: MediaOptions, source: File) -> list[tuple[str, Geometry]]:
+    """The frames this job would make that may be larger than its input, with what to call them."""
+    if not (source.width and source.height) or kind == "audio":
+        return []
+    if isinstance(options, AdaptiveOptions):
+        if not source.has_video or source.kind == "audio":
+            return []
+        geometry, renditions = renditions_for(options, source)
+        top = renditions[0]
+        frames = [("the top rendition", Geometry(top.width, top.height, top.width, top.height))]
+        return [("the resized picture", geometry), *frames] if geometry.resizes else frames
+    assert isinstance(options, VideoOptions | ImageOptions | AnimationOptions)
+    frame = resolve(source.width, source.height, options.width, options.height, options.effective_fit,
+                    options.position, even=isinstance(options, VideoOptions))
+    return [("the output", frame)]
 
 
 def _refuse(length: float, limit: float, how: str) -> None:

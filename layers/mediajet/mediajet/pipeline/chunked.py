@@ -111,7 +111,7 @@ def split(ctx: StepContext, job: Job, options: MediaOptions, source: File, src_k
 
 
 def _plan(ctx: StepContext, options: VideoOptions | AdaptiveOptions, source: File, src: Path) -> SplitPlan | None:
-    scanned = chunking.scan(src, timeout=min(600.0, ctx.remaining_s()))
+    scanned = chunking.scan(src, timeout=min(600.0, ctx.remaining_s()), stop=ctx.stop)
     if scanned is None:
         return None
     hls = isinstance(options, AdaptiveOptions)
@@ -191,7 +191,7 @@ def join(ctx: StepContext, job: Job, options: MediaOptions, out_dir: Path) -> Pa
 
 
 def _run(ctx: StepContext, command: list[str], what: str = "ffmpeg") -> None:
-    runner.run(command, timeout=ctx.remaining_s(), cancel=ctx.cancel, what=what)
+    runner.run(command, timeout=ctx.remaining_s(), cancel=ctx.cancel, stop=ctx.stop, what=what)
 
 
 def _record_progress(ctx: StepContext, job_id: str, total: int) -> None:

@@ -25,7 +25,8 @@ class StepContext:
     outputs: BlobStore  # where results go when a job names no destination
     settings: Settings
     scratch: Path  # local temporary space (ephemeral storage on Lambda)
-    cancel: threading.Event | None = None
+    cancel: threading.Event | None = None  # this job was cancelled: stop its step, the job ends cancelled
+    stop: threading.Event | None = None  # this process is stopping: stop the step, the job resumes later
     deadline: float | None = None  # time.monotonic() by which the step must end (Lambda timeout)
     allow_local_files: bool = False  # the local CLI may read and write plain paths; the API may not
     s3_client: Any = None  # created lazily when an s3:// URL shows up

@@ -3,19 +3,77 @@
 Writes are conditional: every record carries a `version`; `save_*` succeeds only when the stored
 version equals the one read, and stores version + 1. `transition()` wraps read-modify-write in a
 retry loop, which is how status changes and progress updates are made race-free.
+
+Reads never fail because one record does: a record that no longer loads (written by a MediaJet that did
+not bound request bodies yet, or damaged by hand) is quarantined: logged once per process with its id and
+the fault, left out of lists and of `active_*` (so a restart resumes the rest), and read as not found.
+It stays in the store, untouched, for an operator to repair or delete.
 """
 
 from __future__ import annotations
 
+import logging
+import threading
 from collections.abc import Callable
-from typing import Literal, Protocol
+from typing import Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
-from mediajet.errors import StaleWrite
+from mediajet.errors import JobNotFound, NotFound, StaleWrite, TaskNotFound
 from mediajet.models.job import IdempotencyClaim, Job, Task
 
 IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
+# What loading a record can raise: pydantic's ValidationError (bad JSON, too deep, wrong shape) is a
+# ValueError, as are UnicodeDecodeError and the DynamoDB number context's errors.
+LOAD_ERRORS = (ValueError, TypeError, KeyError, ArithmeticError, RecursionError)
+_ERROR_CHARS = 500
+
+log = logging.getLogger("mediajet.store")
+R = TypeVar("R")
+
+
+class JobUnreadable(JobNotFound):
+    """404 rather than a 500 on every read: the job exists, but its record cannot be loaded."""
+
+    def __init__(self, job_id: str) -> None:
+        NotFound.__init__(self, f"Job '{job_id}' exists but its stored record cannot be read; it has been set "
+                                "aside (the server log names the fault).")
+
+
+class TaskUnreadable(TaskNotFound):
+    def __init__(self, task_id: str) -> None:
+        NotFound.__init__(self, f"Task '{task_id}' exists but its stored record cannot be read; it has been set "
+                                "aside (the server log names the fault).")
+
+
+class Quarantine:
+    """The ids of records that failed to load, in this process. Thread-safe; each id is logged once."""
+
+    def __init__(self) -> None:
+        self._ids: set[str] = set()
+        self._lock = threading.Lock()
+
+    def load(self, what: str, record_id: str, loader: Callable[[], R]) -> R | None:
+        """`loader()`, or None (logged, remembered) when the record does not load."""
+        try:
+            return loader()
+        except LOAD_ERRORS as exc:
+            self.add(what, record_id, exc)
+            return None
+
+    def add(self, what: str, record_id: str, exc: BaseException) -> None:
+        with self._lock:
+            new = record_id not in self._ids
+            self._ids.add(record_id)
+        if new:
+            detail = str(exc)[:_ERROR_CHARS]
+            log.error("quarantined %s %s: its stored record cannot be loaded, so it is left out of lists and "
+                      "resumes (%s: %s)", what, record_id, type(exc).__name__, detail)
+
+    @property
+    def ids(self) -> frozenset[str]:
+        with self._lock:
+            return frozenset(self._ids)
 
 
 class JobQuery(BaseModel):

@@ -10,6 +10,9 @@ Numbers: DynamoDB stores Decimal. Floats go in as Decimal(repr(f)) (the shortest
 back as the same float) and come back as float, integral values as int. DynamoDB trims trailing
 zeros, so a float with an integral value (1.0) in free-form options or metadata reads back as 1;
 typed model fields are coerced back by pydantic.
+
+An item that no longer loads as a Job or Task is quarantined (store.base): left out of lists and scans,
+read as not found, logged once per process.
 """
 
 from __future__ import annotations
@@ -23,7 +26,17 @@ from mediajet.errors import Conflict, JobNotFound, StaleWrite, TaskNotFound, Tra
 from mediajet.ids import now_ms
 from mediajet.models.job import IdempotencyClaim, Job, Task, task_record
 from mediajet.store import dynamo_schema as schema
-from mediajet.store.base import IDEMPOTENCY_TTL_MS, JobPage, JobQuery, PageWindow, page_of, page_window
+from mediajet.store.base import (
+    IDEMPOTENCY_TTL_MS,
+    JobPage,
+    JobQuery,
+    JobUnreadable,
+    PageWindow,
+    Quarantine,
+    TaskUnreadable,
+    page_of,
+    page_window,
+)
 
 # Throttling and service-side failures: worth a retry by the pipeline after botocore's own retries.
 TRANSIENT_CODES = frozenset({
@@ -66,6 +79,12 @@ class DynamoJobStore:
     def __init__(self, table_name: str, client: Any) -> None:
         self.table = table_name
         self.client = client
+        self._quarantine = Quarantine()
+
+    @property
+    def quarantined(self) -> frozenset[str]:
+        """Ids of the records this process found unreadable (and logged)."""
+        return self._quarantine.ids
 
     # --- (de)serialization ------------------------------------------------------------------------
 
@@ -88,11 +107,11 @@ class DynamoJobStore:
         return {name: from_dynamo(self._deserializer.deserialize(value)) for name, value in item.items()
                 if name not in _KEY_ATTRIBUTES}
 
-    def _job(self, item: Mapping[str, Any]) -> Job:
-        return Job.model_validate(self._plain(item))
+    def _job(self, item: Mapping[str, Any]) -> Job | None:
+        return self._quarantine.load("job", _item_id(item), lambda: Job.model_validate(self._plain(item)))
 
-    def _task(self, item: Mapping[str, Any]) -> Task:
-        return Task.model_validate(self._plain(item))
+    def _task(self, item: Mapping[str, Any]) -> Task | None:
+        return self._quarantine.load("task", _item_id(item), lambda: Task.model_validate(self._plain(item)))
 
     def _job_item(self, job: Job) -> dict[str, Any]:
         return self._item({
@@ -201,11 +220,11 @@ class DynamoJobStore:
 
     def get_job(self, job_id: str, project_id: str | None = None) -> Job:
         item = self._get(schema.job_pk(job_id), schema.JOB_SK)
-        if item is None:
+        if item is None or (project_id is not None and _item_project(item) != project_id):
             raise JobNotFound(job_id)
         job = self._job(item)
-        if project_id is not None and job.project_id != project_id:
-            raise JobNotFound(job_id)
+        if job is None:
+            raise JobUnreadable(job_id)
         return job
 
     def save_job(self, job: Job) -> Job:
@@ -243,16 +262,17 @@ class DynamoJobStore:
 
         wanted = query.limit + 1
         bounds = {window.above, window.below}
-        rows: list[dict[str, Any]] = []
-        while len(rows) < wanted:
+        jobs: list[Job] = []
+        while len(jobs) < wanted:
             # BETWEEN includes both cursors, which are then skipped: read 2 more so one page still fills.
-            page = self._call("query", Limit=FILTERED_PAGE_SIZE if filters else wanted - len(rows) + 2, **kwargs)
-            rows.extend(item for item in page.get("Items", [])
-                        if item[schema.PROJECT_INDEX_SORT_KEY]["S"] not in bounds)
+            page = self._call("query", Limit=FILTERED_PAGE_SIZE if filters else wanted - len(jobs) + 2, **kwargs)
+            loaded = (self._job(item) for item in page.get("Items", [])
+                      if item[schema.PROJECT_INDEX_SORT_KEY]["S"] not in bounds)
+            jobs.extend(job for job in loaded if job is not None)  # quarantined items are stepped over
             if "LastEvaluatedKey" not in page:
                 break
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
-        return page_of([self._job(item) for item in rows[:wanted]], query, window)
+        return page_of(jobs[:wanted], query, window)
 
     def active_jobs(self) -> list[Job]:
         """A full-table Scan: on AWS the state machine resumes work by itself, so this serves operators
@@ -262,7 +282,7 @@ class DynamoJobStore:
                            ExpressionAttributeValues={":sk": {"S": schema.JOB_SK}, ":queued": {"S": "queued"},
                                                       ":processing": {"S": "processing"}})
         # Task pointers share sk JOB but have no status, so the filter leaves only jobs.
-        return sorted((self._job(item) for item in items), key=lambda job: job.id)
+        return sorted(filter(None, (self._job(item) for item in items)), key=lambda job: job.id)
 
     # --- standalone tasks -------------------------------------------------------------------------
 
@@ -284,6 +304,9 @@ class DynamoJobStore:
         items = self._call("query", KeyConditionExpression="#pk = :pk", ConsistentRead=True,
                            ExpressionAttributeNames={"#pk": schema.PARTITION_KEY},
                            ExpressionAttributeValues={":pk": {"S": schema.task_pk(task_id)}}).get("Items", [])
+        # Another project's record is not found, however it reads; the loaded task's project is checked again
+        # below for items that do not carry it.
+        items = [item for item in items if project_id is None or _item_project(item) in (None, project_id)]
         task = next(filter(None, (self._task_from(item, task_id) for item in items)), None)
         if task is None or (project_id is not None and task.project_id != project_id):
             raise TaskNotFound(task_id)
@@ -291,9 +314,14 @@ class DynamoJobStore:
 
     def _task_from(self, item: Mapping[str, Any], task_id: str) -> Task | None:
         if item[schema.SORT_KEY]["S"] == schema.TASK_SK:
-            return self._task(item)
+            task = self._task(item)
+            if task is None:
+                raise TaskUnreadable(task_id)
+            return task
         try:
             job = self.get_job(item["job_id"]["S"])
+        except JobUnreadable:
+            raise TaskUnreadable(task_id) from None
         except JobNotFound:
             return None
         return next((t for t in job.tasks if t.id == task_id), None)
@@ -313,7 +341,7 @@ class DynamoJobStore:
                            ExpressionAttributeNames={"#sk": schema.SORT_KEY, "#status": "status"},
                            ExpressionAttributeValues={":sk": {"S": schema.TASK_SK}, ":waiting": {"S": "waiting"},
                                                       ":processing": {"S": "processing"}})
-        return sorted((self._task(item) for item in items), key=lambda task: task.id)
+        return sorted(filter(None, (self._task(item) for item in items)), key=lambda task: task.id)
 
     # --- idempotency ------------------------------------------------------------------------------
 
@@ -349,6 +377,15 @@ class DynamoJobStore:
 
 def _code(exc: Any) -> str:
     return exc.response.get("Error", {}).get("Code", "")
+
+
+def _item_id(item: Mapping[str, Any]) -> str:
+    """The record's id, read without loading it (for the quarantine log)."""
+    return str(item.get("id", {}).get("S") or item.get(schema.PARTITION_KEY, {}).get("S", "?"))
+
+
+def _item_project(item: Mapping[str, Any]) -> str | None:
+    return item.get("project_id", {}).get("S")
 
 
 def _range_condition(window: PageWindow, names: dict[str, str], values: dict[str, Any]) -> str:

@@ -12,6 +12,9 @@ busy handler would sleep in steps of up to 100 ms; other processes still meet th
 Latency: a WAL checkpoint copies pages back into the database and fsyncs it (milliseconds). Left to
 SQLite it runs inside whichever commit crosses the threshold, a spike on one request in a hundred;
 here a background thread does it once a second, and the threshold only remains as a backstop.
+
+Records are read as bytes (`CAST(record AS BLOB)`): a record that is not UTF-8 then fails to load on its
+own, and is quarantined (store.base), instead of failing the whole query in sqlite3's text decoding.
 """
 
 from __future__ import annotations
@@ -26,7 +29,17 @@ from pathlib import Path
 from mediajet.errors import Conflict, JobNotFound, StaleWrite, TaskNotFound
 from mediajet.ids import now_ms
 from mediajet.models.job import IdempotencyClaim, Job, Task, task_record
-from mediajet.store.base import IDEMPOTENCY_TTL_MS, JobPage, JobQuery, page_of, page_window
+from mediajet.store.base import (
+    IDEMPOTENCY_TTL_MS,
+    JobPage,
+    JobQuery,
+    JobUnreadable,
+    PageWindow,
+    Quarantine,
+    TaskUnreadable,
+    page_of,
+    page_window,
+)
 
 BUSY_TIMEOUT_S = 30.0
 MAX_IDLE_CONNECTIONS = 8
@@ -93,6 +106,7 @@ SCHEMA_VERSION = len(MIGRATIONS)
 _ACTIVE_JOB = "status IN ('queued', 'processing')"  # the partial indexes' conditions, word for word
 _ACTIVE_TASK = "status IN ('waiting', 'processing')"
 _FILTER_COLUMNS = ("kind", "status", "input")
+_RECORD = "CAST(record AS BLOB)"
 
 
 class SchemaTooNew(RuntimeError):
@@ -150,6 +164,7 @@ class SqliteJobStore:
         self._write_lock = threading.Lock()
         self._wrote = False  # since the last checkpoint
         self._closed = threading.Event()
+        self._quarantine = Quarantine()
         with self._connection() as conn:
             conn.execute("PRAGMA journal_mode = WAL")  # persistent: recorded in the file
             migrate(conn)
@@ -224,6 +239,25 @@ class SqliteJobStore:
         for conn in idle:
             conn.close()
 
+    # --- records ----------------------------------------------------------------------------------
+
+    @property
+    def quarantined(self) -> frozenset[str]:
+        """Ids of the records this process found unreadable (and logged)."""
+        return self._quarantine.ids
+
+    def _job(self, job_id: str, record: bytes) -> Job | None:
+        return self._quarantine.load("job", job_id, lambda: Job.model_validate_json(record))
+
+    def _task(self, task_id: str, record: bytes) -> Task | None:
+        return self._quarantine.load("task", task_id, lambda: Task.model_validate_json(record))
+
+    def _loaded_job(self, job_id: str, record: bytes) -> Job:
+        job = self._job(job_id, record)
+        if job is None:
+            raise JobUnreadable(job_id)
+        return job
+
     # --- jobs -------------------------------------------------------------------------------------
 
     def create_job(self, job: Job, claim: IdempotencyClaim | None = None) -> tuple[Job, bool]:
@@ -231,13 +265,14 @@ class SqliteJobStore:
         with self._write() as conn:
             if claim is not None and not _take_claim(conn, claim):
                 existing = conn.execute(
-                    "SELECT jobs.record FROM idempotency JOIN jobs ON jobs.id = idempotency.resource_id "
+                    "SELECT jobs.id, CAST(jobs.record AS BLOB) FROM idempotency "
+                    "JOIN jobs ON jobs.id = idempotency.resource_id "
                     "WHERE idempotency.project_id = ? AND idempotency.key = ?",
                     (claim.project_id, claim.key),
                 ).fetchone()
                 if existing is None:
                     raise JobNotFound(claim.resource_id)
-                return Job.model_validate_json(existing[0]), False
+                return self._loaded_job(*existing), False
             try:
                 conn.execute(
                     "INSERT INTO jobs (id, project_id, kind, status, input, version, record) "
@@ -253,11 +288,11 @@ class SqliteJobStore:
 
     def get_job(self, job_id: str, project_id: str | None = None) -> Job:
         with self._connection() as conn:
-            row = conn.execute("SELECT record FROM jobs WHERE id = ?1 AND (?2 IS NULL OR project_id = ?2)",
+            row = conn.execute(f"SELECT {_RECORD} FROM jobs WHERE id = ?1 AND (?2 IS NULL OR project_id = ?2)",
                                (job_id, project_id)).fetchone()
         if row is None:
             raise JobNotFound(job_id)
-        return Job.model_validate_json(row[0])
+        return self._loaded_job(job_id, row[0])
 
     def save_job(self, job: Job) -> Job:
         saved = job.model_copy(update={"version": job.version + 1})
@@ -274,7 +309,23 @@ class SqliteJobStore:
         return saved
 
     def list_jobs(self, project_id: str, query: JobQuery) -> JobPage:
+        """`limit + 1` loadable jobs along the window; a quarantined row is stepped over (another read picks
+        up after it), so it neither ends a page early nor hides `has_more`."""
         window = page_window(query)
+        wanted = query.limit + 1
+        jobs: list[Job] = []
+        read = window
+        while len(jobs) < wanted:
+            asked = wanted - len(jobs)
+            rows = self._job_rows(project_id, query, read, asked)
+            jobs.extend(job for job in (self._job(*row) for row in rows) if job is not None)
+            if len(rows) < asked:  # nothing more along the window
+                break
+            last = rows[-1][0]
+            read = read.model_copy(update={"above": last} if read.ascending else {"below": last})
+        return page_of(jobs, query, window)
+
+    def _job_rows(self, project_id: str, query: JobQuery, window: PageWindow, count: int) -> list[tuple[str, bytes]]:
         where, params = ["project_id = ?"], [project_id]
         for column in _FILTER_COLUMNS:
             value = getattr(query, column)
@@ -288,15 +339,14 @@ class SqliteJobStore:
             where.append("id < ?")
             params.append(window.below)
         direction = "ASC" if window.ascending else "DESC"
-        sql = f"SELECT record FROM jobs WHERE {' AND '.join(where)} ORDER BY id {direction} LIMIT ?"
+        sql = f"SELECT id, {_RECORD} FROM jobs WHERE {' AND '.join(where)} ORDER BY id {direction} LIMIT ?"
         with self._connection() as conn:
-            rows = conn.execute(sql, (*params, query.limit + 1)).fetchall()
-        return page_of([Job.model_validate_json(row[0]) for row in rows], query, window)
+            return conn.execute(sql, (*params, count)).fetchall()
 
     def active_jobs(self) -> list[Job]:
         with self._connection() as conn:
-            rows = conn.execute(f"SELECT record FROM jobs WHERE {_ACTIVE_JOB} ORDER BY id").fetchall()
-        return [Job.model_validate_json(row[0]) for row in rows]
+            rows = conn.execute(f"SELECT id, {_RECORD} FROM jobs WHERE {_ACTIVE_JOB} ORDER BY id").fetchall()
+        return [job for job in (self._job(*row) for row in rows) if job is not None]
 
     # --- standalone tasks -------------------------------------------------------------------------
 
@@ -314,18 +364,24 @@ class SqliteJobStore:
     def get_task(self, task_id: str, project_id: str | None = None) -> Task:
         with self._connection() as conn:
             row = conn.execute(
-                "SELECT record, 0 FROM tasks WHERE id = ?1 AND (?2 IS NULL OR project_id = ?2) "
+                "SELECT CAST(record AS BLOB), NULL FROM tasks WHERE id = ?1 AND (?2 IS NULL OR project_id = ?2) "
                 "UNION ALL "
-                "SELECT jobs.record, 1 FROM job_tasks JOIN jobs ON jobs.id = job_tasks.job_id "
+                "SELECT CAST(jobs.record AS BLOB), jobs.id FROM job_tasks JOIN jobs ON jobs.id = job_tasks.job_id "
                 "WHERE job_tasks.task_id = ?1 AND (?2 IS NULL OR jobs.project_id = ?2)",
                 (task_id, project_id),
             ).fetchone()
         if row is None:
             raise TaskNotFound(task_id)
-        record, in_job = row
-        if not in_job:
-            return Task.model_validate_json(record)
-        task = next((t for t in Job.model_validate_json(record).tasks if t.id == task_id), None)
+        record, job_id = row
+        if job_id is None:
+            task = self._task(task_id, record)
+            if task is None:
+                raise TaskUnreadable(task_id)
+            return task
+        job = self._job(job_id, record)
+        if job is None:
+            raise TaskUnreadable(task_id)
+        task = next((t for t in job.tasks if t.id == task_id), None)
         if task is None:
             raise TaskNotFound(task_id)
         return task
@@ -346,8 +402,8 @@ class SqliteJobStore:
 
     def active_tasks(self) -> list[Task]:
         with self._connection() as conn:
-            rows = conn.execute(f"SELECT record FROM tasks WHERE {_ACTIVE_TASK} ORDER BY id").fetchall()
-        return [Task.model_validate_json(row[0]) for row in rows]
+            rows = conn.execute(f"SELECT id, {_RECORD} FROM tasks WHERE {_ACTIVE_TASK} ORDER BY id").fetchall()
+        return [task for task in (self._task(*row) for row in rows) if task is not None]
 
     # --- idempotency ------------------------------------------------------------------------------
 
