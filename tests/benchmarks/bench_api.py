@@ -1,6 +1,6 @@
 """Latency of `POST /jobs` and `GET /jobs/{id}` against a real `mediajet serve`.
 
-    .venv/bin/python -m tests.benchmarks.bench_api [--requests 4000] [--clients 1 8]
+    .venv/bin/python -m tests.benchmarks.bench_api [--requests 4000] [--clients 1 8 16]
 
 The server runs as a subprocess on a fresh data directory (SQLite + local files), exactly as a user
 starts it. Clients are separate processes, each with one keep-alive connection, so the client side
@@ -190,7 +190,7 @@ def measure(scenario: str, args: argparse.Namespace) -> list[tuple[int, str, dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=4000, help="requests per measurement")
-    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8])
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 16])
     parser.add_argument("--workers", type=int, default=2, help="MEDIAJET_WORKERS in the busy scenario")
     parser.add_argument("--no-write", action="store_true", help="print only; leave BENCHMARKS.md alone")
     args = parser.parse_args()
