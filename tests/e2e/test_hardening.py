@@ -112,3 +112,21 @@ def test_every_repro_is_refused_and_a_restart_finds_the_other_jobs_intact(harden
     again = hardened.session().get(f"{hardened.url}/jobs/{good['id']}", timeout=10).json()
     assert again["status"] == "succeeded" and again["metadata"] == {"order": "42"}
     assert hardened.session().get(f"{hardened.url}/jobs", timeout=10).status_code == 200
+
+
+def test_sigterm_stops_the_servers_encoders_and_their_job_resumes(hardened: Server, media_server: str) -> None:
+    from tests.integration.test_shutdown import alive, wait_for_encoder
+
+    api = hardened.session()
+    job = api.post(f"{hardened.url}/jobs", timeout=10, json={
+        "input": f"{media_server}/long.mp4", "kind": "video", "options": {"format": "webm", "width": 640}}).json()
+    assert hardened.proc is not None
+    encoder = wait_for_encoder(hardened.proc.pid)
+    hardened.kill(signal.SIGTERM)  # waits for the server to exit
+    assert hardened.proc.returncode == 0
+    assert not alive(encoder), "the encoder outlived the server"
+    assert "stopped; unfinished jobs resume" in hardened.tail()
+
+    hardened.start()
+    done = hardened.wait(job["id"], timeout=240)
+    assert done["status"] == "succeeded", done["error"]
