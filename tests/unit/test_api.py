@@ -485,7 +485,7 @@ def test_openapi_document_is_valid_and_describes_the_api(api: Api) -> None:
     assert doc["security"] == [{"bearerAuth": []}]
     operations = {(path, method): op for path, item in doc["paths"].items() for method, op in item.items()}
     assert set(operations) == {("/jobs", "post"), ("/jobs", "get"), ("/jobs/{job_id}", "get"),
-                               ("/jobs/{job_id}/cancel", "post"), ("/tasks", "post"), ("/tasks/{task_id}", "get"),
+                               ("/jobs/{job_id}/cancel", "post"), ("/tasks", "post"), ("/tasks", "get"), ("/tasks/{task_id}", "get"),
                                ("/health", "get")}
     assert len({op["operationId"] for op in operations.values()}) == len(operations)
     assert operations["/health", "get"]["security"] == []

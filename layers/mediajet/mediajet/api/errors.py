@@ -65,13 +65,22 @@ class RouteTable:
 
 
 def register(app: APIGatewayHttpResolver, routes: Callable[[], RouteTable]) -> None:
+    def render(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response:
+        """The engine's `{kind, message[, field]}` in the request's wire format (api/wire)."""
+        from mediajet.api.wire import GEN_A, error_generation, wire
+
+        gen = error_generation(app.current_event)
+        if gen == GEN_A:
+            return json_response(status, body, headers)
+        return wire(gen).error(app.current_event, status, body, headers or {})
+
     @app.exception_handler(MediaJetError)
     def _domain(exc: MediaJetError) -> Response:
-        return error_response(exc)
+        return render(exc.status, exc.to_dict())
 
     @app.exception_handler(RequestValidationError)
     def _validation(exc: RequestValidationError) -> Response:
-        return json_response(400, validation_body(list(exc.errors())))
+        return render(400, validation_body(list(exc.errors())))
 
     @app.not_found
     def _not_found(_: NotFoundError) -> Response:
@@ -79,10 +88,10 @@ def register(app: APIGatewayHttpResolver, routes: Callable[[], RouteTable]) -> N
         allowed = routes().allowed(path)
         if allowed:
             method = app.current_event.http_method.upper()
-            return json_response(405, {"kind": "method_not_allowed",
-                                       "message": f"{method} is not allowed on {path}; use {', '.join(allowed)}"},
-                                 {"Allow": ", ".join(allowed)})
-        return json_response(404, {"kind": "not_found", "message": f"No route matches {path}"})
+            return render(405, {"kind": "method_not_allowed",
+                                "message": f"{method} is not allowed on {path}; use {', '.join(allowed)}"},
+                          {"Allow": ", ".join(allowed)})
+        return render(404, {"kind": "not_found", "message": f"No route matches {path}"})
 
     @app.exception_handler(Exception)
     def _unexpected(exc: Exception) -> Response:
@@ -90,4 +99,4 @@ def register(app: APIGatewayHttpResolver, routes: Callable[[], RouteTable]) -> N
         method, path = app.current_event.http_method, app.current_event.path
         logger.exception(f"unhandled error in request {request_id} ({method} {path})",
                          extra={"request_id": request_id, "path": path})
-        return json_response(500, {**error_body(exc), "request_id": request_id})
+        return render(500, {**error_body(exc), "request_id": request_id})

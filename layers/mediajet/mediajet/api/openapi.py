@@ -80,7 +80,7 @@ class TaskCreateBody(BaseModel):
 
 def error_responses(*codes: int) -> dict[int, dict[str, Any]]:
     text = {400: "invalid request (kind names the problem, field the culprit)", 401: "token_missing or token_invalid",
-            404: "not found", 409: "conflict", 413: "payload_too_large"}
+            404: "not found", 405: "method_not_allowed", 409: "conflict", 413: "payload_too_large"}
     return {code: {"description": text[code], "content": {"application/json": {"model": ErrorBody}}}
             for code in codes}
 

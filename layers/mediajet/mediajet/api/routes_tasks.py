@@ -1,4 +1,6 @@
-"""/tasks routes: standalone tasks (seed 001)."""
+"""/tasks routes, shared by the Jobs API (seed 001: standalone tasks) and the dated API versions
+2025-08-20 (seed 003) and 2024-08-21 (seed 004). Each request's `Accept-Version` picks the wire format
+(api/wire); the engine underneath is the same."""
 
 from __future__ import annotations
 
@@ -6,32 +8,43 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
-from mediajet.api import tasks
-from mediajet.api.auth import project_for
-from mediajet.api.body import json_body
 from mediajet.api.deps import ApiDeps
-from mediajet.api.errors import json_response
 from mediajet.api.openapi import EXT, EXTENSION, Resolver, error_responses, ok
-from mediajet.api.present import task_dict
+from mediajet.api.wire import Wire, WireContext, generation, wire
 from mediajet.models.job import Task
+
+VERSIONS_NOTE = (" The request's `Accept-Version` picks the wire format: none → the Jobs API's task (shown here); "
+                 "`2025-08-20` or `latest` → version 2025-08-20 (flat body with `url` or `file_id`, ISO `created`/"
+                 "`updated`, errors `{message}`); `2024-08-21` → the `{meta, data, links}` envelope. Any other "
+                 "value is a 400 `invalid_version`. See the README's \"API generations\".")
 
 
 def register(app: Resolver, deps: ApiDeps) -> None:
-    def caller() -> str:
-        return project_for(app.current_event.headers, deps.jobs)
+    def chosen() -> tuple[Wire, WireContext]:
+        event = app.current_event
+        return wire(generation(event.headers)), WireContext(deps, event)
 
     @app.post("/tasks", summary="Create a task", tags=["tasks"], operation_id="createTask",
               description="One operation without a job: probe or import a URL, encode a File from an earlier "
               "task, or export one. Runs asynchronously; the 201 task is waiting. Chain tasks by posting one "
-              "task's output as the next one's input.",
+              "task's output as the next one's input." + VERSIONS_NOTE,
               responses={**ok(201, "the task, waiting", Task), **error_responses(400, 401, 413)})
     def create_task():
-        project = caller()
-        task = tasks.create_task(deps, project, json_body(app.current_event, deps.settings.max_body_bytes))
-        return json_response(201, task_dict(task, deps.sign_url))
+        module, ctx = chosen()
+        return module.create_task(ctx)
+
+    @app.get("/tasks", summary="List tasks", tags=["tasks"], operation_id="listTasks",
+             description="Versions 2025-08-20 (`page`, `limit`: a bare array) and 2024-08-21 (`page`, `limit`, "
+             "`sort`, `order`, `kind`, `status`: an envelope with `links.next`/`prev`). The Jobs API has no task "
+             "list: without `Accept-Version` this is a 405 that says so." + VERSIONS_NOTE,
+             responses={**ok(200, "a page of tasks", list[Task]), **error_responses(400, 401, 405)})
+    def list_tasks():
+        module, ctx = chosen()
+        return module.list_tasks(ctx)
 
     @app.get("/tasks/<task_id>", summary="Get a task", tags=["tasks"], operation_id="getTask",
-             description=EXTENSION + "A standalone task, or a task of a job.", openapi_extensions=EXT,
+             description=EXTENSION + "A standalone task, or a task of a job." + VERSIONS_NOTE, openapi_extensions=EXT,
              responses={**ok(200, "the task", Task), **error_responses(401, 404)})
     def get_task(task_id: Annotated[str, Path()]):
-        return json_response(200, task_dict(tasks.get_task(deps, caller(), task_id), deps.sign_url))
+        module, ctx = chosen()
+        return module.get_task(ctx, task_id)

@@ -43,6 +43,10 @@ class PayloadTooLarge(Exception):
     pass
 
 
+class ClientGone(Exception):
+    pass
+
+
 class EmbeddedApp:
     """The ASGI application: `/files/…` are signed downloads, everything else is the API."""
 
@@ -91,6 +95,8 @@ class EmbeddedApp:
             await reply_json(send, 413, "payload_too_large", f"the request body is larger than "
                              f"{self.max_body_bytes} bytes", [("Connection", "close")])
             return
+        except ClientGone:
+            return
         target = scope["raw_path"].decode("latin-1") or "/"
         if scope["query_string"]:
             target += "?" + scope["query_string"].decode("latin-1")
@@ -112,7 +118,9 @@ class EmbeddedApp:
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
-                return b""
+                # the client left, or its framing broke mid-body (the parser answered 400 and closed): a
+                # request whose body never arrived is not run, not even with the part that did
+                raise ClientGone
             chunk = message.get("body", b"")
             total += len(chunk)
             if total > self.max_body_bytes:

@@ -118,6 +118,24 @@ def page_of(rows: list[Job], query: JobQuery, window: PageWindow) -> JobPage:
     return JobPage(items=items, has_more=len(rows) > query.limit)
 
 
+class TaskQuery(BaseModel):
+    """A page of a project's standalone tasks (a job's own tasks are listed with their job), for the
+    dated API versions' page-based `GET /tasks`. `status` and `kind` are the engine's values: each wire
+    format translates its own first."""
+
+    page: int = Field(default=1, ge=1)
+    limit: int = Field(default=20, ge=1, le=100)
+    sort: Literal["created", "updated", "filesize"] = "created"
+    order: Literal["asc", "desc"] = "desc"
+    kind: str | None = None
+    status: tuple[str, ...] | None = None  # any of these
+
+
+class TaskPage(BaseModel):
+    items: list[Task]
+    total: int  # matching tasks on all pages
+
+
 class JobStore(Protocol):
     # jobs
     def create_job(self, job: Job, claim: IdempotencyClaim | None = None) -> tuple[Job, bool]:
@@ -153,6 +171,8 @@ class JobStore(Protocol):
         ...
 
     def active_tasks(self) -> list[Task]: ...
+
+    def list_tasks(self, project_id: str, query: TaskQuery) -> TaskPage: ...
 
     # idempotency
     def get_claim(self, project_id: str, key: str) -> IdempotencyClaim | None:

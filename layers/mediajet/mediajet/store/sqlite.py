@@ -36,6 +36,8 @@ from mediajet.store.base import (
     JobUnreadable,
     PageWindow,
     Quarantine,
+    TaskPage,
+    TaskQuery,
     TaskUnreadable,
     page_of,
     page_window,
@@ -100,6 +102,10 @@ MIGRATIONS: tuple[str, ...] = (
     INSERT INTO job_tasks (task_id, job_id)
         SELECT json_extract(task.value, '$.id'), jobs.id FROM jobs, json_each(jobs.record, '$.tasks') AS task;
     """,
+    # 3: list a project's standalone tasks (GET /tasks of the dated API versions)
+    """
+    CREATE INDEX tasks_by_project ON tasks (project_id, id);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 
@@ -107,6 +113,7 @@ _ACTIVE_JOB = "status IN ('queued', 'processing')"  # the partial indexes' condi
 _ACTIVE_TASK = "status IN ('waiting', 'processing')"
 _FILTER_COLUMNS = ("kind", "status", "input")
 _RECORD = "CAST(record AS BLOB)"
+_TASK_SORT = {"updated": "json_extract(record, '$.updated_at')", "filesize": "json_extract(record, '$.output.filesize')"}
 
 
 class SchemaTooNew(RuntimeError):
@@ -404,6 +411,24 @@ class SqliteJobStore:
         with self._connection() as conn:
             rows = conn.execute(f"SELECT id, {_RECORD} FROM tasks WHERE {_ACTIVE_TASK} ORDER BY id").fetchall()
         return [task for task in (self._task(*row) for row in rows) if task is not None]
+
+    def list_tasks(self, project_id: str, query: TaskQuery) -> TaskPage:
+        where, params = ["project_id = ?"], [project_id]
+        if query.status:
+            where.append(f"status IN ({', '.join('?' * len(query.status))})")
+            params.extend(query.status)
+        if query.kind:
+            where.append("json_extract(record, '$.kind') = ?")
+            params.append(query.kind)
+        clause = " AND ".join(where)
+        direction = "ASC" if query.order == "asc" else "DESC"
+        # ids sort in creation order, so `created` needs no JSON; the others fall back to it on ties
+        order = "" if query.sort == "created" else f"{_TASK_SORT[query.sort]} {direction}, "
+        with self._connection() as conn:
+            total = conn.execute(f"SELECT COUNT(*) FROM tasks WHERE {clause}", params).fetchone()[0]
+            rows = conn.execute(f"SELECT id, {_RECORD} FROM tasks WHERE {clause} ORDER BY {order}id {direction} "
+                                "LIMIT ? OFFSET ?", [*params, query.limit, (query.page - 1) * query.limit]).fetchall()
+        return TaskPage(items=[task for task in (self._task(*row) for row in rows) if task is not None], total=total)
 
     # --- idempotency ------------------------------------------------------------------------------
 
