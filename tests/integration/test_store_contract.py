@@ -2,7 +2,9 @@
 
 What a client sees depends on these rules: a job reads back as written, concurrent writers never
 lose each other's updates, lists page without gaps or repeats in either direction, one project never
-sees another's jobs, and an Idempotency-Key creates exactly one job however the retries race.
+sees another's jobs, and an Idempotency-Key creates exactly one job however the retries race. Standalone
+tasks list by page number with a total, in each sort and order, filtered by kind and by any of several
+statuses, a project's own and never a job's.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from mediajet.errors import JobNotFound, StaleWrite, TaskNotFound
 from mediajet.ids import now_ms
 from mediajet.models.job import ErrorInfo, IdempotencyClaim, Job, Task
 from mediajet.store import dynamo
-from mediajet.store.base import IDEMPOTENCY_TTL_MS, JobQuery, JobStore, transition
+from mediajet.store.base import IDEMPOTENCY_TTL_MS, JobQuery, JobStore, TaskQuery, transition
 from mediajet.store.dynamo import DynamoJobStore
 from mediajet.store.dynamo_schema import create_table_kwargs
 from mediajet.store.sqlite import SqliteJobStore
@@ -345,8 +347,8 @@ def test_concurrent_creates_with_one_key_create_one_job(store: JobStore) -> None
 # --- tasks -----------------------------------------------------------------------------------------
 
 
-def new_task(project: str = PROJECT, **fields: Any) -> Task:
-    return Task(kind="probe", input={"object": "external_file", "url": "https://media.example/in.mp4"},
+def new_task(project: str = PROJECT, *, kind: str = "probe", **fields: Any) -> Task:
+    return Task(kind=kind, input={"object": "external_file", "url": "https://media.example/in.mp4"},  # type: ignore[arg-type]
                 project_id=project, **fields)
 
 
@@ -385,6 +387,163 @@ def test_unknown_tasks_are_task_not_found(store: JobStore) -> None:
     theirs = store.create_task(new_task(OTHER))
     with pytest.raises(TaskNotFound):
         store.get_task(theirs.id, PROJECT)
+
+
+# --- listing standalone tasks (page-based) ---------------------------------------------------------
+
+
+@pytest.fixture
+def listed(store: JobStore) -> list[Task]:
+    """Seven standalone tasks of PROJECT in creation order (indexes 0..6), with `updated_at` and output
+    filesizes in other orders, and ties; another project's tasks and a job's tasks in between."""
+    specs = [  # kind, status, updated_at, output filesize (None: no output)
+        ("probe", "succeeded", 5_000, 300),
+        ("video", "failed", 2_000, None),
+        ("import", "succeeded", 7_000, 100),
+        ("video", "succeeded", 2_000, 900),
+        ("export", "waiting", 1_000, None),
+        ("video", "processing", 9_000, 100),
+        ("audio", "cancelled", 3_000, 50),
+    ]
+    tasks = []
+    for n, (kind, status, updated, size) in enumerate(specs):
+        output = None if size is None else {"object": "file", "url": f"file:///data/files/{n}.mp4", "filesize": size}
+        tasks.append(store.create_task(new_task(kind=kind, status=status, updated_at=updated, created_at=1_000 + n,
+                                                output=output)))
+        store.create_task(new_task(OTHER, kind=kind, status=status))
+        if n % 3 == 0:
+            store.create_job(new_job(kind="video", status="queued"))  # its four tasks: never listed
+    return tasks
+
+
+def listed_indexes(store: JobStore, tasks: list[Task], **query: Any) -> tuple[list[int], int]:
+    page = store.list_tasks(PROJECT, TaskQuery(**query))
+    ids = [t.id for t in tasks]
+    return [ids.index(t.id) for t in page.items], page.total
+
+
+@pytest.mark.parametrize(("query", "expected", "total"), [
+    ({}, [6, 5, 4, 3, 2, 1, 0], 7),  # newest first by default
+    ({"order": "asc"}, [0, 1, 2, 3, 4, 5, 6], 7),
+    ({"limit": 3}, [6, 5, 4], 7),
+    ({"limit": 3, "page": 2}, [3, 2, 1], 7),
+    ({"limit": 3, "page": 3}, [0], 7),
+    ({"limit": 3, "page": 4}, [], 7),  # past the end: empty, the total still told
+    ({"limit": 3, "page": 2, "order": "asc"}, [3, 4, 5], 7),
+    ({"limit": 100, "page": 1}, [6, 5, 4, 3, 2, 1, 0], 7),
+])
+def test_task_pages_by_number_with_the_total(store: JobStore, listed: list[Task], query: dict[str, Any],
+                                             expected: list[int], total: int) -> None:
+    assert listed_indexes(store, listed, **query) == (expected, total)
+
+
+@pytest.mark.parametrize(("sort", "order", "expected"), [
+    ("created", "asc", [0, 1, 2, 3, 4, 5, 6]),
+    ("created", "desc", [6, 5, 4, 3, 2, 1, 0]),
+    # updated_at 5000, 2000, 7000, 2000, 1000, 9000, 3000: the tie (1 and 3) goes by creation, same direction
+    ("updated", "asc", [4, 1, 3, 6, 0, 2, 5]),
+    ("updated", "desc", [5, 2, 0, 6, 3, 1, 4]),
+    # filesize 300, -, 100, 900, -, 100, 50: no output sorts as smallest (SQLite's NULL), ties by creation
+    ("filesize", "asc", [1, 4, 6, 2, 5, 0, 3]),
+    ("filesize", "desc", [3, 0, 5, 2, 6, 4, 1]),
+])
+def test_tasks_sort_by_created_updated_and_filesize_both_ways(store: JobStore, listed: list[Task], sort: str,
+                                                              order: str, expected: list[int]) -> None:
+    assert listed_indexes(store, listed, sort=sort, order=order) == (expected, 7)
+
+
+def test_sorted_pages_follow_on_without_gaps_or_repeats(store: JobStore, listed: list[Task]) -> None:
+    whole, _ = listed_indexes(store, listed, sort="filesize", order="desc")
+    paged = [i for n in (1, 2, 3) for i in listed_indexes(store, listed, sort="filesize", order="desc", limit=3,
+                                                           page=n)[0]]
+    assert paged == whole
+
+
+@pytest.mark.parametrize(("filters", "expected", "total"), [
+    ({"kind": "video"}, [5, 3, 1], 3),
+    ({"kind": "import"}, [2], 1),  # the engine's kind names (each wire format translates its own first)
+    ({"kind": "animation"}, [], 0),
+    ({"status": ("succeeded",)}, [3, 2, 0], 3),
+    ({"status": ("failed", "cancelled")}, [6, 1], 2),
+    ({"status": ("waiting", "processing", "waiting")}, [5, 4], 2),
+    ({"kind": "video", "status": ("succeeded", "failed")}, [3, 1], 2),
+    ({"kind": "video", "status": ("succeeded", "failed"), "limit": 1, "page": 2}, [1], 2),
+    ({"kind": "audio", "status": ("succeeded",)}, [], 0),
+])
+def test_task_filters_by_kind_and_any_of_several_statuses(store: JobStore, listed: list[Task],
+                                                         filters: dict[str, Any], expected: list[int],
+                                                         total: int) -> None:
+    assert listed_indexes(store, listed, **filters) == (expected, total)
+
+
+def test_the_task_list_is_the_projects_standalone_tasks_only(store: JobStore, listed: list[Task]) -> None:
+    page = store.list_tasks(PROJECT, TaskQuery(limit=100))
+    assert {t.id for t in page.items} == {t.id for t in listed} and page.total == 7
+    assert all(t.project_id == PROJECT and t.job_id is None for t in page.items)
+    theirs = store.list_tasks(OTHER, TaskQuery(limit=100))
+    assert theirs.total == 7 and all(t.project_id == OTHER for t in theirs.items)
+    assert store.list_tasks("prj_empty", TaskQuery()) == store.list_tasks("prj_empty", TaskQuery(page=3))
+    assert store.list_tasks("prj_empty", TaskQuery()).total == 0
+    # the jobs list is not disturbed by the tasks beside it
+    assert len(store.list_jobs(PROJECT, JobQuery(limit=100)).items) == 3
+
+
+def test_listed_tasks_read_back_whole_and_follow_their_saves(store: JobStore, listed: list[Task]) -> None:
+    first = store.list_tasks(PROJECT, TaskQuery(order="asc", limit=1)).items[0]
+    assert first == listed[0]  # every field, the version included
+
+    changed = store.get_task(listed[4].id)
+    changed.status, changed.updated_at = "succeeded", 99_000
+    store.save_task(changed)
+
+    assert listed_indexes(store, listed, sort="updated", limit=1) == ([4], 7)
+    assert listed_indexes(store, listed, status=("waiting",)) == ([], 0)
+    assert listed_indexes(store, listed, status=("succeeded",))[1] == 4
+
+
+def test_a_page_number_far_past_the_end_is_an_empty_page(store: JobStore, listed: list[Task]) -> None:
+    # TaskQuery bounds `page` below only; a wire format passes the client's number through.
+    page = store.list_tasks(PROJECT, TaskQuery(page=2**62, limit=100))
+    assert page.items == [] and page.total == 7
+
+
+def damage(store: JobStore, task: Task) -> None:
+    """The task's stored record no longer loads (its kind is a number), as an old or hand-edited one might."""
+    if isinstance(store, SqliteJobStore):
+        with store._write() as conn:
+            conn.execute("UPDATE tasks SET record = json_set(record, '$.kind', 7) WHERE id = ?", (task.id,))
+        return
+    assert isinstance(store, DynamoJobStore)
+    key = {"pk": {"S": f"TASK#{task.id}"}, "sk": {"S": "TASK"}}
+    item = store.client.get_item(TableName=store.table, Key=key)["Item"]
+    store.client.put_item(TableName=store.table, Item={**item, "kind": {"N": "7"}})
+
+
+def test_a_quarantined_task_is_neither_listed_nor_counted(store: JobStore, listed: list[Task]) -> None:
+    damage(store, listed[2])
+    page = store.list_tasks(PROJECT, TaskQuery(limit=100))
+    assert listed[2].id not in {t.id for t in page.items} and len(page.items) == 6
+    assert page.total == 6  # the pages hold 6 tasks: a total of 7 would promise one that never comes
+
+
+def test_dynamodb_indexes_standalone_tasks_written_before_the_list_existed(dynamodb_client: Any) -> None:
+    """DynamoDB only: items from before `list_tasks` have no index key; the operator's backfill adds it."""
+    table = f"mediajet-{next(_tables)}"
+    dynamodb_client.create_table(**create_table_kwargs(table))
+    try:
+        store = DynamoJobStore(table, client=dynamodb_client)
+        old = store.create_task(new_task())
+        new = store.create_task(new_task())
+        dynamodb_client.update_item(TableName=table, Key={"pk": {"S": f"TASK#{old.id}"}, "sk": {"S": "TASK"}},
+                                    UpdateExpression="REMOVE gsi1pk, gsi1sk")  # as written before
+        assert [t.id for t in store.list_tasks(PROJECT, TaskQuery()).items] == [new.id]
+
+        assert store.index_standalone_tasks() == 1
+        assert store.index_standalone_tasks() == 0
+        assert [t.id for t in store.list_tasks(PROJECT, TaskQuery()).items] == [new.id, old.id]
+        assert store.get_task(old.id) == old  # the same record, the same version
+    finally:
+        dynamodb_client.delete_table(TableName=table)
 
 
 # --- resume after restart --------------------------------------------------------------------------

@@ -486,7 +486,7 @@ def test_openapi_document_is_valid_and_describes_the_api(api: Api) -> None:
     operations = {(path, method): op for path, item in doc["paths"].items() for method, op in item.items()}
     assert set(operations) == {("/jobs", "post"), ("/jobs", "get"), ("/jobs/{job_id}", "get"),
                                ("/jobs/{job_id}/cancel", "post"), ("/tasks", "post"), ("/tasks", "get"), ("/tasks/{task_id}", "get"),
-                               ("/health", "get")}
+                               ("/steps", "post"), ("/steps/{step_id}", "get"), ("/health", "get")}
     assert len({op["operationId"] for op in operations.values()}) == len(operations)
     assert operations["/health", "get"]["security"] == []
     for key in [("/jobs/{job_id}/cancel", "post"), ("/tasks/{task_id}", "get"), ("/health", "get")]:
@@ -517,3 +517,10 @@ def test_swagger_ui_is_served_with_bundled_assets_and_no_cdn(api: Api) -> None:
 def test_openapi_json_is_stable_across_calls(api: Api) -> None:
     assert api.call("GET", "/openapi.json").text == api.call("GET", "/openapi.json").text
     assert json.loads(api.call("GET", "/docs", query={"format": "json"}).text)["info"]["title"] == "MediaJet Jobs API"
+
+
+def test_a_page_parameter_on_the_jobs_list_is_refused_not_ignored(api: Api) -> None:
+    # A page-based paginator (the dated API versions page by number) sent to the cursor-based Jobs API
+    # would otherwise get page 1 back for every page and loop forever.
+    reply = api.call("GET", "/jobs", query={"page": 2})
+    assert reply.status == 400 and reply.body["field"] == "page" and "Link" in reply.body["message"]

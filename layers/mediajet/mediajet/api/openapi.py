@@ -32,7 +32,12 @@ DESCRIPTION = (
     "A self-hosted media-processing API, wire-compatible with the Ittybit Jobs API: send a URL, pick a kind, "
     "get the processed file back. Authenticate with `Authorization: Bearer <key>`. Errors are "
     "`{kind, message}` (plus `field` when one field is at fault). Operations and fields beyond the Ittybit "
-    "Jobs API are marked **MediaJet extension**."
+    "Jobs API are marked **MediaJet extension**.\n\n"
+    "**API generations.** One engine serves every generation of Ittybit's API; the request picks the wire "
+    "format. `/jobs` is the Jobs API. `/steps` is the steps variant (ids `step_…`). On `/tasks`, "
+    "`Accept-Version` (or `ACCEPT_VERSION`) decides: none → the Jobs API's standalone task; `2025-08-20` or "
+    "`latest` → version 2025-08-20 (flat body, ISO `created`/`updated`, errors `{message}`); `2024-08-21` → "
+    "the `{meta, data, links}` envelope (ids `tsk_…`). Any other value is a 400 `invalid_version`."
 )
 EXTENSION = "**MediaJet extension** (not in the Ittybit Jobs API). "
 EXT = {"x-mediajet-extension": True}
@@ -78,6 +83,20 @@ class TaskCreateBody(BaseModel):
         "export: `{\"url\": \"s3://bucket/key\", \"connection_id\": ...}`")
 
 
+StepKind = Literal["probe", "ingest", "video", "audio", "image", "adaptive_video", "upload"]
+
+
+class StepCreateBody(BaseModel):
+    kind: StepKind
+    input: dict[str, Any] = Field(
+        description="probe/ingest: `{\"url\": ...}` (http, https or s3); video/audio/image/adaptive_video/upload: "
+        "a Source object, the `output` of a succeeded probe step (`null` is a 400 input_required)",
+        examples=[{"url": "https://example.com/video.mp4"}])
+    options: dict[str, Any] | None = Field(
+        default=None, description="encoding kinds: the options of POST /jobs for that kind; upload: "
+        "`{\"url\": \"s3://bucket/key\", \"connection_id\": \"conn_…\"}` (connection_id optional, kept as sent)")
+
+
 def error_responses(*codes: int) -> dict[int, dict[str, Any]]:
     text = {400: "invalid request (kind names the problem, field the culprit)", 401: "token_missing or token_invalid",
             404: "not found", 405: "method_not_allowed", 409: "conflict", 413: "payload_too_large"}
@@ -98,6 +117,7 @@ class Resolver(APIGatewayHttpResolver):
     REQUEST_BODIES: ClassVar[dict[tuple[str, str], type[BaseModel]]] = {
         ("/jobs", "post"): JobCreateBody,
         ("/tasks", "post"): TaskCreateBody,
+        ("/steps", "post"): StepCreateBody,
     }
     PUBLIC_PATHS: ClassVar[tuple[str, ...]] = ("/health",)
 

@@ -17,6 +17,7 @@ from mediajet.api.idempotency import key_from
 from mediajet.api.openapi import EXT, EXTENSION, Resolver, error_responses, ok
 from mediajet.api.pagination import base_url, page_headers
 from mediajet.api.present import job_dict
+from mediajet.errors import InvalidRequest
 from mediajet.models.job import Job, JobKind, JobStatus
 from mediajet.store.base import JobQuery
 
@@ -64,6 +65,10 @@ def register(app: Resolver, deps: ApiDeps) -> None:
         order: Annotated[Literal["asc", "desc"], Query()] = "desc",
     ):
         project = caller()
+        if "page" in (app.current_event.query_string_parameters or {}):
+            # a page-based paginator that got page 1 back for every page would loop forever
+            raise InvalidRequest("the Jobs API pages with cursors, not page numbers: follow the Link header "
+                                 "(after=<last id>) while Has-More is true", kind="request_invalid", field="page")
         query = JobQuery(kind=kind, status=status, input=input, limit=limit, after=after, before=before, order=order)
         page, texts = jobs.fit_page(jobs.list_jobs(deps, project, query), query, render)
         event = app.current_event

@@ -13,10 +13,11 @@ from mediajet.api.openapi import EXT, EXTENSION, Resolver, error_responses, ok
 from mediajet.api.wire import Wire, WireContext, generation, wire
 from mediajet.models.job import Task
 
-VERSIONS_NOTE = (" The request's `Accept-Version` picks the wire format: none → the Jobs API's task (shown here); "
-                 "`2025-08-20` or `latest` → version 2025-08-20 (flat body with `url` or `file_id`, ISO `created`/"
-                 "`updated`, errors `{message}`); `2024-08-21` → the `{meta, data, links}` envelope. Any other "
-                 "value is a 400 `invalid_version`. See the README's \"API generations\".")
+VERSIONS_NOTE = (
+    " The request's `Accept-Version` picks the wire format: none → the Jobs API's task (shown here); "
+    "`2025-08-20` or `latest` → version 2025-08-20 (flat body with `url` or `file_id`, ISO `created`/`updated`, "
+    "errors `{message}`); `2024-08-21` → the `{meta, data, links}` envelope (create answers 200 there, as the "
+    "seed shows). Any other value is a 400 `invalid_version`. See the README's \"API generations\".")
 
 
 def register(app: Resolver, deps: ApiDeps) -> None:

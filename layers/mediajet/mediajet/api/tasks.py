@@ -38,8 +38,14 @@ def create_task(deps: ApiDeps, project_id: str, body: Any) -> Task:
         check_export(request)
     if request.kind in OPTIONS_BY_KIND:
         check_size(deps, request.kind, parse_options(request.kind, request.options))
-    task = Task(kind=request.kind, input=normalise_input(request.input),  # type: ignore[arg-type]
-                options=dict(request.options or {}), project_id=project_id)
+    return start_task(deps, project_id, request.kind, normalise_input(request.input), dict(request.options or {}))
+
+
+def start_task(deps: ApiDeps, project_id: str, kind: str, task_input: dict[str, Any],
+               options: dict[str, Any]) -> Task:
+    """Store and start a standalone task from parts a wire format has already validated and bounded
+    (`create_task` for the Jobs API; api/wire/v2025_08_20 for version 2025-08-20)."""
+    task = Task(kind=kind, input=task_input, options=options, project_id=project_id)  # type: ignore[arg-type]
     task.updated_at = task.created_at
     stored = deps.jobs.create_task(task)
     deps.orchestrator.start_task(stored)

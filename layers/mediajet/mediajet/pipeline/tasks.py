@@ -17,6 +17,15 @@ from mediajet.pipeline.steps import error_info
 
 log = logging.getLogger("mediajet.pipeline")
 
+# Keys a wire format may keep in a task's options to label its output (version 2025-08-20 echoes `ref`,
+# `filename`, `folder` and `webhook_url` there, seed 003). They are no encoder option: the encoder never sees them.
+LABEL_OPTIONS = frozenset({"ref", "filename", "folder", "webhook_url"})
+
+
+def encoder_options(options: dict | None) -> dict:
+    """A task's options without its labels: what the kind's options model validates."""
+    return {key: value for key, value in (options or {}).items() if key not in LABEL_OPTIONS}
+
 
 def _update(ctx: StepContext, task_id: str, change: Callable[[Task], Task | None]) -> Task:
     for _ in range(20):
@@ -51,7 +60,7 @@ def _perform(task: Task, ctx: StepContext) -> File:
     source = transfer.fetch_and_probe(ctx, url, key)
     if task.kind == "import":
         return source.model_copy(update={"url": ctx.work.uri(key)})
-    options = parse_options(task.kind, task.options)
+    options = parse_options(task.kind, encoder_options(task.options))
     admission.admit(task.kind, options, source, ctx.settings, may_chunk=False)  # a task is one pass
     return transfer.encode_to_work(ctx, task.kind, options, source, key, f"tasks/{task.id}/output",
                                    on_progress=_progress(ctx, task.id))

@@ -13,11 +13,17 @@ typed model fields are coerced back by pydantic.
 
 An item that no longer loads as a Job or Task is quarantined (store.base): left out of lists and scans,
 read as not found, logged once per process.
+
+Standalone tasks are listed through the project index too (no infra change: the GSI and its key attributes
+exist). A standalone task item also carries gsi1pk TASKS#<project> and gsi1sk <task id>: a partition of its
+own, so `list_jobs` (PROJECT#<project>) never meets a task, and `list_tasks` is one Query (paged by DynamoDB)
+over the project's standalone tasks. Items written before this carry no index key and are not listed until
+their next save; `index_standalone_tasks()` (an operator's full-table Scan) adds it to them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from decimal import Decimal
 from functools import cached_property
 from typing import Any
@@ -33,6 +39,8 @@ from mediajet.store.base import (
     JobUnreadable,
     PageWindow,
     Quarantine,
+    TaskPage,
+    TaskQuery,
     TaskUnreadable,
     page_of,
     page_window,
@@ -123,6 +131,8 @@ class DynamoJobStore:
 
     def _task_item(self, task: Task) -> dict[str, Any]:
         return self._item({schema.PARTITION_KEY: schema.task_pk(task.id), schema.SORT_KEY: schema.TASK_SK,
+                           schema.PROJECT_INDEX_PARTITION_KEY: schema.task_list_pk(task.project_id),
+                           schema.PROJECT_INDEX_SORT_KEY: task.id,
                            **task_record(task)})
 
     @staticmethod
@@ -343,6 +353,56 @@ class DynamoJobStore:
                                                       ":processing": {"S": "processing"}})
         return sorted(filter(None, (self._task(item) for item in items)), key=lambda task: task.id)
 
+    def list_tasks(self, project_id: str, query: TaskQuery) -> TaskPage:
+        """One Query on the project index's TASKS#<project> partition (every page of it), kind and status
+        filtered by DynamoDB, then sorted and cut into the page here: each call reads (and bills) all of the
+        project's standalone tasks, kept or not, which is fine at the sizes a page-numbered list is used at;
+        a sort-key index per sort would be the next step. `total` counts the matching tasks that load (a
+        quarantined one is neither listed nor counted). Index reads are eventually consistent: a task created
+        a moment ago can be missing for a fraction of a second."""
+        names = {"#pk": schema.PROJECT_INDEX_PARTITION_KEY}
+        values: dict[str, Any] = {":project": {"S": schema.task_list_pk(project_id)}}
+        kwargs: dict[str, Any] = {"IndexName": schema.PROJECT_INDEX, "KeyConditionExpression": "#pk = :project"}
+        filters = []
+        if query.kind:
+            names["#kind"] = "kind"
+            values[":kind"] = {"S": query.kind}
+            filters.append("#kind = :kind")
+        if query.status:
+            names["#status"] = "status"
+            options = []
+            for n, status in enumerate(dict.fromkeys(query.status)):
+                values[f":status{n}"] = {"S": status}
+                options.append(f":status{n}")
+            filters.append(f"#status IN ({', '.join(options)})")
+        if filters:
+            kwargs["FilterExpression"] = " AND ".join(filters)
+        kwargs["ExpressionAttributeNames"], kwargs["ExpressionAttributeValues"] = names, values
+
+        matching: list[Task] = []
+        while True:
+            page = self._call("query", **kwargs)
+            matching.extend(filter(None, (self._task(item) for item in page.get("Items", []))))
+            if "LastEvaluatedKey" not in page:
+                break
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+        matching.sort(key=_TASK_SORT_KEYS[query.sort], reverse=query.order == "desc")
+        start = (query.page - 1) * query.limit
+        return TaskPage(items=matching[start:start + query.limit], total=len(matching))
+
+    def index_standalone_tasks(self) -> int:
+        """For operators, once, after upgrading a table whose standalone tasks predate `list_tasks`: give each
+        its index key (a full-table Scan, like active_jobs). A task saved meanwhile is left alone (its save
+        wrote the key). Returns how many were indexed."""
+        items = self._scan(FilterExpression="#sk = :sk AND attribute_not_exists(#pk)",
+                           ExpressionAttributeNames={"#sk": schema.SORT_KEY,
+                                                     "#pk": schema.PROJECT_INDEX_PARTITION_KEY},
+                           ExpressionAttributeValues={":sk": {"S": schema.TASK_SK}})
+        indexed = 0
+        for task in filter(None, (self._task(item) for item in items)):
+            indexed += bool(self._put_versioned(self._task_item(task), task.version))  # the same version: no bump
+        return indexed
+
     # --- idempotency ------------------------------------------------------------------------------
 
     def _claim_item(self, claim: IdempotencyClaim) -> dict[str, Any]:
@@ -373,6 +433,22 @@ class DynamoJobStore:
     def project_for_key(self, key_hash: str) -> str | None:
         item = self._get(schema.api_key_pk(key_hash), schema.API_KEY_SK)
         return None if item is None else item["project_id"]["S"]
+
+
+def _filesize(task: Task) -> tuple[bool, float]:
+    """SQLite's order for `json_extract(record, '$.output.filesize')`: a task without one comes first."""
+    size = (task.output or {}).get("filesize")
+    if isinstance(size, bool) or not isinstance(size, int | float):
+        return (False, 0)
+    return (True, size)
+
+
+# Ids sort in creation order; the other sorts fall back to it on ties, in the same direction (as SQLite).
+_TASK_SORT_KEYS: dict[str, Callable[[Task], Any]] = {
+    "created": lambda task: task.id,
+    "updated": lambda task: (task.updated_at, task.id),
+    "filesize": lambda task: (*_filesize(task), task.id),
+}
 
 
 def _code(exc: Any) -> str:

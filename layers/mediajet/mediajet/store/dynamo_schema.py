@@ -6,13 +6,14 @@ Single-table design (every key is a string):
 | item             | pk                       | sk     | gsi1pk            | gsi1sk   |
 |------------------|--------------------------|--------|-------------------|----------|
 | job              | JOB#<job id>             | JOB    | PROJECT#<project> | <job id> |
-| standalone task  | TASK#<task id>           | TASK   |                   |          |
+| standalone task  | TASK#<task id>           | TASK   | TASKS#<project>   | <task id>|
 | job task pointer | TASK#<task id>           | JOB    | (holds job_id)    |          |
 | idempotency      | IDEM#<project>#<key>     | IDEM   |                   |          |
 | API key          | KEY#<sha256 hex>         | KEY    |                   |          |
 
 Job ids are ULIDs, so `gsi1sk` order is creation order: `GET /jobs` is one Query on the GSI in
-either direction, with `after`/`before` as key conditions. `expires_at` (epoch seconds) is the TTL
+either direction, with `after`/`before` as key conditions. Standalone tasks sit in a partition of their own
+(`TASKS#…`, never `PROJECT#…`), so the jobs list reads jobs only and `GET /tasks` is one Query too. `expires_at` (epoch seconds) is the TTL
 attribute that removes idempotency records after 24 h.
 """
 
@@ -71,6 +72,10 @@ def task_pk(task_id: str) -> str:
 
 def project_pk(project_id: str) -> str:
     return f"PROJECT#{project_id}"
+
+
+def task_list_pk(project_id: str) -> str:
+    return f"TASKS#{project_id}"
 
 
 def idempotency_pk(project_id: str, key: str) -> str:

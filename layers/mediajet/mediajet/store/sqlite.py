@@ -113,6 +113,7 @@ _ACTIVE_JOB = "status IN ('queued', 'processing')"  # the partial indexes' condi
 _ACTIVE_TASK = "status IN ('waiting', 'processing')"
 _FILTER_COLUMNS = ("kind", "status", "input")
 _RECORD = "CAST(record AS BLOB)"
+_MAX_OFFSET = 2**62  # SQLite integers are 64-bit: a page number past this is past any end
 _TASK_SORT = {"updated": "json_extract(record, '$.updated_at')", "filesize": "json_extract(record, '$.output.filesize')"}
 
 
@@ -424,11 +425,17 @@ class SqliteJobStore:
         direction = "ASC" if query.order == "asc" else "DESC"
         # ids sort in creation order, so `created` needs no JSON; the others fall back to it on ties
         order = "" if query.sort == "created" else f"{_TASK_SORT[query.sort]} {direction}, "
+        offset = (query.page - 1) * query.limit
         with self._connection() as conn:
-            total = conn.execute(f"SELECT COUNT(*) FROM tasks WHERE {clause}", params).fetchone()[0]
-            rows = conn.execute(f"SELECT id, {_RECORD} FROM tasks WHERE {clause} ORDER BY {order}id {direction} "
-                                "LIMIT ? OFFSET ?", [*params, query.limit, (query.page - 1) * query.limit]).fetchall()
-        return TaskPage(items=[task for task in (self._task(*row) for row in rows) if task is not None], total=total)
+            rows = [] if offset > _MAX_OFFSET else conn.execute(
+                f"SELECT id, {_RECORD} FROM tasks WHERE {clause} ORDER BY {order}id {direction} LIMIT ? OFFSET ?",
+                [*params, query.limit, offset]).fetchall()
+            items = [task for task in (self._task(*row) for row in rows) if task is not None]
+            # counted after the page is loaded, so a record that just failed to load is not promised either
+            bad = sorted(self._quarantine.ids)
+            unreadable = f" AND id NOT IN ({', '.join('?' * len(bad))})" if bad else ""
+            total = conn.execute(f"SELECT COUNT(*) FROM tasks WHERE {clause}{unreadable}", [*params, *bad]).fetchone()[0]
+        return TaskPage(items=items, total=total)
 
     # --- idempotency ------------------------------------------------------------------------------
 

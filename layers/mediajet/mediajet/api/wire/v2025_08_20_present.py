@@ -1,0 +1,114 @@
+"""Version 2025-08-20 (seed 003): how the engine's Task and File records read on the wire.
+
+- Task: `{id, object: "task", kind, input, options, output, status, progress?, error?, created, updated}`;
+  `progress` and `error` are left out while the engine has none (the seed's new task has neither).
+- Statuses: waiting → `pending`, processing → `processing`, succeeded → `completed`, failed → `failed`,
+  cancelled → `cancelled`. Kinds: the engine's `import` is `ingest`; the others keep their names.
+- Times: ISO-8601 in UTC with milliseconds and `Z` (`2025-01-01T01:23:45.678Z`).
+- Files (§6.4): `object: "source"`, `type` (MIME), `codec`, `container`, signed `url`, `status: "ready"`.
+  MediaJet has no file library yet: `file_<suffix>` is the output of task `task_<suffix>`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from mediajet.models.job import Task
+
+Signer = Callable[[str], str]
+
+STATUSES = {"waiting": "pending", "processing": "processing", "succeeded": "completed", "failed": "failed",
+            "cancelled": "cancelled"}
+KINDS = {"import": "ingest"}  # engine kind → C kind where they differ
+TASK_PREFIX, FILE_PREFIX = "task_", "file_"
+MIME = {
+    "video": {"mp4": "video/mp4", "m4v": "video/x-m4v", "mov": "video/quicktime", "webm": "video/webm",
+              "mkv": "video/x-matroska", "ts": "video/mp2t", "avi": "video/x-msvideo", "3gp": "video/3gpp",
+              "3g2": "video/3gpp2", "ogg": "video/ogg", "flv": "video/x-flv", "mpeg": "video/mpeg",
+              "gif": "image/gif", "webp": "image/webp", "hls": "application/vnd.apple.mpegurl"},
+    "audio": {"mp3": "audio/mpeg", "aac": "audio/aac", "m4a": "audio/mp4", "mp4": "audio/mp4", "ogg": "audio/ogg",
+              "opus": "audio/ogg", "wav": "audio/wav", "flac": "audio/flac", "webm": "audio/webm",
+              "aiff": "audio/aiff", "amr": "audio/amr"},
+    "image": {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "avif": "image/avif",
+              "gif": "image/gif", "heic": "image/heic", "bmp": "image/bmp", "tiff": "image/tiff"},
+}
+
+
+def iso(ms: int) -> str:
+    seconds, millis = divmod(ms, 1000)
+    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{millis:03d}Z"
+
+
+def mime_type(kind: str | None, fmt: str | None) -> str:
+    known = MIME.get(kind or "", {}).get(fmt or "")
+    if known:
+        return known
+    return f"{kind}/{fmt}" if kind and fmt else "application/octet-stream"
+
+
+def file_id_for(task_id: str) -> str | None:
+    """The id of the file a task creates: `task_<suffix>` → `file_<suffix>`."""
+    return FILE_PREFIX + task_id[len(TASK_PREFIX):] if task_id.startswith(TASK_PREFIX) else None
+
+
+def task_id_for(file_id: str) -> str | None:
+    return TASK_PREFIX + file_id[len(FILE_PREFIX):] if file_id.startswith(FILE_PREFIX) and len(file_id) > 5 else None
+
+
+def link(url: Any, sign: Signer) -> str | None:
+    """A client-fetchable link, or None for a path on the server's own disk (see api/present.py)."""
+    if not isinstance(url, str):
+        return None
+    signed = sign(url)
+    return None if signed.startswith("file:") else signed
+
+
+def file_view(data: dict[str, Any], sign: Signer, **extra: Any) -> dict[str, Any]:
+    """An engine File (models/file.py, as stored) as a §6.4 File; `extra` adds id, labels, status, times.
+    Fields the engine does not know are left out rather than sent as null."""
+    kind, fmt = data.get("kind"), data.get("format")
+    codecs = data.get("codecs") if isinstance(data.get("codecs"), dict) else {}
+    view: dict[str, Any] = {
+        "id": data.get("id"), "object": "source", "kind": kind, "type": mime_type(kind, fmt),
+        "codec": codecs.get("audio" if kind == "audio" else "video"),
+        "container": fmt if kind in ("video", "audio") else None,
+        "width": data.get("width"), "height": data.get("height"), "duration": data.get("duration"),
+        "fps": data.get("fps"), "filesize": data.get("filesize"), "bitrate": data.get("bitrate"),
+        "url": link(data.get("url"), sign),
+        "ref": data.get("ref"), "folder": data.get("folder"), "filename": data.get("filename"),
+    }
+    view.update(extra)
+    return {key: value for key, value in view.items() if value is not None or key == "url"}
+
+
+def input_view(task: Task, sign: Signer) -> dict[str, Any] | None:
+    source = task.input
+    if not isinstance(source, dict):
+        return None
+    if source.get("object") == "external_file":  # a URL nobody has fetched yet: its url is all there is
+        return {"object": "source", "url": link(source.get("url"), sign)}
+    return file_view(source, sign)
+
+
+def output_view(task: Task, sign: Signer) -> dict[str, Any] | None:
+    if task.status != "succeeded" or not isinstance(task.output, dict):
+        return None
+    labels = {key: task.options.get(key) for key in ("ref", "folder", "filename")}
+    finished = task.finished_at or task.updated_at
+    return file_view(task.output, sign, id=file_id_for(task.id), **labels, status="ready", created=iso(finished),
+                     updated=iso(task.updated_at))
+
+
+def task_view(task: Task, sign: Signer) -> dict[str, Any]:
+    view: dict[str, Any] = {
+        "id": task.id, "object": "task", "kind": KINDS.get(task.kind, task.kind), "input": input_view(task, sign),
+        "options": dict(task.options), "output": output_view(task, sign), "status": STATUSES[task.status],
+    }
+    if task.progress is not None:
+        view["progress"] = max(0, min(100, task.progress))
+    if task.error is not None:
+        view["error"] = task.error.message
+    view["created"], view["updated"] = iso(task.created_at), iso(task.updated_at)
+    return view
