@@ -4,7 +4,6 @@ with its own error kind (never a long, huge encode)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -19,23 +18,13 @@ from mediajet.models.options import AdaptiveOptions, AnimationOptions, ImageOpti
 from mediajet.models.requests import build_job, parse_job_create
 from mediajet.pipeline import admission
 from mediajet.pipeline.execute import run_job
-from mediajet.settings import Settings, get_settings
+from mediajet.settings import Settings
 from tests.media import make_video
 
 PROJECT = "prj_costs"
 URL = "file:///in"
 
 
-@pytest.fixture
-def env(monkeypatch: pytest.MonkeyPatch) -> Iterator:
-    """Set MEDIAJET_* variables: the runner and the argv builders read the process's settings."""
-    def setenv(name: str, value: str) -> None:
-        monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-
-    yield setenv
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 @pytest.fixture(scope="module")
@@ -150,8 +139,8 @@ def test_the_memory_limit_is_a_setting_with_an_automatic_default(monkeypatch: py
     assert runner.memory_limit_mb(Settings()) is None
 
 
-def test_an_encoder_over_the_memory_limit_fails_the_job_as_out_of_memory(tmp_path: Path, tiny: Path, env) -> None:
-    env("MEDIAJET_MAX_JOB_MEMORY_MB", "100")  # ffprobe needs ~15 MB; x264 at 720p ~240 MB (measured)
+def test_an_encoder_over_the_memory_limit_fails_the_job_as_out_of_memory(tmp_path: Path, tiny: Path, env_settings) -> None:
+    env_settings("MEDIAJET_MAX_JOB_MEMORY_MB", "100")  # ffprobe needs ~15 MB; x264 at 720p ~240 MB (measured)
     runtime = LocalRuntime.open(Settings(), tmp_path / "data", allow_local_files=True)
     done, seconds = run(runtime, new_job(runtime, tiny, "video", width=1280, height=720))
     assert (done.status, done.error and done.error.kind, done.error and done.error.task) == (
@@ -162,18 +151,18 @@ def test_an_encoder_over_the_memory_limit_fails_the_job_as_out_of_memory(tmp_pat
 
 @pytest.mark.parametrize("codec", [["-c:v", "libx265", "-x265-params", "log-level=error"],
                                    ["-c:v", "libsvtav1", "-preset", "8"]], ids=["h265", "av1"])
-def test_threaded_encoders_run_under_a_data_limit(tmp_path: Path, env, codec: list[str]) -> None:
+def test_threaded_encoders_run_under_a_data_limit(tmp_path: Path, env_settings, codec: list[str]) -> None:
     """RLIMIT_DATA does not count thread stacks or reserved address space: x265's and SVT-AV1's thread
     pools (15 and 59 threads here) start as usual. 320x240 needs 73 and 131 MB (measured)."""
-    env("MEDIAJET_MAX_JOB_MEMORY_MB", "400")
+    env_settings("MEDIAJET_MAX_JOB_MEMORY_MB", "400")
     out = tmp_path / "out.mp4"
     runner.run([ffmpeg(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-f", "lavfi", "-i",
                 "testsrc2=size=320x240:rate=25:duration=1", *codec, "-pix_fmt", "yuv420p", str(out)], timeout=60)
     assert out.stat().st_size > 0
 
 
-def test_a_child_at_the_limit_fails_with_the_setting_to_raise(env) -> None:
-    env("MEDIAJET_MAX_JOB_MEMORY_MB", "64")
+def test_a_child_at_the_limit_fails_with_the_setting_to_raise(env_settings) -> None:
+    env_settings("MEDIAJET_MAX_JOB_MEMORY_MB", "64")
     with pytest.raises(ProcessFailed) as caught:
         runner.run([ffmpeg(), "-hide_banner", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
                     "testsrc2=size=160x120:rate=25:duration=1", "-vf", "scale=1920:1080", "-c:v", "libx264",

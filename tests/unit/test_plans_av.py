@@ -12,7 +12,6 @@ from mediajet.media.inputs import SAFE_DEMUXERS, input_args
 from mediajet.media.plans import audio, hls, video
 from mediajet.models.file import Codecs, File
 from mediajet.models.options import AdaptiveOptions, AudioOptions, VideoOptions
-from mediajet.settings import get_settings
 
 SRC = Path("/work/in/source")
 OUT = Path("/work/out")
@@ -33,16 +32,6 @@ def head() -> list[str]:
     return [ffmpeg(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:2", "-nostats"]
 
 
-@pytest.fixture
-def env_settings(monkeypatch: pytest.MonkeyPatch):
-    """Set MEDIAJET_* variables for one test (the argv builders read the process's settings)."""
-    def setenv(name: str, value: str) -> None:
-        monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-
-    yield setenv
-    monkeypatch.undo()
-    get_settings.cache_clear()
 
 
 # --- reading the input --------------------------------------------------------------------------

@@ -22,9 +22,13 @@ def normalise_input(raw: dict[str, Any]) -> dict[str, Any]:
 
 
 def check_export(request: TaskCreate) -> None:
-    url = (request.options or {}).get("url")
+    check_s3_destination((request.options or {}).get("url"), "an export task")
+
+
+def check_s3_destination(url: Any, what: str) -> None:
+    """`options.url` of an export (a step's upload): where the result goes, an s3:// object."""
     if not isinstance(url, str) or not url:
-        raise InvalidRequest("an export task needs options.url, the destination: s3://bucket/key",
+        raise InvalidRequest(f"{what} needs options.url, the destination: s3://bucket/key",
                              kind="invalid_option", field="options.url")
     parts = urlsplit(url)
     if parts.scheme != "s3" or not parts.netloc or not parts.path.strip("/"):

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import re
 from typing import Any
-from urllib.parse import urlsplit
 
 from aws_lambda_powertools.event_handler import Response
 
@@ -135,14 +134,7 @@ def _check_upload(options: Any) -> None:
     if options is not None and not isinstance(options, dict):
         raise InvalidRequest("options must be an object: {\"url\": \"s3://bucket/key\", \"connection_id\": …}",
                              kind="invalid_option", field="options")
-    url = (options or {}).get("url")
-    if not isinstance(url, str) or not url:
-        raise InvalidRequest("an upload step needs options.url, the destination: s3://bucket/key",
-                             kind="invalid_option", field="options.url")
-    parts = urlsplit(url)
-    if parts.scheme != "s3" or not parts.netloc or not parts.path.strip("/"):
-        raise InvalidRequest("options.url must be an S3 destination: s3://bucket/key", kind="invalid_option",
-                             field="options.url")
+    tasks.check_s3_destination((options or {}).get("url"), "an upload step")
     connection = (options or {}).get("connection_id")
     if connection is not None and (not isinstance(connection, str) or not connection):
         raise InvalidRequest("options.connection_id must be a connection id string, e.g. conn_abc123",
