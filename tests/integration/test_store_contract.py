@@ -2,9 +2,9 @@
 
 What a client sees depends on these rules: a job reads back as written, concurrent writers never
 lose each other's updates, lists page without gaps or repeats in either direction, one project never
-sees another's jobs, and an Idempotency-Key creates exactly one job however the retries race. Standalone
-tasks list by page number with a total, in each sort and order, filtered by kind and by any of several
-statuses, a project's own and never a job's.
+sees another's jobs, and an Idempotency-Key creates exactly one job (or standalone task) however the
+retries race. Standalone tasks list by page number with a total, in each sort and order, filtered by kind
+and by any of several statuses, a project's own and never a job's.
 """
 
 from __future__ import annotations
@@ -22,7 +22,14 @@ from mediajet.errors import JobNotFound, StaleWrite, TaskNotFound
 from mediajet.ids import now_ms
 from mediajet.models.job import ErrorInfo, IdempotencyClaim, Job, Task
 from mediajet.store import dynamo
-from mediajet.store.base import IDEMPOTENCY_TTL_MS, JobQuery, JobStore, TaskQuery, transition
+from mediajet.store.base import (
+    IDEMPOTENCY_TTL_MS,
+    IdempotencyKeyReused,
+    JobQuery,
+    JobStore,
+    TaskQuery,
+    transition,
+)
 from mediajet.store.dynamo import DynamoJobStore
 from mediajet.store.dynamo_schema import create_table_kwargs
 from mediajet.store.sqlite import SqliteJobStore
@@ -87,7 +94,7 @@ def new_job(project: str = PROJECT, *, kind: str = "video", status: str = "queue
     return job
 
 
-def claim_for(job: Job, key: str, *, body_hash: str = "body-1", created_at: int | None = None) -> IdempotencyClaim:
+def claim_for(job: Job | Task, key: str, *, body_hash: str = "body-1", created_at: int | None = None) -> IdempotencyClaim:
     return IdempotencyClaim(project_id=job.project_id, key=key, body_hash=body_hash, resource_id=job.id,
                             created_at=created_at if created_at is not None else now_ms())
 
@@ -353,7 +360,7 @@ def new_task(project: str = PROJECT, *, kind: str = "probe", **fields: Any) -> T
 
 
 def test_a_standalone_task_reads_back_and_saves_conditionally(store: JobStore) -> None:
-    task = store.create_task(new_task(options={"fps": 23.976}))
+    task, _ = store.create_task(new_task(options={"fps": 23.976}))
     assert task.version == 1
     got = store.get_task(task.id, PROJECT)
     assert got == task and got.job_id is None
@@ -384,9 +391,68 @@ def test_unknown_tasks_are_task_not_found(store: JobStore) -> None:
     assert caught.value.kind == "task_not_found"
     with pytest.raises(TaskNotFound):
         store.save_task(new_task().model_copy(update={"version": 1}))
-    theirs = store.create_task(new_task(OTHER))
+    theirs, _ = store.create_task(new_task(OTHER))
     with pytest.raises(TaskNotFound):
         store.get_task(theirs.id, PROJECT)
+
+
+
+def test_a_task_with_an_idempotency_key_is_created_once(store: JobStore) -> None:
+    first = new_task()
+    created, was_created = store.create_task(first, claim_for(first, "task-retry"))
+    retry = new_task()
+    again, created_again = store.create_task(retry, claim_for(retry, "task-retry", body_hash="body-2"))
+
+    assert was_created and not created_again
+    assert again == created and created.version == 1
+    assert [t.id for t in store.list_tasks(PROJECT, TaskQuery()).items] == [first.id]
+    with pytest.raises(TaskNotFound):
+        store.get_task(retry.id)
+    claim = store.get_claim(PROJECT, "task-retry")
+    assert claim is not None and (claim.body_hash, claim.resource_id) == ("body-1", first.id)
+
+
+def test_an_expired_task_claim_is_replaced(store: JobStore) -> None:
+    old = new_task()
+    store.create_task(old, claim_for(old, "daily-task", created_at=now_ms() - IDEMPOTENCY_TTL_MS - 60_000))
+    fresh = new_task()
+    stored, created = store.create_task(fresh, claim_for(fresh, "daily-task"))
+    assert created and stored.id == fresh.id
+    assert store.get_claim(PROJECT, "daily-task").resource_id == fresh.id  # type: ignore[union-attr]
+
+
+def test_concurrent_task_creates_with_one_key_create_one_task(store: JobStore) -> None:
+    barrier = threading.Barrier(8)
+
+    def attempt(_: int) -> tuple[str, bool]:
+        task = new_task()
+        barrier.wait()
+        stored, created = store.create_task(task, claim_for(task, "task-race"))
+        return stored.id, created
+
+    with ThreadPoolExecutor(8) as pool:
+        results = list(pool.map(attempt, range(8)))
+
+    assert sum(created for _, created in results) == 1
+    assert len({task_id for task_id, _ in results}) == 1
+    assert store.list_tasks(PROJECT, TaskQuery()).total == 1
+
+
+def test_a_key_held_by_a_job_is_no_key_for_a_task_nor_the_reverse(store: JobStore) -> None:
+    job = new_job()
+    store.create_job(job, claim_for(job, "for-a-job"))
+    task = new_task()
+    with pytest.raises(IdempotencyKeyReused) as caught:
+        store.create_task(task, claim_for(task, "for-a-job"))
+    assert (caught.value.status, caught.value.kind) == (409, "idempotency_key_reused")
+    assert store.list_tasks(PROJECT, TaskQuery()).total == 0
+
+    held = new_task()
+    store.create_task(held, claim_for(held, "for-a-task"))
+    other = new_job()
+    with pytest.raises(IdempotencyKeyReused):
+        store.create_job(other, claim_for(other, "for-a-task"))
+    assert [j.id for j in store.list_jobs(PROJECT, JobQuery()).items] == [job.id]
 
 
 # --- listing standalone tasks (page-based) ---------------------------------------------------------
@@ -409,7 +475,7 @@ def listed(store: JobStore) -> list[Task]:
     for n, (kind, status, updated, size) in enumerate(specs):
         output = None if size is None else {"object": "file", "url": f"file:///data/files/{n}.mp4", "filesize": size}
         tasks.append(store.create_task(new_task(kind=kind, status=status, updated_at=updated, created_at=1_000 + n,
-                                                output=output)))
+                                                output=output))[0])
         store.create_task(new_task(OTHER, kind=kind, status=status))
         if n % 3 == 0:
             store.create_job(new_job(kind="video", status="queued"))  # its four tasks: never listed
@@ -532,8 +598,8 @@ def test_dynamodb_indexes_standalone_tasks_written_before_the_list_existed(dynam
     dynamodb_client.create_table(**create_table_kwargs(table))
     try:
         store = DynamoJobStore(table, client=dynamodb_client)
-        old = store.create_task(new_task())
-        new = store.create_task(new_task())
+        old, _ = store.create_task(new_task())
+        new, _ = store.create_task(new_task())
         dynamodb_client.update_item(TableName=table, Key={"pk": {"S": f"TASK#{old.id}"}, "sk": {"S": "TASK"}},
                                     UpdateExpression="REMOVE gsi1pk, gsi1sk")  # as written before
         assert [t.id for t in store.list_tasks(PROJECT, TaskQuery()).items] == [new.id]
@@ -552,7 +618,7 @@ def test_dynamodb_indexes_standalone_tasks_written_before_the_list_existed(dynam
 def test_active_jobs_and_tasks_are_the_unfinished_ones_oldest_first(store: JobStore) -> None:
     statuses = ["queued", "succeeded", "processing", "failed", "queued", "cancelled"]
     jobs = [store.create_job(new_job(PROJECT if n % 2 else OTHER, status=s))[0] for n, s in enumerate(statuses)]
-    tasks = [store.create_task(new_task(status=s)) for s in ("waiting", "succeeded", "processing", "failed")]
+    tasks = [store.create_task(new_task(status=s))[0] for s in ("waiting", "succeeded", "processing", "failed")]
 
     assert [j.id for j in store.active_jobs()] == [jobs[0].id, jobs[2].id, jobs[4].id]
     assert [t.id for t in store.active_tasks()] == [tasks[0].id, tasks[2].id]

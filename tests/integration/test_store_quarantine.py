@@ -73,7 +73,7 @@ def sqlite_world(tmp_path: Path) -> Iterator[dict[str, Any]]:
         bad[shape] = broken.id
         bad_job_task = bad_job_task or broken.tasks[0].id
     good.append(store.create_job(good_job())[0].id)
-    task = store.create_task(Task(kind="probe", project_id=PROJECT, input={"url": "https://media.example/a.mp4"}))
+    task, _ = store.create_task(Task(kind="probe", project_id=PROJECT, input={"url": "https://media.example/a.mp4"}))
     bad_task = Task(kind="probe", project_id=PROJECT)
     with sqlite3.connect(db) as conn:
         conn.execute("INSERT INTO tasks (id, project_id, status, version, record) VALUES (?, ?, 'waiting', 1, ?)",

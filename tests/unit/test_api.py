@@ -16,8 +16,8 @@ from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
 from mediajet.api import jobs as job_logic
 from mediajet.api.deps import ApiDeps
 from mediajet.ids import now_ms
-from mediajet.models.job import Job
-from mediajet.store.base import transition
+from mediajet.models.job import Job, Task
+from mediajet.store.base import TaskQuery, transition
 from tests.unit.api_support import KEY_A, KEY_B, SIGNED, Api, RecordingOrchestrator, make_api, sign
 
 SEED_002_BODY = {
@@ -524,3 +524,38 @@ def test_a_page_parameter_on_the_jobs_list_is_refused_not_ignored(api: Api) -> N
     # would otherwise get page 1 back for every page and loop forever.
     reply = api.call("GET", "/jobs", query={"page": 2})
     assert reply.status == 400 and reply.body["field"] == "page" and "Link" in reply.body["message"]
+
+
+def test_idempotency_key_on_post_tasks_creates_one_task_and_replays_it_with_200(api: Api) -> None:
+    body = {"kind": "probe", "input": {"url": "https://example.com/video.mp4"}}
+    first = api.call("POST", "/tasks", body, headers={"Idempotency-Key": "task-42"})
+    again = api.call("POST", "/tasks", dict(reversed(list(body.items()))), headers={"Idempotency-Key": "task-42"})
+    assert (first.status, again.status) == (201, 200)
+    assert again.body == first.body
+    assert api.orchestrator.calls == [("start_task", first.body["id"])]
+
+    reused = api.call("POST", "/tasks", {**body, "kind": "import"}, headers={"Idempotency-Key": "task-42"})
+    assert reused.status == 409 and reused.body["kind"] == "idempotency_key_reused"
+    api.call("POST", "/jobs", SEED_002_BODY, headers={"Idempotency-Key": "job-42"})
+    held = api.call("POST", "/tasks", body, headers={"Idempotency-Key": "job-42"})  # a job's key: no task's
+    assert held.status == 409 and held.body["kind"] == "idempotency_key_reused"
+    bad = api.call("POST", "/tasks", raw="{not json", headers={"Idempotency-Key": "x" * 256})
+    assert bad.status == 400 and bad.body["field"] == "Idempotency-Key"  # the key is read before the body
+    assert len(api.orchestrator.calls) == 2  # the task and the job
+
+
+def test_a_task_the_pipeline_could_not_start_is_failed_not_left_waiting(tmp_path: Path) -> None:
+    api = make_api(tmp_path)
+
+    class Broken(RecordingOrchestrator):
+        def start_task(self, task: Task) -> None:
+            raise RuntimeError("state machine is down")
+
+    from mediajet.api.app import create_app
+
+    api.app = create_app(ApiDeps(jobs=api.store, orchestrator=Broken(), settings=api.settings, sign_url=sign))
+    body = {"kind": "probe", "input": {"url": "https://example.com/video.mp4"}}
+    reply = api.call("POST", "/tasks", body, headers={"Idempotency-Key": "retry-me"})
+    assert reply.status == 500
+    (stored,) = api.store.list_tasks("prj_a", TaskQuery()).items
+    assert stored.status == "failed" and stored.error is not None and "send it again" in stored.error.message

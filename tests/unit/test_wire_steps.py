@@ -504,3 +504,19 @@ def test_the_openapi_document_describes_the_steps_routes(api: Api) -> None:
     # GET /steps/{id} is not on the seed's page (the steps variant reads steps through their task)
     assert get_op["x-mediajet-extension"] is True and "MediaJet extension" in get_op["description"]
     assert "x-mediajet-extension" not in create_op
+
+
+def test_idempotency_key_creates_one_step_and_replays_it_with_200(api: Api) -> None:
+    body = {"kind": "probe", "input": {"url": URL}}
+    first = post(api, body, headers={"Idempotency-Key": "step-1"})
+    again = post(api, body, headers={"Idempotency-Key": "step-1"})
+    assert (first.status, again.status) == (201, 200)
+    assert again.body == first.body
+    assert api.orchestrator.calls == [("start_task", "task_" + first.body["id"].removeprefix("step_"))]
+
+    reused = post(api, {"kind": "ingest", "input": {"url": URL}}, headers={"Idempotency-Key": "step-1"})
+    assert reused.status == 409 and set(reused.body) == {"kind", "message", "field"}
+    assert reused.body["kind"] == "idempotency_key_reused"
+    bad = post(api, {"kind": "nope"}, headers={"Idempotency-Key": ""})
+    assert bad.status == 400 and bad.body["field"] == "Idempotency-Key"
+    assert len(api.orchestrator.calls) == 1

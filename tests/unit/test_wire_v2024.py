@@ -529,3 +529,17 @@ def test_any_d_body_is_answered_in_the_envelope_and_never_5xx(shared_api: Api, b
         assert follow(shared_api, reply.body["links"]["self"])["data"] == data
     else:
         assert_error(reply, reply.status)
+
+
+def test_idempotency_key_creates_one_task_and_replays_it_with_200(api: Api) -> None:
+    body = {"url": "https://example.com/video.mp4", "kind": "image", "format": "png"}
+    first = post(api, body, headers={**D, "Idempotency-Key": "d-1"})
+    again = post(api, body, headers={**D, "Idempotency-Key": "d-1"})
+    assert again["data"] == first["data"]
+    assert api.orchestrator.calls == [("start_task", engine_id(first["data"]["id"]))]
+
+    reused = api.call("POST", "/tasks", {**body, "format": "jpeg"}, headers={**D, "Idempotency-Key": "d-1"})
+    assert_error(reused, 409, "Idempotency-Key")
+    bad = api.call("POST", "/tasks", {"kind": "nope"}, headers={**D, "Idempotency-Key": "k" * 256})
+    assert_error(bad, 400, "Idempotency-Key")
+    assert len(api.orchestrator.calls) == 1

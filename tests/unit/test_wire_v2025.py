@@ -53,7 +53,7 @@ def finished_task(api: Api, *, project: str = "prj_a", status: str = "succeeded"
         task.output = {"object": "file", "kind": "video", "url": f"file:///data/files/tasks/{task.id}/input",
                        "format": "mp4", "width": 1920, "height": 1080, "duration": 123.45, "filesize": 12345678}
         task.finished_at = now_ms()
-    return api.store.create_task(task)
+    return api.store.create_task(task)[0]
 
 
 def file_id(task: Task) -> str:
@@ -321,8 +321,8 @@ def test_an_image_task_from_a_bare_url_probes_its_input_and_ignores_the_labels(t
     assert v2025_08_20.LABEL_OPTIONS == runner.LABEL_OPTIONS  # what the API echoes is what the runner leaves out
     video = make_video(tmp_path / "in.mp4", seconds=1, size="640x360")
     store = SqliteJobStore(tmp_path / "db.sqlite")
-    task = store.create_task(Task(kind="image", input={"object": "external_file", "url": str(video)},
-                                  options={"width": 320, "format": "png", "ref": "thumbnail", "filename": "t.png"}))
+    task, _ = store.create_task(Task(kind="image", input={"object": "external_file", "url": str(video)},
+                                     options={"width": 320, "format": "png", "ref": "thumbnail", "filename": "t.png"}))
     ctx = StepContext(jobs=store, work=LocalBlobStore(tmp_path / "work"), outputs=LocalBlobStore(tmp_path / "files"),
                       settings=Settings(data_dir=tmp_path), scratch=tmp_path / "tmp", allow_local_files=True)
     done = run_task(task.id, ctx)
@@ -406,3 +406,19 @@ def test_whatever_a_client_posts_the_answer_is_a_task_or_a_message(tmp_path_fact
         assert reply.body["status"] == "pending" and reply.body["id"].startswith("task_")
     else:
         assert set(reply.body) == {"message"} and reply.body["message"]
+
+
+def test_idempotency_key_creates_one_task_and_replays_it_with_200(api: Api) -> None:
+    body = {"url": URL, "kind": "video", "format": "webm"}
+    first = api.call("POST", "/tasks", body, headers={**C, "Idempotency-Key": "c-1"})
+    again = api.call("POST", "/tasks", body, headers={**C, "Idempotency-Key": "c-1"})
+    assert (first.status, again.status) == (201, 200)
+    assert again.body == first.body
+    assert api.orchestrator.calls == [("start_task", first.body["id"])]
+
+    reused = api.call("POST", "/tasks", {**body, "format": "mp4"}, headers={**C, "Idempotency-Key": "c-1"})
+    assert reused.status == 409 and set(reused.body) == {"message"}
+    assert "Idempotency-Key" in reused.body["message"]
+    bad = api.call("POST", "/tasks", {"kind": "nope"}, headers={**C, "Idempotency-Key": "\x07"})
+    assert bad.status == 400 and set(bad.body) == {"message"} and "Idempotency-Key" in bad.body["message"]
+    assert len(api.orchestrator.calls) == 1

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 from urllib.parse import urlsplit
 
+from mediajet.api import idempotency
 from mediajet.api.deps import ApiDeps
 from mediajet.api.jobs import check_size
 from mediajet.errors import InvalidRequest
-from mediajet.models.job import Task
+from mediajet.ids import now_ms
+from mediajet.models.job import ErrorInfo, Task
 from mediajet.models.options import OPTIONS_BY_KIND
 from mediajet.models.requests import TaskCreate, parse_options, parse_task_create
+
+log = logging.getLogger("mediajet.api")
 
 
 def normalise_input(raw: dict[str, Any]) -> dict[str, Any]:
@@ -36,24 +41,46 @@ def check_s3_destination(url: Any, what: str) -> None:
                              field="options.url")
 
 
-def create_task(deps: ApiDeps, project_id: str, body: Any) -> Task:
+def create_task(deps: ApiDeps, project_id: str, body: Any, key: str | None = None,
+                sent: Any = None) -> tuple[Task, bool]:
+    """Validate, store (once per Idempotency-Key `key`) and start a Jobs API task body. `sent` is the body as
+    the client sent it, hashed for the key, when a wire format translated it into `body` (POST /steps).
+    Returns (task, created)."""
     request = parse_task_create(body)
     if request.kind == "export":
         check_export(request)
     if request.kind in OPTIONS_BY_KIND:
         check_size(deps, request.kind, parse_options(request.kind, request.options))
-    return start_task(deps, project_id, request.kind, normalise_input(request.input), dict(request.options or {}))
+    return start_task(deps, project_id, request.kind, normalise_input(request.input), dict(request.options or {}),
+                      key=key, sent=body if sent is None else sent)
 
 
 def start_task(deps: ApiDeps, project_id: str, kind: str, task_input: dict[str, Any],
-               options: dict[str, Any]) -> Task:
+               options: dict[str, Any], *, key: str | None = None, sent: Any = None) -> tuple[Task, bool]:
     """Store and start a standalone task from parts a wire format has already validated and bounded
-    (`create_task` for the Jobs API; api/wire/v2025_08_20 for version 2025-08-20)."""
+    (`create_task` for the Jobs API; api/wire/v2025_08_20 for version 2025-08-20). With an Idempotency-Key,
+    a retry whose `sent` body matches gets the original task, not started again. Returns (task, created)."""
     task = Task(kind=kind, input=task_input, options=options, project_id=project_id)  # type: ignore[arg-type]
     task.updated_at = task.created_at
-    stored = deps.jobs.create_task(task)
-    deps.orchestrator.start_task(stored)
-    return stored
+    stored, created = idempotency.create_task(deps.jobs, task, key, sent)
+    if created:
+        try:
+            deps.orchestrator.start_task(stored)
+        except Exception:
+            # Left `waiting`, the task would wait forever, and a retry with its key would return it as is.
+            _fail_unstarted(deps, stored)
+            raise
+    return stored, created
+
+
+def _fail_unstarted(deps: ApiDeps, task: Task) -> None:
+    now = now_ms()
+    failed = task.model_copy(update={"status": "failed", "finished_at": now, "updated_at": now, "error": ErrorInfo(
+        kind="internal_error", message="the task could not be started; send it again (with a new Idempotency-Key)")})
+    try:
+        deps.jobs.save_task(failed)
+    except Exception:
+        log.exception("could not mark unstarted task %s failed", task.id)
 
 
 def get_task(deps: ApiDeps, project_id: str, task_id: str) -> Task:

@@ -19,7 +19,7 @@ from typing import Literal, Protocol, TypeVar
 
 from pydantic import BaseModel, Field
 
-from mediajet.errors import JobNotFound, NotFound, StaleWrite, TaskNotFound
+from mediajet.errors import Conflict, JobNotFound, NotFound, StaleWrite, TaskNotFound
 from mediajet.models.job import IdempotencyClaim, Job, Task
 
 IDEMPOTENCY_TTL_MS = 24 * 3600 * 1000
@@ -38,6 +38,20 @@ class JobUnreadable(JobNotFound):
     def __init__(self, job_id: str) -> None:
         NotFound.__init__(self, f"Job '{job_id}' exists but its stored record cannot be read; it has been set "
                                 "aside (the server log names the fault).")
+
+
+KEY_HELD_ELSEWHERE = ("This Idempotency-Key was already used to create another kind of resource (a job or a task): "
+                      "send a new key")
+
+
+class IdempotencyKeyReused(Conflict):
+    """409: an `Idempotency-Key` replayed with another body, or held by another kind of resource (a key
+    used for a job is no key for a task)."""
+
+    default_kind = "idempotency_key_reused"
+
+    def __init__(self, message: str = "This Idempotency-Key was already used with a different request") -> None:
+        super().__init__(message, field="Idempotency-Key")
 
 
 class TaskUnreadable(TaskNotFound):
@@ -160,7 +174,11 @@ class JobStore(Protocol):
         ...
 
     # standalone tasks (POST /tasks)
-    def create_task(self, task: Task) -> Task: ...
+    def create_task(self, task: Task, claim: IdempotencyClaim | None = None) -> tuple[Task, bool]:
+        """Insert `task` (version 1); with a claim, atomically with the Idempotency-Key, as `create_job`:
+        when a live claim holds the key, insert nothing and return (the task it names, False). A claim
+        that names a job (or a task no longer there) raises IdempotencyKeyReused."""
+        ...
 
     def get_task(self, task_id: str, project_id: str | None = None) -> Task:
         """Raises TaskNotFound. Finds standalone tasks and tasks embedded in jobs."""

@@ -34,6 +34,8 @@ from mediajet.models.job import IdempotencyClaim, Job, Task, task_record
 from mediajet.store import dynamo_schema as schema
 from mediajet.store.base import (
     IDEMPOTENCY_TTL_MS,
+    KEY_HELD_ELSEWHERE,
+    IdempotencyKeyReused,
     JobPage,
     JobQuery,
     JobUnreadable,
@@ -189,14 +191,30 @@ class DynamoJobStore:
     # --- jobs -------------------------------------------------------------------------------------
 
     def create_job(self, job: Job, claim: IdempotencyClaim | None = None) -> tuple[Job, bool]:
+        stored = job.model_copy(update={"version": 1})
+        held = self._create(f"job {stored.id} or one of its tasks", lambda: self._creation_writes(stored, claim),
+                            claim)
+        if held is None:
+            return stored, True
+        item = self._get(schema.job_pk(held.resource_id), schema.JOB_SK)
+        if item is None:
+            raise IdempotencyKeyReused(KEY_HELD_ELSEWHERE)  # the key names a task
+        found = self._job(item)
+        if found is None:
+            raise JobUnreadable(held.resource_id)
+        return found, False
+
+    def _create(self, what: str, writes: Callable[[], list[dict[str, Any]]],
+                claim: IdempotencyClaim | None) -> IdempotencyClaim | None:
+        """Run the creation transaction `writes()` (the claim first, when there is one). Returns None when
+        written, or the live claim that already holds the key (nothing written)."""
         from botocore.exceptions import ClientError
 
-        stored = job.model_copy(update={"version": 1})
         for _ in range(TRANSACTION_ATTEMPTS):
             try:
                 # TransactWriteItems has no TableName of its own: each write names the table.
-                self._request("transact_write_items", TransactItems=self._creation_writes(stored, claim))
-                return stored, True
+                self._request("transact_write_items", TransactItems=writes())
+                return None
             except ClientError as exc:
                 if _code(exc) != "TransactionCanceledException":
                     raise
@@ -204,23 +222,25 @@ class DynamoJobStore:
                 if claim is not None and reasons and reasons[0] == "ConditionalCheckFailed":
                     existing = self.get_claim(claim.project_id, claim.key)
                     if existing is not None:
-                        return self.get_job(existing.resource_id), False
+                        return existing
                     continue  # the claim expired in between: try to take it again
                 if "TransactionConflict" in reasons:
                     continue  # another transaction touched the same items: DynamoDB asks for a retry
-                raise Conflict(f"job {stored.id} or one of its tasks already exists") from exc
-        raise TransientError(f"could not record job {stored.id}: kept conflicting with concurrent writes")
+                raise Conflict(f"{what} already exists") from exc
+        raise TransientError(f"could not record {what}: kept conflicting with concurrent writes")
+
+    def _claim_write(self, claim: IdempotencyClaim) -> dict[str, Any]:
+        """The claim's Put, taken when absent or expired."""
+        return {"Put": {
+            "TableName": self.table, "Item": self._claim_item(claim),
+            "ConditionExpression": f"attribute_not_exists({schema.PARTITION_KEY}) OR created_at <= :expired",
+            "ExpressionAttributeValues": {":expired": {"N": str(now_ms() - IDEMPOTENCY_TTL_MS)}},
+        }}
 
     def _creation_writes(self, job: Job, claim: IdempotencyClaim | None) -> list[dict[str, Any]]:
         """The claim (taken when absent or expired), the job, and a pointer per task: all or nothing."""
         absent = f"attribute_not_exists({schema.PARTITION_KEY})"
-        writes: list[dict[str, Any]] = []
-        if claim is not None:
-            writes.append({"Put": {
-                "TableName": self.table, "Item": self._claim_item(claim),
-                "ConditionExpression": f"{absent} OR created_at <= :expired",
-                "ExpressionAttributeValues": {":expired": {"N": str(now_ms() - IDEMPOTENCY_TTL_MS)}},
-            }})
+        writes = [] if claim is None else [self._claim_write(claim)]
         writes.append({"Put": {"TableName": self.table, "Item": self._job_item(job), "ConditionExpression": absent}})
         for task in job.tasks:
             pointer = self._item({schema.PARTITION_KEY: schema.task_pk(task.id), schema.SORT_KEY: schema.JOB_SK,
@@ -296,18 +316,24 @@ class DynamoJobStore:
 
     # --- standalone tasks -------------------------------------------------------------------------
 
-    def create_task(self, task: Task) -> Task:
-        from botocore.exceptions import ClientError
-
+    def create_task(self, task: Task, claim: IdempotencyClaim | None = None) -> tuple[Task, bool]:
         stored = task.model_copy(update={"version": 1})
-        try:
-            self._call("put_item", Item=self._task_item(stored),
-                       ConditionExpression=f"attribute_not_exists({schema.PARTITION_KEY})")
-        except ClientError as exc:
-            if _code(exc) == "ConditionalCheckFailedException":
-                raise Conflict(f"task {stored.id} already exists") from exc
-            raise
-        return stored
+
+        def writes() -> list[dict[str, Any]]:
+            put = {"TableName": self.table, "Item": self._task_item(stored),
+                   "ConditionExpression": f"attribute_not_exists({schema.PARTITION_KEY})"}
+            return [*([] if claim is None else [self._claim_write(claim)]), {"Put": put}]
+
+        held = self._create(f"task {stored.id}", writes, claim)
+        if held is None:
+            return stored, True
+        item = self._get(schema.task_pk(held.resource_id), schema.TASK_SK)
+        if item is None:
+            raise IdempotencyKeyReused(KEY_HELD_ELSEWHERE)  # the key names a job
+        found = self._task(item)
+        if found is None:
+            raise TaskUnreadable(held.resource_id)
+        return found, False
 
     def get_task(self, task_id: str, project_id: str | None = None) -> Task:
         # One Query finds either kind: the standalone task (sk TASK) or the pointer into a job (sk JOB).

@@ -31,6 +31,8 @@ from mediajet.ids import now_ms
 from mediajet.models.job import IdempotencyClaim, Job, Task, task_record
 from mediajet.store.base import (
     IDEMPOTENCY_TTL_MS,
+    KEY_HELD_ELSEWHERE,
+    IdempotencyKeyReused,
     JobPage,
     JobQuery,
     JobUnreadable,
@@ -279,7 +281,7 @@ class SqliteJobStore:
                     (claim.project_id, claim.key),
                 ).fetchone()
                 if existing is None:
-                    raise JobNotFound(claim.resource_id)
+                    raise IdempotencyKeyReused(KEY_HELD_ELSEWHERE)  # the key names a task
                 return self._loaded_job(*existing), False
             try:
                 conn.execute(
@@ -358,16 +360,29 @@ class SqliteJobStore:
 
     # --- standalone tasks -------------------------------------------------------------------------
 
-    def create_task(self, task: Task) -> Task:
+    def create_task(self, task: Task, claim: IdempotencyClaim | None = None) -> tuple[Task, bool]:
         stored = task.model_copy(update={"version": 1})
         with self._write() as conn:
+            if claim is not None and not _take_claim(conn, claim):
+                existing = conn.execute(
+                    "SELECT tasks.id, CAST(tasks.record AS BLOB) FROM idempotency "
+                    "JOIN tasks ON tasks.id = idempotency.resource_id "
+                    "WHERE idempotency.project_id = ? AND idempotency.key = ?",
+                    (claim.project_id, claim.key),
+                ).fetchone()
+                if existing is None:
+                    raise IdempotencyKeyReused(KEY_HELD_ELSEWHERE)  # the key names a job
+                found = self._task(*existing)
+                if found is None:
+                    raise TaskUnreadable(existing[0])
+                return found, False
             try:
                 conn.execute("INSERT INTO tasks (id, project_id, status, version, record) VALUES (?, ?, ?, ?, ?)",
                              (stored.id, stored.project_id, stored.status, stored.version,
                               json.dumps(task_record(stored))))
             except sqlite3.IntegrityError:
                 raise Conflict(f"task {stored.id} already exists") from None
-        return stored
+        return stored, True
 
     def get_task(self, task_id: str, project_id: str | None = None) -> Task:
         with self._connection() as conn:

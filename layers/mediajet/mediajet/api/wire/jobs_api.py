@@ -8,7 +8,7 @@ from typing import Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
-from mediajet.api import tasks
+from mediajet.api import idempotency, tasks
 from mediajet.api.errors import json_response
 from mediajet.api.present import task_dict
 from mediajet.api.wire import WireContext
@@ -21,9 +21,9 @@ class ListNotInJobsApi(MediaJetError):
 
 
 def create_task(ctx: WireContext) -> Response:
-    project = ctx.project()
-    task = tasks.create_task(ctx.deps, project, ctx.body())
-    return json_response(201, task_dict(task, ctx.deps.sign_url))
+    project, key = ctx.project(), idempotency.key_from(ctx.event.headers)
+    task, created = tasks.create_task(ctx.deps, project, ctx.body(), key)
+    return json_response(201 if created else 200, task_dict(task, ctx.deps.sign_url))  # 200: a key's replay
 
 
 def get_task(ctx: WireContext, task_id: str) -> Response:

@@ -34,7 +34,7 @@ from typing import Any
 
 from aws_lambda_powertools.event_handler import Response
 
-from mediajet.api import tasks
+from mediajet.api import idempotency, tasks
 from mediajet.api.errors import json_response
 from mediajet.api.present import Signer, task_dict
 from mediajet.api.wire import WireContext
@@ -185,9 +185,10 @@ def step_dict(task: Task, sign: Signer) -> dict[str, Any]:
 
 
 def create_step(ctx: WireContext) -> Response:
-    project = ctx.project()
-    task = tasks.create_task(ctx.deps, project, engine_body(ctx.body()))
-    return json_response(201, step_dict(task, ctx.deps.sign_url))
+    project, key = ctx.project(), idempotency.key_from(ctx.event.headers)
+    body = ctx.body()
+    task, created = tasks.create_task(ctx.deps, project, engine_body(body), key, sent=body)
+    return json_response(201 if created else 200, step_dict(task, ctx.deps.sign_url))  # 200: a key's replay
 
 
 def get_step(ctx: WireContext, step: str) -> Response:

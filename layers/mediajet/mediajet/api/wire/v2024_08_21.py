@@ -29,7 +29,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from pydantic_core import PydanticCustomError
 
-from mediajet.api import tasks
+from mediajet.api import idempotency, tasks
 from mediajet.api.errors import json_response
 from mediajet.api.jobs import check_size
 from mediajet.api.wire import WireContext
@@ -63,9 +63,10 @@ class FileNotFound(NotFound):
 
 
 def create_task(ctx: WireContext) -> Response:
-    project = ctx.project()
-    kind, source, options = engine_parts(ctx, project, ctx.body())
-    task = tasks.start_task(ctx.deps, project, kind, source, options)
+    project, key = ctx.project(), idempotency.key_from(ctx.event.headers)
+    body = ctx.body()
+    kind, source, options = engine_parts(ctx, project, body)
+    task, _ = tasks.start_task(ctx.deps, project, kind, source, options, key=key, sent=body)  # a replay too: 200
     return json_response(200, present.one(ctx.event, 200, project, present.task_data(task, ctx.deps.sign_url)))
 
 

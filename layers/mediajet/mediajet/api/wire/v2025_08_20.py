@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
-from mediajet.api import tasks
+from mediajet.api import idempotency, tasks
 from mediajet.api.errors import json_response
 from mediajet.api.jobs import check_size
 from mediajet.api.wire import WireContext
@@ -58,7 +58,7 @@ class FileNotReady(Conflict):
 
 
 def create_task(ctx: WireContext) -> Response:
-    project = ctx.project()
+    project, key = ctx.project(), idempotency.key_from(ctx.event.headers)
     body = ctx.body()
     kind, options = parse_body(body)
     source = body.get("url"), body.get("file_id")
@@ -66,8 +66,8 @@ def create_task(ctx: WireContext) -> Response:
     engine_kind = RUN_KINDS[kind]
     if engine_kind in OPTIONS_BY_KIND:
         check_size(ctx.deps, engine_kind, parse(OPTIONS_BY_KIND[engine_kind], encoder_options(options)))
-    task = tasks.start_task(ctx.deps, project, engine_kind, task_input, options)
-    return json_response(201, task_view(task, ctx.deps.sign_url))
+    task, created = tasks.start_task(ctx.deps, project, engine_kind, task_input, options, key=key, sent=body)
+    return json_response(201 if created else 200, task_view(task, ctx.deps.sign_url))  # 200: a key's replay
 
 
 def get_task(ctx: WireContext, task_id: str) -> Response:
