@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aws_cdk import Duration, RemovalPolicy, Size, Tags
@@ -12,7 +12,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from infra import names
+from infra import nag, names
 from mediajet.settings import Settings
 
 RUNTIME = lambda_.Runtime.PYTHON_3_13
@@ -51,8 +51,20 @@ def vcpus(memory_mb: int) -> float:
 API = Sizing(memory_mb=1024, ephemeral_mb=512, timeout_s=29)
 
 
+@dataclass(frozen=True)
+class FunctionDefaults:
+    """What every MediaJet function shares: its architecture, log retention, base environment and layers."""
+
+    architecture: str
+    log_retention: logs.RetentionDays
+    environment: Mapping[str, str]
+    mediajet_layer: lambda_.ILayerVersion
+    ffmpeg_layer: lambda_.ILayerVersion
+
+
 class MediaJetFunction(Construct):
-    """`functions/<name>/handler.py` with the mediajet layer (plus ffmpeg when it needs it)."""
+    """`functions/<name>/handler.py` with the mediajet layer (plus ffmpeg when it needs it).
+    `environment` is added to the defaults' one."""
 
     def __init__(
         self,
@@ -62,15 +74,15 @@ class MediaJetFunction(Construct):
         name: str,
         description: str,
         sizing: Sizing,
-        architecture: str,
-        layers: Sequence[lambda_.ILayerVersion],
-        environment: Mapping[str, str],
-        log_retention: logs.RetentionDays,
+        defaults: FunctionDefaults,
+        environment: Mapping[str, str] | None = None,
+        ffmpeg: bool = False,
         reserved_concurrency: int | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         Tags.of(self).add(FUNCTION_TAG, name)  # on the function, its role and log group: cost per function
-        self.log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
+        self.log_group = logs.LogGroup(self, "Logs", retention=defaults.log_retention,
+                                       removal_policy=RemovalPolicy.DESTROY)
         # A role per function, with nothing attached but what the constructs grant (no managed policy).
         self.role = iam.Role(self, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
                              description=f"MediaJet {name} function")
@@ -79,14 +91,14 @@ class MediaJetFunction(Construct):
             self, "Function",
             description=description,
             runtime=RUNTIME,
-            architecture=ARCHITECTURES[architecture],
+            architecture=ARCHITECTURES[defaults.architecture],
             code=lambda_.Code.from_asset(str(names.function_dir(name))),
             handler=names.HANDLER,
-            layers=list(layers),
+            layers=[defaults.mediajet_layer, defaults.ffmpeg_layer] if ffmpeg else [defaults.mediajet_layer],
             memory_size=sizing.memory_mb,
             ephemeral_storage_size=Size.mebibytes(sizing.ephemeral_mb),
             timeout=Duration.seconds(sizing.timeout_s),
-            environment=dict(environment),
+            environment={**defaults.environment, **(environment or {})},
             role=self.role,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
@@ -95,3 +107,8 @@ class MediaJetFunction(Construct):
             tracing=lambda_.Tracing.ACTIVE,
             reserved_concurrent_executions=reserved_concurrency,
         )
+        # Python 3.13 on purpose: the mediajet layer is built for cp313 (pydantic-core, Pillow wheels);
+        # moving to a newer runtime means rebuilding that layer, a deliberate change.
+        nag.ack(self.function, "AwsSolutions-L1", "Pinned to python3.13: the mediajet layer's native wheels are built for it.")
+        # X-Ray active tracing: xray:PutTraceSegments/PutTelemetryRecords support no resource scoping.
+        nag.ack(self.role, "AwsSolutions-IAM5[Resource::*]", "X-Ray tracing actions do not support resource-level permissions.")

@@ -24,7 +24,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Literal
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Arn, ArnComponents, ArnFormat, Aws, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -33,8 +33,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct
 
-from infra import access, lambdas, names
-from infra.layers import Layers
+from infra import access, lambdas, nag, names
 from infra.storage import Storage
 from mediajet.pipeline.definition import (
     ALL_STEPS,
@@ -141,10 +140,7 @@ class Pipeline(Construct):
         construct_id: str,
         *,
         storage: Storage,
-        layers: Layers,
-        environment: Mapping[str, str],
-        architecture: str,
-        log_retention: logs.RetentionDays,
+        defaults: lambdas.FunctionDefaults,
         input_buckets: Sequence[s3.IBucket] = (),
         export_buckets: Sequence[s3.IBucket] = (),
         encode_memory_mb: int = lambdas.MAX_MB,
@@ -162,7 +158,7 @@ class Pipeline(Construct):
         self.roles: dict[str, iam.IRole] = {}
         # Admission at probe (and for standalone tasks) refuses what an encoder could not finish: it
         # needs the encoders' time limit and speed (their vCPUs over the reference machine's 2 cores).
-        environment = {**environment, names.ENV_STEP_TIMEOUT: str(lambdas.VIDEO.timeout_s),
+        environment = {names.ENV_STEP_TIMEOUT: str(lambdas.VIDEO.timeout_s),
                        names.ENV_ENCODE_SPEED: f"{lambdas.vcpus(encode_memory_mb) / 2:.2f}"}
         for step in ALL_STEPS:
             size = sizing(step)
@@ -174,8 +170,7 @@ class Pipeline(Construct):
                 env |= {names.ENV_FFMPEG: names.FFMPEG_PATH, names.ENV_FFPROBE: names.FFPROBE_PATH}
             made = lambdas.MediaJetFunction(
                 self, _construct_id(step.name), name=step.name, description=f"MediaJet pipeline step: {step.name}",
-                sizing=size, architecture=architecture, environment=env, log_retention=log_retention,
-                layers=[layers.mediajet, layers.ffmpeg] if uses_ffmpeg else [layers.mediajet],
+                sizing=size, defaults=defaults, environment=env, ffmpeg=uses_ffmpeg,
                 reserved_concurrency=chunk_reserved_concurrency if step.name == names.CHUNK_FUNCTION else None,
             )
             self.functions[step.name] = made.function
@@ -183,7 +178,7 @@ class Pipeline(Construct):
             access.table(made.role, storage.table)
         self._grant_files(storage, input_buckets, export_buckets)
 
-        log_group = logs.LogGroup(self, "Logs", retention=log_retention, removal_policy=RemovalPolicy.DESTROY)
+        log_group = logs.LogGroup(self, "Logs", retention=defaults.log_retention, removal_policy=RemovalPolicy.DESTROY)
         chain = definition(self, self.functions, work_bucket=storage.work_bucket, chunk_concurrency=chunk_concurrency)
         self.state_machine = sfn.StateMachine(
             self, "StateMachine",
@@ -193,6 +188,38 @@ class Pipeline(Construct):
             tracing_enabled=True,
             comment="MediaJet job pipeline (built from mediajet.pipeline.definition)",
         )
+        self._acknowledge()
+
+    def _acknowledge(self) -> None:
+        """The state machine role's cdk-nag findings, each with the reason it stands."""
+        machine = self.state_machine
+        machine_role = machine.role
+        # Log delivery to CloudWatch Logs (logs:CreateLogDelivery, …) and X-Ray require Resource "*".
+        nag.ack(machine_role, "AwsSolutions-IAM5[Resource::*]",
+                "Step Functions log delivery and X-Ray actions only accept Resource '*'.")
+        # LambdaInvoke grants each step function and its versions (`:*`); the step functions only.
+        for function in self.functions.values():
+            nag.ack(machine_role, f"AwsSolutions-IAM5[Resource::{nag.render(machine_role, function.function_arn)}:*]",
+                    "Invoke of this step's function (and its versions) as granted by the LambdaInvoke task.")
+        # The chunks' Distributed Map reads the list of parts (jobs/<id>/chunks/items.json) from the working
+        # bucket: its ItemReader has s3:GetObject on that bucket's objects.
+        items = Arn.format(ArnComponents(partition=Aws.PARTITION, service="s3", region="", account="",
+                                         resource=self.work_bucket.bucket_name, resource_name="*"))
+        nag.ack(machine_role, f"AwsSolutions-IAM5[Resource::{nag.render(machine_role, items)}]",
+                "GetObject on the working bucket's objects: the Map's ItemReader reads each job's list of parts.")
+        # It runs each part in a child execution of this same state machine (the CDK grants it in
+        # DistributedMapPolicy): Describe/StopExecution on its executions, and RedriveExecution on the Map
+        # Run's children (<machine>/<label>:<id>); their names are made at run time.
+        map_policy = machine.node.try_find_child("DistributedMapPolicy")
+        if map_policy is not None:
+            name = Arn.split(machine.state_machine_arn, ArnFormat.COLON_RESOURCE_NAME).resource_name
+            for executions, reason in (
+                (f"{name}:*", "Describe/StopExecution on this state machine's executions (the Map's child executions)."),
+                (f"{name}/{self.map_label}:*", "RedriveExecution on the child executions of the chunks' Map Run."),
+            ):
+                arn = Stack.of(machine).format_arn(service="states", resource="execution", resource_name=executions,
+                                                   arn_format=ArnFormat.COLON_RESOURCE_NAME)
+                nag.ack(map_policy, f"AwsSolutions-IAM5[Resource::{nag.render(machine, arn)}]", reason)
 
     def _grant_files(self, storage: Storage, input_buckets: Sequence[s3.IBucket],
                      export_buckets: Sequence[s3.IBucket]) -> None:

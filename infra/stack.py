@@ -71,18 +71,19 @@ class MediaJet(Construct):
             names.ENV_SCRATCH_DIR: names.LAMBDA_TMP,
             names.ENV_UPLOAD_PROJECT: upload_project,
         }
-        common: dict[str, Any] = {"storage": self.storage, "layers": self.layers, "environment": environment,
-                                  "architecture": architecture, "log_retention": log_retention}
+        defaults = lambdas.FunctionDefaults(architecture=architecture, log_retention=log_retention,
+                                            environment=environment, mediajet_layer=self.layers.mediajet,
+                                            ffmpeg_layer=self.layers.ffmpeg)
         self.pipeline = Pipeline(
-            self, "Pipeline", **common, encode_memory_mb=encode_memory_mb, chunk_concurrency=chunk_concurrency,
+            self, "Pipeline", storage=self.storage, defaults=defaults, encode_memory_mb=encode_memory_mb, chunk_concurrency=chunk_concurrency,
             chunk_reserved_concurrency=chunk_reserved_concurrency,
             input_buckets=[s3.Bucket.from_bucket_name(self, f"Input{i}", n) for i, n in enumerate(input_bucket_names)],
             export_buckets=[s3.Bucket.from_bucket_name(self, f"Export{i}", n)
                             for i, n in enumerate(export_bucket_names)],
         )
-        self.api = Api(self, "Api", **common, pipeline=self.pipeline, rate_limit=rate_limit, burst_limit=burst_limit)
-        self.uploads = UploadTrigger(self, "Uploads", **common, pipeline=self.pipeline)
-        nag.acknowledge(self)
+        self.api = Api(self, "Api", storage=self.storage, pipeline=self.pipeline, defaults=defaults,
+                       rate_limit=rate_limit, burst_limit=burst_limit)
+        self.uploads = UploadTrigger(self, "Uploads", storage=self.storage, pipeline=self.pipeline, defaults=defaults)
 
     @property
     def functions(self) -> dict[str, Any]:

@@ -119,7 +119,7 @@ def test_sigterm_stops_the_servers_encoders_and_their_job_resumes(hardened: Serv
 
     api = hardened.session()
     job = api.post(f"{hardened.url}/jobs", timeout=10, json={
-        "input": f"{media_server}/long.mp4", "kind": "video", "options": {"format": "webm", "width": 640}}).json()
+        "input": f"{media_server}/long.mp4", "kind": "video", "options": {"format": "webm", "width": 320}}).json()
     assert hardened.proc is not None
     encoder = wait_for_encoder(hardened.proc.pid)
     hardened.kill(signal.SIGTERM)  # waits for the server to exit

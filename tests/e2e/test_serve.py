@@ -17,6 +17,7 @@ import requests
 
 from mediajet.media.binaries import ffprobe
 from tests.e2e.conftest import API_KEY, Server
+from tests.integration.test_shutdown import alive, children, gone_within
 
 pytestmark = pytest.mark.slow
 
@@ -152,15 +153,33 @@ def test_broken_input_fails_with_a_reason_and_the_worker_goes_on(server: Server,
 
 
 def test_cancel_stops_a_running_job(server: Server, media_server: str) -> None:
+    """Cancelled while its encoder runs: the server's ffmpeg child is gone within seconds."""
+    assert server.proc is not None
     session = server.session()
     job = session.post(f"{server.url}/jobs", json={"input": f"{media_server}/long.mp4", "kind": "video",
                                                    "options": {"quality": "very_high"}}).json()
+    encoder = wait_for_encoder(server.proc.pid, job["id"])
+    running = session.get(f"{server.url}/jobs/{job['id']}").json()
+    assert running["status"] == "processing" and running["tasks"][2]["status"] == "processing", running
+    assert alive(encoder)
     cancelled = session.post(f"{server.url}/jobs/{job['id']}/cancel")
     assert cancelled.status_code == 200 and cancelled.json()["status"] == "cancelled"
-    time.sleep(1)
-    final = session.get(f"{server.url}/jobs/{job['id']}").json()
+    assert gone_within(encoder, 5), f"ffmpeg outlived the cancel\n{server.tail()}"
+    final = server.wait(job["id"], timeout=10)
     assert final["status"] == "cancelled" and final["output"] is None
+    assert [t["status"] for t in final["tasks"]] == ["succeeded", "succeeded", "cancelled", "cancelled"]
     assert session.post(f"{server.url}/jobs/{job['id']}/cancel").status_code == 200
+
+
+def wait_for_encoder(parent: int, job_id: str, timeout: float = 60) -> int:
+    """The pid of `parent`'s ffmpeg child that encodes `job_id`'s input."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = [pid for pid, cmdline in children(parent).items() if " -c:v " in cmdline and job_id in cmdline]
+        if found:
+            return found[0]
+        time.sleep(0.05)
+    raise AssertionError(f"no encoder for {job_id} started")
 
 
 def test_job_survives_kill_9_while_encoding(tmp_path: Path, media_server: str) -> None:

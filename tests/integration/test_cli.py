@@ -109,3 +109,78 @@ def test_debug_prints_each_chunks_command(tmp_path: Path) -> None:
     assert len(chunks) == 4 and all("-c:v libx264" in c for c in chunks), commands
     assert sum("-f concat" in c for c in commands) == 1
     assert probe(tmp_path / "out.mp4").duration == pytest.approx(12, abs=0.05)
+
+
+
+# --- keys and jobs against a local server -------------------------------------------------------------
+
+
+def in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
+    """`mediajet ARGS` run by its own main() (saves a Python start per call): exit code, stdout, stderr."""
+    from mediajet.cli.main import main
+
+    capsys.readouterr()
+    code = main(list(args))
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def test_keys_create_then_jobs_lists_shows_and_creates_with_that_key(tmp_path: Path, capsys: pytest.CaptureFixture[str],
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+    import time
+    import urllib.request
+
+    monkeypatch.delenv("MEDIAJET_API_KEY", raising=False)
+    data = tmp_path / "server-data"
+    code, out, _ = in_process(capsys, "keys", "create", "--data-dir", str(data), "--project", "prj_cli")
+    key = out.strip()
+    assert code == 0 and key.startswith("mj_") and len(out.splitlines()) == 1, out  # the key, alone
+    other = in_process(capsys, "keys", "create", "--data-dir", str(data))[1].strip()
+    assert other.startswith("mj_") and other != key
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    env = {name: value for name, value in os.environ.items() if name != "MEDIAJET_API_KEY"}
+    server = subprocess.Popen([*CLI, "serve", "--port", str(port), "--data-dir", str(data), "--workers", "1"],
+                              cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "mediajet serve did not start"
+                time.sleep(0.05)
+        monkeypatch.setenv("MEDIAJET_API_URL", url)
+        monkeypatch.setenv("MEDIAJET_API_KEY", key)
+
+        body = json.dumps({"input": "https://example.invalid/in.mp4", "kind": "audio"})
+        code, out, err = in_process(capsys, "jobs", "create", "--body", body)
+        assert code == 0, err
+        job = json.loads(out)
+        assert job["id"].startswith("job_") and job["kind"] == "audio", job
+
+        code, out, err = in_process(capsys, "jobs")  # not a terminal: JSON
+        assert code == 0, err
+        assert [j["id"] for j in json.loads(out)] == [job["id"]]
+        code, out, _ = in_process(capsys, "jobs", job["id"])
+        assert code == 0 and json.loads(out)["id"] == job["id"]
+        code, out, _ = in_process(capsys, "jobs", "--json", "--kind", "video")
+        assert code == 0 and json.loads(out) == [], "filtered by kind"
+
+        code, out, err = in_process(capsys, "jobs", "create", "--body", "{not json")
+        assert code == 2 and out == "" and json.loads(err.strip().splitlines()[-1])["kind"] == "request_invalid"
+
+        monkeypatch.setenv("MEDIAJET_API_KEY", other)
+        code, out, _ = in_process(capsys, "jobs")
+        assert code == 0 and json.loads(out) == [], "another project's key sees none of them"
+        monkeypatch.setenv("MEDIAJET_API_KEY", "mj_not_a_key")
+        code, out, err = in_process(capsys, "jobs")
+        assert code == 3 and out == "", err
+    finally:
+        server.terminate()
+        server.wait(10)

@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import threading
+import time
 from pathlib import Path
 
 import pytest
 
 from mediajet.errors import Cancelled
-from mediajet.media import engine
+from mediajet.media import engine, runner
 from mediajet.media.binaries import ffmpeg, ffprobe
 from mediajet.media.probe import probe
 from mediajet.models.file import File
 from mediajet.models.options import AdaptiveOptions, AudioOptions, VideoOptions
+from tests.integration.test_shutdown import alive, gone_within, real_time, wait_for_encoder
 from tests.media import make_audio, make_video
 
 pytestmark = pytest.mark.slow
@@ -116,12 +119,34 @@ def test_progress_climbs_to_100(clip: tuple[Path, File], tmp_path: Path) -> None
     assert seen == sorted(seen)
 
 
-def test_a_cancelled_job_stops_the_encode(clip: tuple[Path, File], tmp_path: Path) -> None:
-    src, source = clip
-    cancel = threading.Event()
-    cancel.set()
-    with pytest.raises(Cancelled):
-        engine.encode("video", VideoOptions(), source, src, tmp_path, timeout=TIMEOUT, cancel=cancel)
+def test_a_cancelled_job_stops_the_encode(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cancelled while ffmpeg runs (slowed to real time, so it would run for 30 s): gone within a second."""
+    src = make_video(tmp_path / "long.mp4", seconds=30, size="160x120", audio=False)
+    monkeypatch.setattr(runner, "run", real_time(runner.run))
+    cancel, stop = threading.Event(), threading.Event()
+    raised: list[BaseException] = []
+
+    def encode() -> None:
+        try:
+            engine.encode("video", VideoOptions(), probe(src), src, tmp_path / "out", timeout=TIMEOUT,
+                          cancel=cancel, stop=stop)
+        except BaseException as exc:  # noqa: BLE001 - checked below
+            raised.append(exc)
+
+    thread = threading.Thread(target=encode)
+    thread.start()
+    try:
+        encoder = wait_for_encoder(os.getpid())
+        time.sleep(0.3)
+        assert alive(encoder) and thread.is_alive(), "the encode is running"
+        cancel.set()
+        assert gone_within(encoder, 2), "the encoder outlived the cancel"
+        thread.join(5)
+        assert not thread.is_alive()
+        assert len(raised) == 1 and isinstance(raised[0], Cancelled), raised
+    finally:
+        stop.set()  # whatever happened above, no encoder is left running
+        thread.join(10)
 
 
 # --- audio -------------------------------------------------------------------------------------
@@ -183,3 +208,33 @@ def test_hls_of_a_song_is_audio_only(song: tuple[Path, File], tmp_path: Path) ->
     assert _playlist_entries(master) == ["audio/stream.m3u8"]
     segment = probe(tmp_path / "audio" / _playlist_entries(tmp_path / "audio" / "stream.m3u8")[0])
     assert (segment.format, segment.kind, segment.codecs.audio) == ("ts", "audio", "aac")
+
+
+def _first_frame_rgb(path: Path, width: int, height: int) -> bytes:
+    raw = subprocess.run([ffmpeg(), "-v", "error", "-i", str(path), "-frames:v", "1", "-f", "rawvideo",
+                          "-pix_fmt", "rgb24", "-"], check=True, capture_output=True, timeout=30).stdout
+    assert len(raw) == width * height * 3
+    return raw
+
+
+def _rows_are(raw: bytes, width: int, rows: range, colour: tuple[int, int, int], tolerance: int = 40) -> None:
+    for y in rows:
+        for x in range(0, width, 4):
+            pixel = tuple(raw[(y * width + x) * 3:(y * width + x) * 3 + 3])
+            assert all(abs(a - b) <= tolerance for a, b in zip(pixel, colour, strict=True)), (x, y, pixel, colour)
+
+
+def test_contain_pads_with_the_background_instead_of_stretching(tmp_path: Path) -> None:
+    """A red 4:3 picture in a 320x320 box: 40 px green bands above and below, red in between."""
+    src = tmp_path / "red.mp4"
+    subprocess.run([ffmpeg(), "-v", "error", "-f", "lavfi", "-i", "color=c=red:size=320x240:rate=10:duration=0.5",
+                    "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", str(src)],
+                   check=True, capture_output=True, timeout=30)
+    options = VideoOptions(width=320, height=320, fit="contain", background="#00ff00", mute=True)
+    out = engine.encode("video", options, probe(src), src, tmp_path / "out", timeout=TIMEOUT)
+    assert (probe(out).width, probe(out).height) == (320, 320)
+    raw = _first_frame_rgb(out, 320, 320)
+    green, red = (0, 255, 0), (255, 0, 0)
+    _rows_are(raw, 320, range(36), green)  # a few rows off each edge: chroma is shared by 2x2 pixels
+    _rows_are(raw, 320, range(44, 276), red)
+    _rows_are(raw, 320, range(284, 320), green)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import threading
 import time
 from pathlib import Path
@@ -9,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mediajet.local.runtime import LocalRuntime
+from mediajet.media import runner as media_runner
 from mediajet.media.probe import probe
 from mediajet.models.job import Job
 from mediajet.models.requests import build_job, parse_job_create
@@ -18,6 +21,7 @@ from mediajet.pipeline.steps import run_step
 from mediajet.settings import Settings
 from mediajet.store.base import transition
 from tests.faults import fail_first_fetch
+from tests.integration.test_shutdown import alive, gone_within, real_time, wait_for_encoder
 from tests.media import make_video
 
 PROJECT = "prj_test"
@@ -109,27 +113,37 @@ def test_a_non_transient_failure_is_not_retried(runtime: LocalRuntime, tmp_path:
     assert calls == ["probe"]
 
 
-def test_cancelling_a_job_stops_ffmpeg(runtime: LocalRuntime, tmp_path: Path) -> None:
-    long_clip = make_video(tmp_path / "long.mp4", seconds=20, size="640x480")
-    job = new_job(runtime, long_clip, format="mp4", codec="h265", quality="very_high")
-    cancel = threading.Event()
-    runner = threading.Thread(target=run_job, args=(job.id, runtime.context(cancel)))
-    runner.start()
-    deadline = time.monotonic() + 60
-    while runtime.jobs.get_job(job.id).tasks[2].status != "processing" and time.monotonic() < deadline:
-        time.sleep(0.05)
+def test_cancelling_a_job_stops_ffmpeg(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Cancelled while its encoder runs (slowed to real time: 30 s of work): the encoder is gone within
+    seconds, the job and its unfinished tasks are cancelled, and nothing is exported."""
+    runtime = LocalRuntime.open(Settings(chunk_min_duration=0), tmp_path / "data", allow_local_files=True)
+    long_clip = make_video(tmp_path / "long.mp4", seconds=30, size="160x120", audio=False)
+    job = new_job(runtime, long_clip, format="mp4")
+    monkeypatch.setattr(media_runner, "run", real_time(media_runner.run))
+    cancel, stop = threading.Event(), threading.Event()
+    ctx = dataclasses.replace(runtime.context(cancel), stop=stop)
+    thread = threading.Thread(target=run_job, args=(job.id, ctx))
+    thread.start()
+    try:
+        encoder = wait_for_encoder(os.getpid())
+        time.sleep(0.3)
+        assert alive(encoder) and runtime.jobs.get_job(job.id).tasks[2].status == "processing"
 
-    def cancel_job(j: Job) -> Job:
-        j.status = "cancelled"
-        return j
+        def cancel_job(j: Job) -> Job:  # what POST /jobs/{id}/cancel does, then the worker sets the event
+            j.status = "cancelled"
+            return j
 
-    transition(runtime.jobs, job.id, cancel_job)
-    cancel.set()
-    runner.join(60)
-    assert not runner.is_alive()
+        transition(runtime.jobs, job.id, cancel_job)
+        cancel.set()
+        assert gone_within(encoder, 3), "ffmpeg outlived the cancel"
+        thread.join(10)
+        assert not thread.is_alive()
+    finally:
+        stop.set()  # a cancel that did not work must not leave the encoder running
+        thread.join(10)
     done = runtime.jobs.get_job(job.id)
-    assert done.status == "cancelled"
-    assert done.tasks[2].status == "cancelled" and done.tasks[3].status == "cancelled"
+    assert done.status == "cancelled" and done.output is None
+    assert [t.status for t in done.tasks] == ["succeeded", "succeeded", "cancelled", "cancelled"]
 
 
 def test_the_worker_resumes_interrupted_jobs_and_survives_failures(runtime: LocalRuntime, clip: Path,

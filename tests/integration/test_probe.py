@@ -136,8 +136,20 @@ def test_cover_art_does_not_make_a_song_a_video(media: Path, tmp_path: Path) -> 
 
 def test_ffprobe_runs_behind_the_input_guard(tmp_path: Path) -> None:
     path = tmp_path / "x.mp4"
-    assert probe_argv(path) == [ffprobe(), "-hide_banner", "-loglevel", "error", "-print_format", "json",
+    assert probe_argv(path) == ["ffprobe", "-hide_banner", "-loglevel", "error", "-print_format", "json",
                                 "-show_format", "-show_streams", *input_args(path)]
+
+
+def test_mediajet_ffprobe_names_the_binary_the_runner_starts(media: Path, tmp_path: Path, env_settings) -> None:
+    """The plan says "ffprobe"; the runner runs Settings.ffprobe (MEDIAJET_FFPROBE) in its place."""
+    marker = tmp_path / "ran"
+    wrapper = tmp_path / "my-ffprobe"
+    wrapper.write_text(f'#!/bin/sh\ntouch "{marker}"\nexec "{ffprobe()}" "$@"\n')
+    wrapper.chmod(0o755)
+    env_settings("MEDIAJET_FFPROBE", str(wrapper))
+    assert ffprobe() == str(wrapper)
+    assert probe(media / "clip.mp4").width == 320
+    assert marker.exists()
 
 
 # --- broken input ------------------------------------------------------------------------------

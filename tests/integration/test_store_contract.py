@@ -9,9 +9,11 @@ and by any of several statuses, a project's own and never a job's.
 
 from __future__ import annotations
 
+import inspect
 import itertools
 import json
 import threading
+import typing
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -641,7 +643,20 @@ def test_api_keys_resolve_to_their_project(store: JobStore) -> None:
 
 
 def test_both_stores_satisfy_the_protocol() -> None:
+    """Same methods, same parameters (names, kinds, defaults) and the same resolved type hints, return
+    included: a store that renamed a keyword or returned something else would break its callers."""
     implementations: list[Callable[..., JobStore]] = [SqliteJobStore, DynamoJobStore]
-    protocol = {name for name in vars(JobStore) if not name.startswith("_")}
-    for implementation in implementations:
-        assert protocol <= set(dir(implementation)), implementation
+    protocol = [name for name in vars(JobStore) if not name.startswith("_")]
+    assert {"create_job", "get_job", "save_job", "list_jobs", "project_for_key"} <= set(protocol)
+    for name in protocol:
+        wanted = inspect.signature(getattr(JobStore, name))
+        hints = typing.get_type_hints(getattr(JobStore, name))
+        assert "return" in hints, f"JobStore.{name} declares what it returns"
+        for implementation in implementations:
+            method = getattr(implementation, name, None)
+            assert callable(method), f"{implementation.__name__}.{name} is missing"
+            found = inspect.signature(method)
+            assert [(p.name, p.kind, p.default) for p in found.parameters.values()] == \
+                [(p.name, p.kind, p.default) for p in wanted.parameters.values()], \
+                f"{implementation.__name__}.{name}{found} != JobStore.{name}{wanted}"
+            assert typing.get_type_hints(method) == hints, f"{implementation.__name__}.{name}: type hints differ"

@@ -514,9 +514,18 @@ def test_swagger_ui_is_served_with_bundled_assets_and_no_cdn(api: Api) -> None:
     assert "cdn" not in re.sub(r"<script>.*?</script>|<style>.*?</style>", "", html, flags=re.DOTALL).lower()
 
 
-def test_openapi_json_is_stable_across_calls(api: Api) -> None:
-    assert api.call("GET", "/openapi.json").text == api.call("GET", "/openapi.json").text
-    assert json.loads(api.call("GET", "/docs", query={"format": "json"}).text)["info"]["title"] == "MediaJet Jobs API"
+def test_the_docs_page_and_its_json_view_show_the_served_document(api: Api) -> None:
+    """/docs inlines the document into a <script> (with "</" escaped) and /docs?format=json serves it:
+    both must be exactly what /openapi.json serves, not another build of it nor a broken copy."""
+    served = api.call("GET", "/openapi.json", key=None).body
+    as_json = api.call("GET", "/docs", query={"format": "json"}, key=None)
+    assert as_json.status == 200 and as_json.headers["Content-Type"].startswith("application/json")
+    assert json.loads(as_json.text) == served
+    html = api.call("GET", "/docs", key=None).text
+    start = html.index("spec: ") + len("spec: ")
+    inlined, _ = json.JSONDecoder().raw_decode(html, start)
+    assert inlined == served
+    assert "</" not in html[start:html.index("</script>", start)], "the inlined JSON cannot end its <script>"
 
 
 def test_a_page_parameter_on_the_jobs_list_is_refused_not_ignored(api: Api) -> None:

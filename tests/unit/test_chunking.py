@@ -7,7 +7,6 @@ from pathlib import Path
 
 import pytest
 
-from mediajet.media.binaries import ffmpeg, ffprobe
 from mediajet.media.chunking import (
     SEEKABLE_FORMATS,
     Chunk,
@@ -121,7 +120,7 @@ def test_the_scan_picks_the_largest_picture_and_ignores_cover_art() -> None:
 SRC, PIECE, OUT = Path("/w/in"), Path("/w/piece.mkv"), Path("/w/out.nut")
 HD = File(url="file:///w/in", kind="video", format="mp4", width=1920, height=1080, duration=120.0, fps=25,
           codecs=Codecs(video="h264", audio="aac"))
-HEAD = [ffmpeg(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:2", "-nostats"]
+HEAD = ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:2", "-nostats"]
 CHUNK = Chunk(index=1, piece_start=28.0, piece_packets=800, seek=2.0, zero=30.0, duration=30.0)
 
 
@@ -131,7 +130,7 @@ GUARD = ["-protocol_whitelist", "file,pipe", "-format_whitelist", ",".join(SAFE_
 
 def test_the_keyframe_scan_reads_packets_behind_the_input_guard() -> None:
     assert scan_argv(SRC) == [
-        ffprobe(), "-hide_banner", "-loglevel", "error", "-of", "csv=p=1", "-show_entries",
+        "ffprobe", "-hide_banner", "-loglevel", "error", "-of", "csv=p=1", "-show_entries",
         ("format=start_time,format_name:stream=index,codec_type,width,height:stream_disposition=attached_pic:"
          "packet=stream_index,pts_time,flags"), *GUARD, "-i", str(SRC)]
 

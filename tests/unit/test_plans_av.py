@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from mediajet.errors import ProcessingError
-from mediajet.media.binaries import ffmpeg
 from mediajet.media.inputs import SAFE_DEMUXERS, input_args
 from mediajet.media.plans import audio, hls, video
 from mediajet.models.file import Codecs, File
@@ -29,7 +28,7 @@ GUARD = ["-protocol_whitelist", "file,pipe", "-format_whitelist", ",".join(SAFE_
 
 
 def head() -> list[str]:
-    return [ffmpeg(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:2", "-nostats"]
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:2", "-nostats"]
 
 
 

@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from mediajet.errors import ProcessingError
-from mediajet.media.binaries import ffmpeg
 from mediajet.media.inputs import SAFE_DEMUXERS
 from mediajet.media.plans import animation, image
 from mediajet.models.file import Codecs, File
 from mediajet.models.options import AnimationOptions, ImageOptions
+from mediajet.settings import Settings
 
 SRC = Path("/work/in/source")
 OUT = Path("/work/out")
@@ -20,6 +20,7 @@ VIDEO = File(url="file:///work/in/source", kind="video", format="mp4", width=320
 PNG = File(url="file:///work/in/source", kind="image", format="png", width=320, height=240,
            codecs=Codecs(video="png"))
 AUDIO = File(url="file:///work/in/source", kind="audio", format="mp3", duration=10.0, codecs=Codecs(audio="mp3"))
+SETTINGS = Settings()
 
 
 GUARD = ["-protocol_whitelist", "file,pipe", "-format_whitelist", ",".join(SAFE_DEMUXERS),
@@ -27,21 +28,21 @@ GUARD = ["-protocol_whitelist", "file,pipe", "-format_whitelist", ",".join(SAFE_
 
 
 def head() -> list[str]:
-    return [ffmpeg(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:2", "-nostats"]
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:2", "-nostats"]
 
 
 # --- image -------------------------------------------------------------------------------------
 
 
 def test_image_input_needs_no_ffmpeg_run() -> None:
-    todo = image.plan(ImageOptions(format="webp", width=100), PNG, SRC, OUT)
+    todo = image.plan(ImageOptions(format="webp", width=100), PNG, SRC, OUT, SETTINGS)
     assert todo.argv == []
     assert todo.finish is not None
     assert todo.output == OUT / "output.webp"
 
 
 def test_video_frame_at_start_is_piped_as_ppm() -> None:
-    todo = image.plan(ImageOptions(start=1.5), VIDEO, SRC, OUT)
+    todo = image.plan(ImageOptions(start=1.5), VIDEO, SRC, OUT, SETTINGS)
     assert todo.argv == [*head(), *GUARD, "-ss", "1.5", "-i", str(SRC), "-map", "0:v:0", "-frames:v", "1",
                          "-f", "image2pipe", "-c:v", "ppm", "pipe:1"]
     assert todo.capture_stdout
@@ -49,13 +50,13 @@ def test_video_frame_at_start_is_piped_as_ppm() -> None:
 
 
 def test_poster_frame_reads_from_the_first_frame_without_seeking() -> None:
-    todo = image.plan(ImageOptions(), VIDEO, SRC, OUT)
+    todo = image.plan(ImageOptions(), VIDEO, SRC, OUT, SETTINGS)
     assert "-ss" not in todo.argv
     assert todo.argv[todo.argv.index("-i") + 1] == str(SRC)
 
 
 def test_start_past_the_end_keeps_the_last_frame() -> None:
-    todo = image.plan(ImageOptions(start=60, format="png"), VIDEO, SRC, OUT)
+    todo = image.plan(ImageOptions(start=60, format="png"), VIDEO, SRC, OUT, SETTINGS)
     assert todo.argv == [*head(), *GUARD, "-sseof", "-2", "-i", str(SRC), "-map", "0:v:0", "-update", "1",
                          "-f", "image2", "-c:v", "ppm", str(OUT / ".last-frame.ppm")]
     assert not todo.capture_stdout
@@ -63,7 +64,7 @@ def test_start_past_the_end_keeps_the_last_frame() -> None:
 
 
 def test_no_frame_after_start_fails_naming_the_start_option() -> None:
-    todo = image.plan(ImageOptions(start=9.0), VIDEO, SRC, OUT)  # video track ended before 9 s
+    todo = image.plan(ImageOptions(start=9.0), VIDEO, SRC, OUT, SETTINGS)  # video track ended before 9 s
     assert todo.finish is not None
     with pytest.raises(ProcessingError) as caught:
         todo.finish(b"")
@@ -72,8 +73,8 @@ def test_no_frame_after_start_fails_naming_the_start_option() -> None:
 
 
 def test_start_in_the_last_half_second_also_takes_the_last_frame() -> None:
-    assert "-sseof" in image.plan(ImageOptions(start=9.8), VIDEO, SRC, OUT).argv
-    assert "-sseof" not in image.plan(ImageOptions(start=9.4), VIDEO, SRC, OUT).argv
+    assert "-sseof" in image.plan(ImageOptions(start=9.8), VIDEO, SRC, OUT, SETTINGS).argv
+    assert "-sseof" not in image.plan(ImageOptions(start=9.4), VIDEO, SRC, OUT, SETTINGS).argv
 
 
 @pytest.mark.parametrize(
@@ -90,12 +91,25 @@ def test_default_format_follows_the_input(fmt: str, kind: str, expected: str) ->
 @pytest.mark.parametrize("fmt", ["png", "webp", "avif"])
 def test_animated_formats_ffmpeg_cannot_decode_go_to_pillow(fmt: str) -> None:
     animated = File(url="file:///x", kind="video", format=fmt, width=10, height=10, codecs=Codecs(video=fmt))
-    assert image.plan(ImageOptions(), animated, SRC, OUT).argv == []
+    assert image.plan(ImageOptions(), animated, SRC, OUT, SETTINGS).argv == []
+
+
+def test_image_limits_come_from_the_settings_passed_in(tmp_path: Path) -> None:
+    from PIL import Image
+
+    src = tmp_path / "big.png"
+    Image.new("RGB", (64, 48)).save(src)
+    small = Settings(max_pixels=32 * 32, max_dimension=32)
+    todo = image.plan(ImageOptions(format="png"), PNG, src, tmp_path, small)
+    assert todo.finish is not None
+    with pytest.raises(ProcessingError) as caught:
+        todo.finish(b"")
+    assert caught.value.kind == "resolution_too_large" and "32 px per side" in caught.value.message
 
 
 def test_image_from_audio_is_refused() -> None:
     with pytest.raises(ProcessingError) as caught:
-        image.plan(ImageOptions(), AUDIO, SRC, OUT)
+        image.plan(ImageOptions(), AUDIO, SRC, OUT, SETTINGS)
     assert caught.value.kind == "unsupported_media"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mediajet.errors import ProcessingError
-from mediajet.media.sizing import FrameLimit, ffmpeg_filters, refuse_oversized, resolve
+from mediajet.media.sizing import FrameLimit, ffmpeg_filters, fit_geometry, refuse_oversized
 
 LIMIT = FrameLimit(max_dimension=8192, max_pixels=4096 * 4096, setting="MEDIAJET_MAX_OUTPUT_PIXELS")
 
@@ -23,34 +23,34 @@ LIMIT = FrameLimit(max_dimension=8192, max_pixels=4096 * 4096, setting="MEDIAJET
     ],
 )
 def test_output_size(args: tuple, out: tuple) -> None:
-    geom = resolve(*args, even=True)
+    geom = fit_geometry(*args, even=True)
     assert (geom.out_w, geom.out_h) == out
 
 
 def test_contain_pads_to_the_box_at_the_position() -> None:
-    geom = resolve(320, 240, 200, 200, "contain", "top", even=True)
+    geom = fit_geometry(320, 240, 200, 200, "contain", "top", even=True)
     assert (geom.scale_w, geom.scale_h, geom.out_w, geom.out_h, geom.x, geom.y) == (200, 150, 200, 200, 0, 0)
-    geom = resolve(320, 240, 200, 200, "contain", "bottom", even=True)
+    geom = fit_geometry(320, 240, 200, 200, "contain", "bottom", even=True)
     assert geom.y == 50
     assert ffmpeg_filters(geom, "#00ff00") == [
         "scale=200:150:flags=bicubic", "pad=200:200:0:50:color=0x00ff00", "setsar=1"]
 
 
 def test_cover_crops_at_the_position() -> None:
-    left = resolve(320, 240, 200, 200, "cover", "left", even=True)
-    right = resolve(320, 240, 200, 200, "cover", "right", even=True)
+    left = fit_geometry(320, 240, 200, 200, "cover", "left", even=True)
+    right = fit_geometry(320, 240, 200, 200, "cover", "right", even=True)
     assert (left.scale_w, left.scale_h, left.x) == (266, 200, 0)
     assert right.x == 66
     assert ffmpeg_filters(right) == ["scale=266:200:flags=bicubic", "crop=200:200:66:0", "setsar=1"]
 
 
 def test_fill_stretches() -> None:
-    geom = resolve(320, 240, 100, 300, "fill")
+    geom = fit_geometry(320, 240, 100, 300, "fill")
     assert ffmpeg_filters(geom) == ["scale=100:300:flags=bicubic", "setsar=1"]
 
 
 def test_same_size_needs_no_filter() -> None:
-    assert ffmpeg_filters(resolve(320, 240, even=True)) == []
+    assert ffmpeg_filters(fit_geometry(320, 240, even=True)) == []
 
 
 # --- limits -------------------------------------------------------------------------------------
@@ -62,7 +62,7 @@ def test_frames_within_the_limit_pass(size: tuple[int, int]) -> None:
 
 
 def test_an_upscale_past_the_pixel_limit_names_the_size_and_the_setting() -> None:
-    geom = resolve(160, 120, 8192, 8192, even=True)  # the upscaling bomb: contain pads to the whole box
+    geom = fit_geometry(160, 120, 8192, 8192, even=True)  # the upscaling bomb: contain pads to the whole box
     with pytest.raises(ProcessingError) as caught:
         refuse_oversized(geom.out_w, geom.out_h, LIMIT)
     assert caught.value.kind == "resolution_too_large"

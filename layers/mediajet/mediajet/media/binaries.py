@@ -1,12 +1,21 @@
-"""Where ffmpeg and ffprobe come from: MEDIAJET_FFMPEG/MEDIAJET_FFPROBE, else the pinned wheel."""
+"""Where ffmpeg and ffprobe come from: `Settings.ffmpeg`/`Settings.ffprobe` (MEDIAJET_FFMPEG,
+MEDIAJET_FFPROBE), else the pinned wheel, else PATH.
+
+Plans name the program symbolically (argv[0] is "ffmpeg" or "ffprobe", see `SYMBOLIC`); the runner
+swaps in the real path with `executable_argv` just before it starts the process, so plans stay pure.
+"""
 
 from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Sequence
 from functools import lru_cache
 
 from mediajet.errors import MediaJetError
+from mediajet.settings import get_settings
+
+SYMBOLIC = ("ffmpeg", "ffprobe")
 
 
 class BinaryMissing(MediaJetError):
@@ -22,10 +31,15 @@ def _from_wheel(name: str) -> str | None:
     return path if path and os.path.exists(path) else None
 
 
-@lru_cache(maxsize=4)
 def find(name: str) -> str:
-    """`name` is "ffmpeg" or "ffprobe"."""
-    override = os.environ.get(f"MEDIAJET_{name.upper()}")
+    """`name` is "ffmpeg" or "ffprobe"; the override is the Settings field of that name."""
+    if name not in SYMBOLIC:
+        raise ValueError(f"unknown binary {name!r}")
+    return _find(name, getattr(get_settings(), name))
+
+
+@lru_cache(maxsize=8)
+def _find(name: str, override: str | None) -> str:
     for candidate in (override, _from_wheel(name), shutil.which(name)):
         if candidate and os.access(candidate, os.X_OK):
             return candidate
@@ -40,3 +54,9 @@ def ffmpeg() -> str:
 
 def ffprobe() -> str:
     return find("ffprobe")
+
+
+def executable_argv(argv: Sequence[str]) -> list[str]:
+    """`argv` with a symbolic argv[0] ("ffmpeg", "ffprobe") replaced by the binary's path."""
+    head, *rest = argv
+    return [find(head) if head in SYMBOLIC else head, *rest]

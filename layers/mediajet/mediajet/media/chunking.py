@@ -30,7 +30,6 @@ from pathlib import Path
 from pydantic import BaseModel
 
 from mediajet.media import runner
-from mediajet.media.binaries import ffprobe
 from mediajet.media.inputs import input_args
 
 # Containers with a seek index: a stream-copy seek lands exactly on the keyframe asked for.
@@ -67,7 +66,7 @@ class ChunkPlan(BaseModel):
 
 
 def scan_argv(path: Path) -> list[str]:
-    return [ffprobe(), "-hide_banner", "-loglevel", "error", "-of", "csv=p=1",
+    return ["ffprobe", "-hide_banner", "-loglevel", "error", "-of", "csv=p=1",
             "-show_entries", ("format=start_time,format_name:stream=index,codec_type,width,height:"
             "stream_disposition=attached_pic:packet=stream_index,pts_time,flags"), *input_args(path)]
 

@@ -10,15 +10,20 @@ from mediajet.media import runner
 from mediajet.media.plans import Plan
 from mediajet.models.file import File
 from mediajet.models.options import MediaOptions
+from mediajet.settings import Settings, get_settings
 
 
-def build(kind: str, options: MediaOptions, source: File, src: Path, out_dir: Path) -> Plan:
+def build(kind: str, options: MediaOptions, source: File, src: Path, out_dir: Path,
+          settings: Settings | None = None) -> Plan:
+    """`settings`: the step's (`ctx.settings`); None means this process's (tests, benchmarks)."""
+    if kind == "image":
+        from mediajet.media.plans.image import plan as image_plan
+
+        return image_plan(options, source, src, out_dir, settings or get_settings())  # type: ignore[arg-type]
     if kind == "video":
         from mediajet.media.plans.video import plan as build_plan
     elif kind == "audio":
         from mediajet.media.plans.audio import plan as build_plan
-    elif kind == "image":
-        from mediajet.media.plans.image import plan as build_plan
     elif kind == "animation":
         from mediajet.media.plans.animation import plan as build_plan
     elif kind == "adaptive_video":
@@ -44,12 +49,13 @@ def encode(
     on_progress: Callable[[int], None] | None = None,
     cancel: threading.Event | None = None,
     stop: threading.Event | None = None,
+    settings: Settings | None = None,
 ) -> Path:
     """Run the plan; returns the main output file (inside `out_dir`)."""
     # The runner starts ffmpeg in a private temporary directory, so relative paths would point there.
     src, out_dir = Path(src).resolve(), Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
-    todo = build(kind, options, source, src, out_dir)
+    todo = build(kind, options, source, src, out_dir, settings)
     stdout = b""
     if todo.argv:
         result = runner.run(todo.argv, timeout=timeout, duration=todo.duration, on_progress=on_progress,

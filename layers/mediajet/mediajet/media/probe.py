@@ -18,9 +18,9 @@ from typing import Any
 
 from mediajet.errors import ProcessFailed, ProcessingError
 from mediajet.media import containers, runner
-from mediajet.media.binaries import ffprobe
 from mediajet.media.inputs import input_args
 from mediajet.models.file import Codecs, File
+from mediajet.settings import Settings, get_settings
 
 # ffprobe demuxer name → the format a user knows. The mov family, Matroska/WebM, Ogg and image2
 # need a closer look (see _format).
@@ -48,13 +48,16 @@ _LOG_PREFIX = re.compile(r"^\[[^\]]*@ 0x[0-9a-f]+\]\s*")
 
 
 def probe_argv(path: Path) -> list[str]:
-    return [ffprobe(), "-hide_banner", "-loglevel", "error", "-print_format", "json",
+    return ["ffprobe", "-hide_banner", "-loglevel", "error", "-print_format", "json",
             "-show_format", "-show_streams", *input_args(path)]
 
 
-def probe(path: Path, *, url: str | None = None, timeout: float = 60, stop: threading.Event | None = None) -> File:
+def probe(path: Path, *, url: str | None = None, timeout: float = 60, stop: threading.Event | None = None,
+          settings: Settings | None = None) -> File:
+    """`settings`: the step's (`ctx.settings`); None means this process's (tests, the CLI)."""
     path = Path(path).absolute()  # ffprobe runs in a private working directory
     url = url or path.as_uri()
+    settings = settings or get_settings()
     try:
         size = path.stat().st_size
     except OSError as exc:
@@ -68,11 +71,11 @@ def probe(path: Path, *, url: str | None = None, timeout: float = 60, stop: thre
     except ProcessingError as failure:
         if failure.kind != "unsupported_media":
             raise
-        found = _pillow_still(path, url, size)  # some stills only Pillow can parse
+        found = _pillow_still(path, url, size, settings)  # some stills only Pillow can parse
         if found is None:
             raise
     else:
-        found = _describe(data, path, url, size)
+        found = _describe(data, path, url, size, settings)
     _refuse_truncated(path, found.format)
     return found
 
@@ -113,7 +116,7 @@ def _reason(stderr_tail: str, path: Path) -> str:
     return "; ".join(dict.fromkeys(lines)) or "no details"
 
 
-def _describe(data: dict[str, Any], path: Path, url: str, size: int) -> File:
+def _describe(data: dict[str, Any], path: Path, url: str, size: int, settings: Settings) -> File:
     streams = [s for s in data.get("streams") or [] if isinstance(s, dict)]
     fmt_info = data.get("format") or {}
     pictures = [s for s in streams if s.get("codec_type") == "video"
@@ -129,7 +132,7 @@ def _describe(data: dict[str, Any], path: Path, url: str, size: int) -> File:
         (_number(s.get("duration")) or 0.0 for s in streams), default=0.0) or None
 
     if picture is not None and _is_still(fmt, picture, duration) and not sounds:
-        still = _pillow_still(path, url, size)  # also knows the EXIF orientation
+        still = _pillow_still(path, url, size, settings)  # also knows the EXIF orientation
         if still is not None:
             return still
         if fmt in ("png", "avif") or not picture.get("width"):
@@ -218,13 +221,13 @@ def _fps(stream: dict[str, Any] | None) -> float | None:
     return None
 
 
-def _pillow_still(path: Path, url: str, size: int) -> File | None:
+def _pillow_still(path: Path, url: str, size: int, settings: Settings) -> File | None:
     """Header-only read with Pillow (Image.open does not decode); None when Pillow cannot read it."""
     from PIL import Image
 
     from mediajet.media.stills import guard_pixels
 
-    guard_pixels()
+    guard_pixels(settings)
     try:
         with Image.open(path, formats=OPENERS) as image:
             fmt, codec = PILLOW_FORMATS[str(image.format)]

@@ -17,30 +17,38 @@ What a child may cost, and how it ends:
   `ShuttingDown` is raised so the job is left to resume. On Linux a child also dies with the thread
   that started it (PR_SET_PDEATHSIG), so even a kill -9 of the server leaves no encoder running;
   that thread always waits here for the child, so it never exits first.
+
+The limits themselves (memory limit, the child's setup between fork and exec, /proc) are media/limits.py's.
 """
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
 import re
-import resource
 import shlex
 import signal
 import subprocess
-import sys
 import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO
 
 from mediajet.errors import Cancelled, ProcessFailed, ShuttingDown
-from mediajet.settings import Settings, get_settings
+from mediajet.media.limits import (  # noqa: F401  (also read as runner.memory_limit_mb, runner.MB, …)
+    AUTO_MEMORY_MIN_MB,
+    AUTO_MEMORY_SHARE,
+    MB,
+    child_setup,
+    crashed_at_limit,
+    data_mb,
+    machine_memory_mb,
+    memory_limit_mb,
+)
+from mediajet.settings import get_settings
 
 log = logging.getLogger("mediajet.media")
 
@@ -51,20 +59,12 @@ _PROGRESS_KEYS = ("out_time_us=", "out_time_ms=", "progress=", "frame=", "fps=",
 TAIL_LINES = 25
 POLL_S = 0.1
 STOP_GRACE_S = 2.0  # ffmpeg finishes its output on SIGTERM; at shutdown nobody wants it
-MB = 1024 * 1024
-# The automatic memory limit (MEDIAJET_MAX_JOB_MEMORY_MB unset): a share of the machine, because an
-# encoder's memory grows with the cores it uses (SVT-AV1 at 4K: 1.9 GB on 2 cores, 8.5 GB from 5).
-AUTO_MEMORY_SHARE = 0.75
-AUTO_MEMORY_MIN_MB = 2048
 # libavutil's words when a decoder meets a picture above -max_pixels.
 _DECODER_CAP = re.compile(r"Picture size (\d+)x(\d+) exceeds specified max pixel count (\d+)")
 # What ffmpeg and the encoders print when an allocation fails: x264/x265 "malloc of size N failed",
 # libvpx "Memory allocation error", SVT-AV1 "insufficient resources", ffmpeg ENOMEM "Out of memory".
 _OUT_OF_MEMORY = re.compile(r"malloc of size|memory allocation|out of memory|cannot allocate memory|"
                             r"insufficient resources|failed to allocate", re.IGNORECASE)
-# A child killed by one of these while near its memory limit ran out of memory (an unchecked malloc).
-_CRASH_SIGNALS = frozenset({signal.SIGSEGV, signal.SIGABRT, signal.SIGBUS, signal.SIGKILL})
-PR_SET_PDEATHSIG = 1
 
 
 @dataclass(frozen=True)
@@ -138,75 +138,7 @@ def command_line(argv: Sequence[str]) -> str:
     return shlex.join(argv)
 
 
-# --- limits -------------------------------------------------------------------------------------
-
-
-def memory_limit_mb(settings: Settings) -> int | None:
-    """The RLIMIT_DATA of every child in MB, or None for none. MEDIAJET_MAX_JOB_MEMORY_MB: 0 turns it
-    off; unset, it is AUTO_MEMORY_SHARE of this machine's (or container's) memory. On Lambda the
-    function's memory already bounds the one job it runs, so there is none."""
-    if settings.max_job_memory_mb is not None:
-        return settings.max_job_memory_mb if settings.max_job_memory_mb > 0 else None
-    if os.environ.get("AWS_LAMBDA_FUNCTION_NAME"):
-        return None
-    total = machine_memory_mb()
-    return max(AUTO_MEMORY_MIN_MB, int(total * AUTO_MEMORY_SHARE)) if total else None
-
-
-def machine_memory_mb() -> int | None:
-    """Physical memory, or the cgroup's limit when that is lower (a container sees the host's RAM)."""
-    try:
-        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") // MB
-    except (ValueError, OSError, AttributeError):
-        return None
-    for cgroup in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
-        try:
-            text = Path(cgroup).read_text().strip()
-        except OSError:
-            continue
-        if text.isdigit():
-            total = min(total, int(text) // MB)
-    return total
-
-
-def _load_prctl() -> Callable[..., int] | None:
-    if not sys.platform.startswith("linux"):
-        return None
-    try:
-        return ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-
-
-_PRCTL = _load_prctl()
-
-
-def _child_setup(data_limit: int | None, parent: int) -> Callable[[], None]:
-    """Runs in the child between fork and exec: only async-safe calls, nothing that could block."""
-    die_with_parent = (ctypes.c_ulong(PR_SET_PDEATHSIG), ctypes.c_ulong(signal.SIGKILL), ctypes.c_ulong(0),
-                       ctypes.c_ulong(0), ctypes.c_ulong(0))
-
-    def setup() -> None:
-        if data_limit:
-            resource.setrlimit(resource.RLIMIT_DATA, (data_limit, data_limit))
-        if _PRCTL is not None:
-            _PRCTL(*die_with_parent)
-            if os.getppid() != parent:  # the parent died before the line above: nobody would stop us
-                os._exit(1)
-
-    return setup
-
-
-def _data_mb(pid: int) -> int:
-    """The child's writable private memory now (what RLIMIT_DATA counts); 0 when unknown."""
-    try:
-        with open(f"/proc/{pid}/status", "rb") as status:
-            for line in status:
-                if line.startswith(b"VmData:"):
-                    return int(line.split()[1]) // 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
+# --- stopping -----------------------------------------------------------------------------------
 
 
 def _signal_group(proc: subprocess.Popen[bytes], signum: int) -> None:
@@ -246,6 +178,9 @@ def run(
     with kind `timeout`, `resolution_too_large` or `out_of_memory`; Cancelled when `cancel` is set;
     ShuttingDown when `stop` is set (also before it starts). `duration` (seconds of media) scales
     `-progress` into percent."""
+    from mediajet.media.binaries import executable_argv  # a plan's symbolic "ffmpeg"/"ffprobe" → the binary
+
+    argv = executable_argv(argv)
     label = what or argv[0].rsplit("/", 1)[-1].split("-")[0]
     if stop is not None and stop.is_set():
         raise ShuttingDown(f"{label} was not started: this process is shutting down")
@@ -253,7 +188,6 @@ def run(
     out: list[bytes] = []
     said = _Stderr(_Progress(duration, on_progress))
     limit_mb = memory_limit_mb(get_settings())
-    peak_mb = 0
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mediajet-proc-") as workdir:
         proc = subprocess.Popen(
@@ -264,35 +198,15 @@ def run(
             cwd=workdir,
             env=CHILD_ENV,
             start_new_session=True,
-            preexec_fn=_child_setup(limit_mb * MB if limit_mb else None, os.getpid()),  # noqa: PLW1509
+            preexec_fn=child_setup(limit_mb * MB if limit_mb else None, os.getpid()),  # noqa: PLW1509
         )
         readers = [threading.Thread(target=_drain_stderr, args=(proc.stderr, said), daemon=True)]
         if capture_stdout:
             readers.append(threading.Thread(target=_drain_stdout, args=(proc.stdout, out), daemon=True))
         for reader in readers:
             reader.start()
-        stopped_by: str | None = None
-        deadline = started + timeout
-        while proc.poll() is None:
-            if stop is not None and stop.is_set():
-                stopped_by = "stop"
-                _terminate(proc, STOP_GRACE_S)
-                break
-            if cancel is not None and cancel.is_set():
-                stopped_by = "cancel"
-            elif time.monotonic() > deadline:
-                stopped_by = "timeout"
-            elif said.too_large is not None:
-                stopped_by = "too_large"
-            if stopped_by:
-                proc.kill()
-                break
-            if limit_mb:
-                peak_mb = max(peak_mb, _data_mb(proc.pid))
-            try:
-                proc.wait(timeout=POLL_S)
-            except subprocess.TimeoutExpired:
-                pass
+        stopped_by, peak_mb = _wait(proc, said, deadline=started + timeout, cancel=cancel, stop=stop,
+                                    limit_mb=limit_mb)
         exit_code = proc.wait()
         for reader in readers:
             reader.join(timeout=5)
@@ -313,7 +227,7 @@ def run(
     if said.too_large is not None:  # also when the child got to exit on its own first
         raise _too_large(said.too_large, exit_code, stderr_tail)
     if exit_code != 0:
-        if said.out_of_memory or _crashed_at_limit(exit_code, peak_mb, limit_mb):
+        if said.out_of_memory or crashed_at_limit(exit_code, peak_mb, limit_mb):
             raise ProcessFailed(_out_of_memory_message(label, limit_mb), kind="out_of_memory",
                                 exit_code=exit_code, stderr_tail=stderr_tail)
         last = said.tail[-1] if said.tail else "no error output"
@@ -323,8 +237,32 @@ def run(
     return ProcessResult(exit_code, b"".join(out), stderr_tail, elapsed)
 
 
-def _crashed_at_limit(exit_code: int, peak_mb: int, limit_mb: int | None) -> bool:
-    return bool(limit_mb) and -exit_code in _CRASH_SIGNALS and peak_mb >= 0.8 * (limit_mb or 0)
+def _wait(proc: subprocess.Popen[bytes], said: _Stderr, *, deadline: float, cancel: threading.Event | None,
+          stop: threading.Event | None, limit_mb: int | None) -> tuple[str | None, int]:
+    """Wait for the child, or stop it: returns what stopped it ("stop", "cancel", "timeout", "too_large"
+    or None when it exited on its own) and its peak memory in MB (watched only under a limit)."""
+    peak_mb = 0
+    while proc.poll() is None:
+        if stop is not None and stop.is_set():
+            _terminate(proc, STOP_GRACE_S)
+            return "stop", peak_mb
+        stopped_by = None
+        if cancel is not None and cancel.is_set():
+            stopped_by = "cancel"
+        elif time.monotonic() > deadline:
+            stopped_by = "timeout"
+        elif said.too_large is not None:
+            stopped_by = "too_large"
+        if stopped_by:
+            proc.kill()
+            return stopped_by, peak_mb
+        if limit_mb:
+            peak_mb = max(peak_mb, data_mb(proc.pid))
+        try:
+            proc.wait(timeout=POLL_S)
+        except subprocess.TimeoutExpired:
+            pass
+    return None, peak_mb
 
 
 def _too_large(match: re.Match[str], exit_code: int, stderr_tail: str) -> ProcessFailed:

@@ -54,7 +54,7 @@ def _absolute(value: int | str | None, reference: int) -> float | None:
     return float(value)
 
 
-def resolve(
+def fit_geometry(
     src_w: int,
     src_h: int,
     width: int | str | None = None,
@@ -64,6 +64,8 @@ def resolve(
     *,
     even: bool = False,
 ) -> Geometry:
+    """Fit a `src_w`x`src_h` picture to the requested width/height/fit/position: the scaled size,
+    the output frame and the crop or pad offset. `even` rounds to even sizes (what video needs)."""
     want_w = _absolute(width, src_w)
     want_h = _absolute(height, src_h)
     if want_w is None or want_h is None:

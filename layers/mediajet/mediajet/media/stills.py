@@ -8,19 +8,12 @@ subprocess), the declared pixel count is checked against `Settings.max_pixels`/`
 before anything is decoded, and metadata (EXIF, GPS, XMP) is dropped from outputs; the ICC profile
 is kept because colours depend on it.
 
-Quality per level (`auto` = `medium`), chosen so that each level looks alike across formats:
+Quality per level: `STILL_QUALITY` in `mediajet.media.plans.common`, the one quality table (README's
+"Quality levels" is checked against it by tests/unit/test_quality_table.py). PNG is lossless at every
+level (zlib level `PNG_COMPRESS_LEVEL`): quality never changes its pixels. Animated WebP uses the
+WebP column.
 
-| level     | jpeg | webp | avif | png                      |
-|-----------|------|------|------|--------------------------|
-| very_low  |  40  |  40  |  30  | lossless (zlib level 6)  |
-| low       |  60  |  60  |  45  | lossless                 |
-| medium    |  75  |  75  |  60  | lossless                 |
-| high      |  85  |  85  |  75  | lossless                 |
-| very_high |  92  |  95  |  88  | lossless                 |
-
-AVIF reaches the look of a given JPEG quality at a lower number, hence its lower column. PNG is
-lossless at every level: quality never changes its pixels (a palette-reduced PNG would surprise).
-Animated WebP uses the WebP column.
+The size limits come in as `settings` (the step's `ctx.settings`, through the image plan or probe).
 """
 
 from __future__ import annotations
@@ -33,15 +26,10 @@ from pathlib import Path
 from PIL import Image, ImageFile, ImageOps, UnidentifiedImageError
 
 from mediajet.errors import ProcessingError
-from mediajet.media.sizing import Geometry, resolve
-from mediajet.settings import get_settings
+from mediajet.media.plans.common import PNG_COMPRESS_LEVEL, STILL_QUALITY
+from mediajet.media.sizing import Geometry, fit_geometry
+from mediajet.settings import Settings
 
-QUALITY: dict[str, dict[str, int]] = {
-    "jpeg": {"very_low": 40, "low": 60, "medium": 75, "high": 85, "very_high": 92},
-    "webp": {"very_low": 40, "low": 60, "medium": 75, "high": 85, "very_high": 95},
-    "avif": {"very_low": 30, "low": 45, "medium": 60, "high": 75, "very_high": 88},
-}
-PNG_COMPRESS_LEVEL = 6
 WEBP_METHOD = 4  # libwebp effort 0-6: 4 is its own default balance of speed and size
 AVIF_SPEED = 6  # libavif 0-10: Pillow's default
 ALPHA_FORMATS = frozenset({"png", "webp", "avif"})
@@ -57,16 +45,16 @@ RGBA = tuple[int, int, int, int]
 # --- opening ------------------------------------------------------------------------------------
 
 
-def open_image(path: Path) -> Image.Image:
+def open_image(path: Path, settings: Settings) -> Image.Image:
     """Open an image file lazily (header only) after checking it is a readable, reasonably sized
     format. Decode it with `decode`."""
-    guard_pixels()
+    guard_pixels(settings)
     try:
-        return _checked(Image.open(path, formats=READABLE))
+        return _checked(Image.open(path, formats=READABLE), settings)
     except ProcessingError:
         raise
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _too_large("the image declares more pixels than can be decoded safely") from exc
+        raise _too_large("the image declares more pixels than can be decoded safely", settings) from exc
     except UnidentifiedImageError as exc:
         raise ProcessingError(
             "the input is not an image this service can read; send JPEG, PNG, WebP, AVIF, GIF, BMP or TIFF",
@@ -76,34 +64,32 @@ def open_image(path: Path) -> Image.Image:
         raise _unreadable(exc) from exc
 
 
-def open_frame(data: bytes) -> Image.Image:
+def open_frame(data: bytes, settings: Settings) -> Image.Image:
     """A PPM frame that ffmpeg wrote to its stdout."""
     if not data:
         raise ProcessingError("ffmpeg produced no frame", kind="encode_failed")
-    guard_pixels()
+    guard_pixels(settings)
     try:
-        return _checked(Image.open(io.BytesIO(data), formats=("PPM",)))
+        return _checked(Image.open(io.BytesIO(data), formats=("PPM",)), settings)
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise ProcessingError(f"ffmpeg produced an unreadable frame: {exc}", kind="encode_failed") from exc
 
 
-def guard_pixels() -> None:
+def guard_pixels(settings: Settings) -> None:
     """Before any Image.open of user data. Pillow's own check in Image.open (a warning above the limit,
     an error above twice the limit) stops bombs before an explicit check even sees the header."""
-    Image.MAX_IMAGE_PIXELS = get_settings().max_pixels
+    Image.MAX_IMAGE_PIXELS = settings.max_pixels
 
 
-def _checked(image: Image.Image) -> Image.Image:
-    settings = get_settings()
+def _checked(image: Image.Image, settings: Settings) -> Image.Image:
     width, height = image.size
     if width * height > settings.max_pixels or max(width, height) > settings.max_dimension:
         image.close()
-        raise _too_large(f"the image is {width}x{height}")
+        raise _too_large(f"the image is {width}x{height}", settings)
     return image
 
 
-def _too_large(detail: str) -> ProcessingError:
-    settings = get_settings()
+def _too_large(detail: str, settings: Settings) -> ProcessingError:
     return ProcessingError(
         f"{detail}; the limit is {settings.max_dimension} px per side and {settings.max_pixels} pixels. "
         "Resize the image before sending it.",
@@ -130,7 +116,7 @@ def _orientation(image: Image.Image) -> int:
         return 1
 
 
-def decode(image: Image.Image, *, at_least: tuple[int, int] | None = None) -> Image.Image:
+def decode(image: Image.Image, settings: Settings, *, at_least: tuple[int, int] | None = None) -> Image.Image:
     """Decode to an upright RGB or RGBA image. `at_least` (upright size) lets a JPEG decode at a
     reduced scale when the output is much smaller: less memory and time for big photos."""
     try:
@@ -146,7 +132,7 @@ def decode(image: Image.Image, *, at_least: tuple[int, int] | None = None) -> Im
             upright = upright.convert("RGBA" if upright.has_transparency_data else "RGB")
         icc = image.info.get("icc_profile")
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise _too_large("the image declares more pixels than can be decoded safely") from exc
+        raise _too_large("the image declares more pixels than can be decoded safely", settings) from exc
     except (OSError, SyntaxError, ValueError, EOFError) as exc:
         raise _unreadable(exc) from exc
     finally:
@@ -173,8 +159,8 @@ def parse_color(background: str | None, fmt: str) -> RGBA:
 
 def geometry(size: tuple[int, int], width: int | str | None, height: int | str | None, fit: str | None,
              position: str) -> Geometry:
-    """The same rules as video (sizing.resolve), without the even-number rounding video needs."""
-    return resolve(size[0], size[1], width, height, fit, position)
+    """The same rules as video (sizing.fit_geometry), without the even-number rounding video needs."""
+    return fit_geometry(size[0], size[1], width, height, fit, position)
 
 
 def apply(image: Image.Image, geom: Geometry, background: RGBA) -> Image.Image:
@@ -201,13 +187,13 @@ def save(image: Image.Image, path: Path, fmt: str, level: str, *, background: RG
     extra: dict[str, object] = {"icc_profile": icc} if icc else {}
     if fmt == "jpeg":
         image = _flatten(image, background)
-        image.save(path, "JPEG", quality=QUALITY["jpeg"][level], optimize=True, **extra)
+        image.save(path, "JPEG", quality=STILL_QUALITY["jpeg"][level], optimize=True, **extra)
     elif fmt == "png":
         image.save(path, "PNG", compress_level=PNG_COMPRESS_LEVEL, **extra)
     elif fmt == "webp":
-        image.save(path, "WEBP", quality=QUALITY["webp"][level], method=WEBP_METHOD, **extra)
+        image.save(path, "WEBP", quality=STILL_QUALITY["webp"][level], method=WEBP_METHOD, **extra)
     elif fmt == "avif":
-        image.save(path, "AVIF", quality=QUALITY["avif"][level], speed=AVIF_SPEED, **extra)
+        image.save(path, "AVIF", quality=STILL_QUALITY["avif"][level], speed=AVIF_SPEED, **extra)
     else:
         raise ValueError(f"no still encoder for {fmt!r}")
 
@@ -237,7 +223,7 @@ def write_animated_webp(frames: Path, size: tuple[int, int], mode: str, out: Pat
     sequence = _RawFrames(frames, size, mode, total // frame_bytes)
     try:
         sequence.save(out, "WEBP", save_all=True, duration=1000 / fps, loop=0, background=TRANSPARENT,
-                      quality=QUALITY["webp"][level], method=WEBP_METHOD)
+                      quality=STILL_QUALITY["webp"][level], method=WEBP_METHOD)
     finally:
         sequence.close()
     return sequence.n_frames

@@ -15,6 +15,9 @@ TaskStatus = Literal["waiting", "processing", "succeeded", "failed", "cancelled"
 
 JOB_KINDS: tuple[str, ...] = ("video", "audio", "image", "animation", "adaptive_video")
 TASK_KINDS: tuple[str, ...] = ("probe", "import", *JOB_KINDS, "export")
+# Where each pipeline task sits in `Job.tasks` (models.requests.with_pipeline_tasks: probe, import,
+# <kind>, export); the steps and the stores address them by these, never by a bare number.
+PROBE, IMPORT, ENCODE, EXPORT = range(4)
 FINAL_STATUSES = frozenset({"succeeded", "failed", "cancelled"})
 OPEN_TASK_STATUSES = frozenset({"waiting", "processing"})
 
@@ -77,8 +80,21 @@ class Job(BaseModel):
         return next(t for t in self.tasks if t.kind == kind)
 
     @property
+    def probe_task(self) -> Task:
+        return self.tasks[PROBE]
+
+    @property
+    def import_task(self) -> Task:
+        return self.tasks[IMPORT]
+
+    @property
     def encode_task(self) -> Task:
-        return self.tasks[2]
+        """The task of the job's own kind (video, image, ...)."""
+        return self.tasks[ENCODE]
+
+    @property
+    def export_task(self) -> Task:
+        return self.tasks[EXPORT]
 
     @property
     def is_final(self) -> bool:

@@ -21,7 +21,7 @@ import os
 
 from mediajet.errors import ProcessingError
 from mediajet.media.plans.hls import renditions_for
-from mediajet.media.sizing import Geometry, output_limit, refuse_oversized, resolve
+from mediajet.media.sizing import Geometry, fit_geometry, output_limit, refuse_oversized
 from mediajet.models.file import File
 from mediajet.models.options import (
     AdaptiveOptions,
@@ -101,8 +101,8 @@ def planned_frames(kind: str, options: MediaOptions, source: File) -> list[tuple
         frames = [("the top rendition", Geometry(top.width, top.height, top.width, top.height))]
         return [("the resized picture", geometry), *frames] if geometry.resizes else frames
     assert isinstance(options, VideoOptions | ImageOptions | AnimationOptions)
-    frame = resolve(source.width, source.height, options.width, options.height, options.effective_fit,
-                    options.position, even=isinstance(options, VideoOptions))
+    frame = fit_geometry(source.width, source.height, options.width, options.height, options.effective_fit,
+                         options.position, even=isinstance(options, VideoOptions))
     return [("the output", frame)]
 
 
@@ -133,7 +133,7 @@ def _cost_per_second(options: VideoOptions | AdaptiveOptions, source: File) -> f
         _, renditions = renditions_for(options, source)
         pixels = sum(r.width * r.height for r in renditions)
         return pixels * fps / 1e6 / REFERENCE_MPX_PER_S["h264"]
-    geometry = resolve(source.width or 0, source.height or 0, options.width, options.height,
-                       options.effective_fit, options.position, even=True)
+    geometry = fit_geometry(source.width or 0, source.height or 0, options.width, options.height,
+                            options.effective_fit, options.position, even=True)
     return geometry.out_w * geometry.out_h * fps / 1e6 / REFERENCE_MPX_PER_S[options.video_codec]
 

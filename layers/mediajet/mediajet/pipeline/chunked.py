@@ -179,7 +179,7 @@ def join(ctx: StepContext, job: Job, options: MediaOptions, out_dir: Path) -> Pa
         listing.write_text(argv.concat_list(local, [c.zero for c in chunks[1:]] + [None]))
         audio = stored.enter_context(ctx.work.local_path(_out_key(job.id, AUDIO))) if split_plan.audio else None
         offset = split_plan.plan.video_offset
-        source = File.model_validate(job.tasks[2].input)
+        source = File.model_validate(job.encode_task.input)
         if isinstance(options, AdaptiveOptions):
             command = argv.hls_join_argv(options, source, listing, offset, audio, out_dir)
             main = out_dir / MASTER
@@ -199,7 +199,7 @@ def _record_progress(ctx: StepContext, job_id: str, total: int) -> None:
     percent = min(99, done * 100 // max(1, total))
 
     def change(job: Job) -> Job | None:
-        task = job.tasks[2]
+        task = job.encode_task
         if job.status != "processing" or task.status != "processing" or (task.progress or 0) >= percent:
             return None
         task.progress = percent

@@ -15,7 +15,7 @@ from typing import Any
 from mediajet.errors import Cancelled, MediaJetError
 from mediajet.ids import now_ms
 from mediajet.models.file import File
-from mediajet.models.job import ErrorInfo, Job
+from mediajet.models.job import ENCODE, EXPORT, IMPORT, PROBE, ErrorInfo, Job
 from mediajet.models.requests import parse_options
 from mediajet.pipeline import admission, chunked, transfer
 from mediajet.pipeline.context import StepContext
@@ -47,7 +47,7 @@ def _start(ctx: StepContext, job_id: str, index: int, task_input: dict[str, Any]
         task = job.tasks[index]
         task.status, task.started_at, task.updated_at = "processing", task.started_at or now, now
         task.input = task_input
-        task.progress = 0 if index == 2 else None
+        task.progress = 0 if index == ENCODE else None
         task.error = None
         job.updated_at = now
         return job
@@ -63,7 +63,7 @@ def _succeed(ctx: StepContext, job_id: str, index: int, output: File, job_output
         task = job.tasks[index]
         task.status, task.finished_at, task.updated_at = "succeeded", now, now
         task.output = output.model_dump(mode="json", exclude_none=True)
-        if index == 2:
+        if index == ENCODE:
             task.progress = 100
         if job_output is not None:
             job.output = job_output
@@ -75,22 +75,22 @@ def _succeed(ctx: StepContext, job_id: str, index: int, output: File, job_output
 
 def probe(state: State, ctx: StepContext) -> State:
     job_id = state["job_id"]
-    job = _start(ctx, job_id, 0, {"object": "external_file", "url": ctx.jobs.get_job(job_id).input})
+    job = _start(ctx, job_id, PROBE, {"object": "external_file", "url": ctx.jobs.get_job(job_id).input})
     found = transfer.fetch_and_probe(ctx, job.input, input_key(job_id))
     admission.admit(job.kind, parse_options(job.kind, job.options), found, ctx.settings, may_chunk=True)
-    _succeed(ctx, job_id, 0, found)
+    _succeed(ctx, job_id, PROBE, found)
     return state
 
 
 def import_(state: State, ctx: StepContext) -> State:
     job_id = state["job_id"]
     job = ctx.jobs.get_job(job_id)
-    probed = job.tasks[0].output or {"object": "external_file", "url": job.input}
-    _start(ctx, job_id, 1, probed)
+    probed = job.probe_task.output or {"object": "external_file", "url": job.input}
+    _start(ctx, job_id, IMPORT, probed)
     key = input_key(job_id)
     transfer.ensure_fetched(ctx, job.input, key)  # a no-op when probe already fetched it
     imported = File.model_validate(probed).model_copy(update={"object": "file", "url": ctx.work.uri(key)})
-    _succeed(ctx, job_id, 1, imported)
+    _succeed(ctx, job_id, IMPORT, imported)
     return state
 
 
@@ -99,16 +99,16 @@ def encode(state: State, ctx: StepContext) -> State:
     fan-out (encode_chunk × n, join) finishes the task."""
     job_id = state["job_id"]
     job = ctx.jobs.get_job(job_id)
-    source = File.model_validate(job.tasks[1].output or job.tasks[0].output)
-    job = _start(ctx, job_id, 2, source.model_dump(mode="json", exclude_none=True))
+    source = File.model_validate(job.import_task.output or job.probe_task.output)
+    job = _start(ctx, job_id, ENCODE, source.model_dump(mode="json", exclude_none=True))
     options = parse_options(job.kind, job.options)
     parts = chunked.split(ctx, job, options, source, input_key(job_id))
     if parts is not None:
         return {**state, "chunks": parts}
-    progress = ProgressWriter(ctx.jobs, job_id, 2, ctx.cancel)
+    progress = ProgressWriter(ctx.jobs, job_id, ENCODE, ctx.cancel)
     result = transfer.encode_to_work(ctx, job.kind, options, source, input_key(job_id), encoded_prefix(job_id),
                                      on_progress=progress)
-    _succeed(ctx, job_id, 2, result)
+    _succeed(ctx, job_id, ENCODE, result)
     return state
 
 
@@ -116,7 +116,7 @@ def encode_chunk(state: State, ctx: StepContext) -> State:
     """One part of a fanned-out encode: `{"job_id", "part"}` in and out."""
     job = ctx.jobs.get_job(state["job_id"])
     options = parse_options(job.kind, job.options)
-    source = File.model_validate(job.tasks[2].input)
+    source = File.model_validate(job.encode_task.input)
     chunked.encode_part(ctx, job, options, source, state["part"])
     return {"job_id": job.id, "part": state["part"]}
 
@@ -127,7 +127,7 @@ def join(state: State, ctx: StepContext) -> State:
     job = ctx.jobs.get_job(job_id)
     options = parse_options(job.kind, job.options)
     result = transfer.join_to_work(ctx, job, options, encoded_prefix(job_id))
-    _succeed(ctx, job_id, 2, result)
+    _succeed(ctx, job_id, ENCODE, result)
     ctx.work.delete_prefix(chunked.prefix(job_id) + "/")
     return {"job_id": job_id}
 
@@ -135,10 +135,10 @@ def join(state: State, ctx: StepContext) -> State:
 def export(state: State, ctx: StepContext) -> State:
     job_id = state["job_id"]
     job = ctx.jobs.get_job(job_id)
-    encoded = File.model_validate(job.tasks[2].output)
-    _start(ctx, job_id, 3, encoded.model_dump(mode="json", exclude_none=True))
+    encoded = File.model_validate(job.encode_task.output)
+    _start(ctx, job_id, EXPORT, encoded.model_dump(mode="json", exclude_none=True))
     exported = transfer.export_from_work(ctx, job, encoded, encoded_prefix(job_id))
-    _succeed(ctx, job_id, 3, exported, job_output=exported.url)
+    _succeed(ctx, job_id, EXPORT, exported, job_output=exported.url)
     return state
 
 

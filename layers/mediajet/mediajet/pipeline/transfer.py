@@ -22,6 +22,7 @@ from mediajet.models.job import Job
 from mediajet.models.options import MediaOptions
 from mediajet.pipeline import chunked
 from mediajet.pipeline.context import StepContext
+from mediajet.settings import Settings
 from mediajet.storage import paths
 from mediajet.storage.base import BlobStore
 from mediajet.storage.fetch import fetch
@@ -66,7 +67,7 @@ def fetch_and_probe(ctx: StepContext, url: str, key: str) -> File:
 
 def probe_checked(ctx: StepContext, path: Path, *, url: str) -> File:
     """Probe, then enforce the duration and resolution limits before any encoding starts."""
-    found = probe(path, url=url, timeout=min(120.0, ctx.remaining_s()), stop=ctx.stop)
+    found = probe(path, url=url, timeout=min(120.0, ctx.remaining_s()), stop=ctx.stop, settings=ctx.settings)
     limits = ctx.settings
     if found.duration and found.duration > limits.max_duration_s:
         raise ProcessingError(
@@ -96,7 +97,7 @@ def encode_to_work(
     """Encode the working copy at `src_key`; the results land under `out_prefix` in working storage."""
     with ctx.work.local_path(src_key) as src, ctx.tempdir("encode-") as out_dir:
         main = engine.encode(kind, options, source, src, out_dir, timeout=ctx.remaining_s(),
-                             on_progress=on_progress, cancel=ctx.cancel, stop=ctx.stop)
+                             on_progress=on_progress, cancel=ctx.cancel, stop=ctx.stop, settings=ctx.settings)
         return _store_result(ctx, kind, main, out_dir, out_prefix)
 
 
@@ -108,18 +109,19 @@ def join_to_work(ctx: StepContext, job: Job, options: MediaOptions, out_prefix: 
 
 
 def _store_result(ctx: StepContext, kind: str, main: Path, out_dir: Path, out_prefix: str) -> File:
-    described = describe_output(kind, main, stop=ctx.stop)
+    described = describe_output(kind, main, stop=ctx.stop, settings=ctx.settings)
     rel_main = main.relative_to(out_dir).as_posix()
     ctx.work.put_tree(out_prefix, out_dir, move=True)
     return described.model_copy(update={"url": ctx.work.uri(f"{out_prefix}/{rel_main}")})
 
 
-def describe_output(kind: str, main: Path, *, stop: threading.Event | None = None) -> File:
+def describe_output(kind: str, main: Path, *, stop: threading.Event | None = None,
+                    settings: Settings | None = None) -> File:
     """The File object of an encoder result (a playlist is described, not probed)."""
     if kind == "adaptive_video":
         size = sum(p.stat().st_size for p in main.parent.rglob("*") if p.is_file())
         return File(kind="video", url=main.as_uri(), format="hls", filesize=size)
-    return probe(main, timeout=60, stop=stop)
+    return probe(main, timeout=60, stop=stop, settings=settings)
 
 
 def _deliver(ctx: StepContext, src_key: str, store: BlobStore, dest_key: str) -> None:

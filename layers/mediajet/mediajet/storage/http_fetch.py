@@ -104,7 +104,7 @@ def parse_http_url(url: str) -> tuple[str, str, int, str]:
 def resolve_target(url: str, *, check: bool = True) -> HttpTarget:
     """Parse `url` and resolve its host once; with `check`, every address must be public."""
     scheme, host, port, request_target = parse_http_url(url)
-    addresses = ssrf.resolve(host, port, check=check)
+    addresses = ssrf.resolve_host(host, port, check=check)
     netloc = f"[{host}]" if ":" in host else host
     if port != DEFAULT_PORTS[scheme]:
         netloc += f":{port}"

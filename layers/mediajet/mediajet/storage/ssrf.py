@@ -207,7 +207,7 @@ def parse_host(host: str) -> IPAddress | None:
     return _parse_inet_aton(text)
 
 
-def resolve(host: str, port: int, *, check: bool = True) -> list[IPAddress]:
+def resolve_host(host: str, port: int, *, check: bool = True) -> list[IPAddress]:
     """The addresses of `host`, in the resolver's order, without duplicates.
 
     With `check`, one forbidden address among them forbids the host: a name that resolves to both a

@@ -3,16 +3,6 @@
 Each job is one row: the full record as JSON plus the columns lists filter on (project_id, kind,
 status, input), so `GET /jobs` is one indexed query and `GET /jobs/{id}` one primary-key read.
 
-Concurrency: WAL mode lets readers run while one writer writes, across threads and processes (the
-server and `mediajet keys create` share the file). Connections come from a small pool, one thread
-at a time each. Every write is a transaction that takes SQLite's write lock up front (`BEGIN
-IMMEDIATE`), after an in-process mutex: threads queue on the mutex and wake at once, where SQLite's
-busy handler would sleep in steps of up to 100 ms; other processes still meet the busy timeout.
-
-Latency: a WAL checkpoint copies pages back into the database and fsyncs it (milliseconds). Left to
-SQLite it runs inside whichever commit crosses the threshold, a spike on one request in a hundred;
-here a background thread does it once a second, and the threshold only remains as a backstop.
-
 Records are read as bytes (`CAST(record AS BLOB)`): a record that is not UTF-8 then fails to load on its
 own, and is quarantined (store.base), instead of failing the whole query in sqlite3's text decoding.
 """
@@ -21,9 +11,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from mediajet.errors import Conflict, JobNotFound, StaleWrite, TaskNotFound
@@ -44,72 +31,10 @@ from mediajet.store.base import (
     page_of,
     page_window,
 )
+from mediajet.store.sqlite_db import SqliteDatabase, open_connection
+from mediajet.store.sqlite_migrations import SCHEMA_VERSION, SchemaTooNew, migrate
 
-BUSY_TIMEOUT_S = 30.0
-MAX_IDLE_CONNECTIONS = 8
-CHECKPOINT_INTERVAL_S = 1.0
-CHECKPOINT_IDLE_ROUNDS = 5
-BACKSTOP_CHECKPOINT_PAGES = 10_000  # ~40 MB of WAL: only reached when the checkpoint thread can't keep up
-
-# Append-only: a database at version N runs migrations N+1… in order, each in one transaction, and
-# PRAGMA user_version records how far it got. Never edit a migration that has shipped.
-MIGRATIONS: tuple[str, ...] = (
-    # 1: jobs, standalone tasks, idempotency claims, API keys
-    """
-    CREATE TABLE jobs (
-        id TEXT PRIMARY KEY,
-        project_id TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        status TEXT NOT NULL,
-        input TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        record TEXT NOT NULL
-    );
-    CREATE INDEX jobs_by_project ON jobs (project_id, id);
-    CREATE INDEX jobs_by_project_status ON jobs (project_id, status, id);
-    CREATE INDEX jobs_by_project_kind ON jobs (project_id, kind, id);
-    CREATE INDEX jobs_by_project_input ON jobs (project_id, input, id);
-    CREATE INDEX jobs_active ON jobs (id) WHERE status IN ('queued', 'processing');
-
-    CREATE TABLE tasks (
-        id TEXT PRIMARY KEY,
-        project_id TEXT NOT NULL,
-        status TEXT NOT NULL,
-        version INTEGER NOT NULL,
-        record TEXT NOT NULL
-    );
-    CREATE INDEX tasks_active ON tasks (id) WHERE status IN ('waiting', 'processing');
-
-    CREATE TABLE idempotency (
-        project_id TEXT NOT NULL,
-        key TEXT NOT NULL,
-        body_hash TEXT NOT NULL,
-        resource_id TEXT NOT NULL,
-        created_at INTEGER NOT NULL,
-        PRIMARY KEY (project_id, key)
-    );
-
-    CREATE TABLE api_keys (
-        key_hash TEXT PRIMARY KEY,
-        project_id TEXT NOT NULL,
-        created_at INTEGER NOT NULL
-    );
-    """,
-    # 2: find a task embedded in a job by the task's id (GET /tasks/{id} for a job's task)
-    """
-    CREATE TABLE job_tasks (
-        task_id TEXT PRIMARY KEY,
-        job_id TEXT NOT NULL
-    );
-    INSERT INTO job_tasks (task_id, job_id)
-        SELECT json_extract(task.value, '$.id'), jobs.id FROM jobs, json_each(jobs.record, '$.tasks') AS task;
-    """,
-    # 3: list a project's standalone tasks (GET /tasks of the dated API versions)
-    """
-    CREATE INDEX tasks_by_project ON tasks (project_id, id);
-    """,
-)
-SCHEMA_VERSION = len(MIGRATIONS)
+__all__ = ["SCHEMA_VERSION", "SchemaTooNew", "SqliteJobStore", "migrate", "open_connection"]
 
 _ACTIVE_JOB = "status IN ('queued', 'processing')"  # the partial indexes' conditions, word for word
 _ACTIVE_TASK = "status IN ('waiting', 'processing')"
@@ -119,135 +44,16 @@ _MAX_OFFSET = 2**62  # SQLite integers are 64-bit: a page number past this is pa
 _TASK_SORT = {"updated": "json_extract(record, '$.updated_at')", "filesize": "json_extract(record, '$.output.filesize')"}
 
 
-class SchemaTooNew(RuntimeError):
-    """The file was written by a newer MediaJet; opening it would risk corrupting its records."""
-
-
-def migrate(conn: sqlite3.Connection, target: int = SCHEMA_VERSION) -> int:
-    """Bring the schema up to `target`; returns the version found. Safe when several processes open
-    the same file at once: the version is re-read under the write lock."""
-    conn.execute("BEGIN IMMEDIATE")
-    try:
-        found = conn.execute("PRAGMA user_version").fetchone()[0]
-        if found > SCHEMA_VERSION:
-            raise SchemaTooNew(f"the database has schema version {found}; this MediaJet knows up to "
-                               f"{SCHEMA_VERSION}: upgrade MediaJet")
-        for version in range(found + 1, target + 1):
-            for statement in _statements(MIGRATIONS[version - 1]):
-                conn.execute(statement)
-            conn.execute(f"PRAGMA user_version = {version:d}")
-    except BaseException:
-        conn.execute("ROLLBACK")
-        raise
-    conn.execute("COMMIT")
-    return found
-
-
-def _statements(script: str) -> Iterator[str]:
-    # executescript() would COMMIT first; the migration must stay inside our transaction.
-    pending = ""
-    for line in script.splitlines(keepends=True):
-        pending += line
-        if sqlite3.complete_statement(pending):
-            yield pending.strip()
-            pending = ""
-    if pending.strip():
-        raise ValueError(f"incomplete SQL statement in a migration: {pending.strip()[:80]}")
-
-
-def open_connection(path: Path) -> sqlite3.Connection:
-    # isolation_level=None: no implicit transactions; the store says BEGIN where it means it.
-    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False)
-    # NORMAL in WAL mode: a crashed process loses nothing; only a power cut can drop the last commits.
-    # FULL would fsync on every commit, which the 25 ms budget for POST /jobs cannot afford on slow disks.
-    conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute(f"PRAGMA wal_autocheckpoint = {BACKSTOP_CHECKPOINT_PAGES:d}")
-    return conn
-
-
 class SqliteJobStore:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._idle: list[sqlite3.Connection] = []
-        self._lock = threading.Lock()  # guards the pool and the checkpoint state
-        self._write_lock = threading.Lock()
-        self._wrote = False  # since the last checkpoint
-        self._closed = threading.Event()
+        self._db = SqliteDatabase(self.path)  # pool, write lock, WAL checkpoints (sqlite_db.py)
+        self._connection = self._db.connection  # a pooled connection, for reads
+        self._write = self._db.write  # a connection inside a BEGIN IMMEDIATE transaction, for writes
         self._quarantine = Quarantine()
-        with self._connection() as conn:
-            conn.execute("PRAGMA journal_mode = WAL")  # persistent: recorded in the file
-            migrate(conn)
-        self._checkpointer: threading.Thread | None = None
-
-    # --- connections ------------------------------------------------------------------------------
-
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            conn = self._idle.pop() if self._idle else None
-        if conn is None:
-            conn = open_connection(self.path)
-        try:
-            yield conn
-        finally:
-            if conn.in_transaction:  # an error escaped mid-transaction: never pool a half-done write
-                conn.execute("ROLLBACK")
-            with self._lock:
-                if len(self._idle) < MAX_IDLE_CONNECTIONS:
-                    self._idle.append(conn)
-                    conn = None
-            if conn is not None:
-                conn.close()
-
-    @contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        with self._write_lock, self._connection() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            yield conn
-            conn.execute("COMMIT")
-        self._note_write()
-
-    def _note_write(self) -> None:
-        # The checkpoint thread runs while there are writes and ends after a few idle rounds, so a
-        # store nobody writes to (or forgot to close) holds no thread.
-        with self._lock:
-            self._wrote = True
-            if self._checkpointer is None and not self._closed.is_set():
-                self._checkpointer = threading.Thread(target=self._checkpoint_loop, daemon=True,
-                                                      name="mediajet-sqlite-checkpoint")
-                self._checkpointer.start()
-
-    def _checkpoint_loop(self) -> None:
-        idle_rounds = 0
-        while not self._closed.wait(CHECKPOINT_INTERVAL_S):
-            with self._lock:
-                wrote, self._wrote = self._wrote, False
-                if not wrote and idle_rounds >= CHECKPOINT_IDLE_ROUNDS:
-                    self._checkpointer = None
-                    return
-            if not wrote:
-                idle_rounds += 1
-                continue
-            idle_rounds = 0
-            try:
-                with self._connection() as conn:
-                    # PASSIVE: copies what it can without waiting for readers or blocking writers.
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
-            except sqlite3.Error:
-                with self._lock:
-                    self._wrote = True  # busy: the next round (or the backstop) catches up
 
     def close(self) -> None:
-        self._closed.set()
-        with self._lock:
-            checkpointer = self._checkpointer
-        if checkpointer is not None:
-            checkpointer.join()
-        with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            conn.close()
+        self._db.close()
 
     # --- records ----------------------------------------------------------------------------------
 

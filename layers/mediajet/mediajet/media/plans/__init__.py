@@ -15,7 +15,8 @@ from pathlib import Path
 class Plan:
     """What one encode does.
 
-    `argv` is the full ffmpeg command (binary first), or empty when no ffmpeg run is needed (a PNG
+    `argv` is the full ffmpeg command, starting with the symbolic "ffmpeg" that the runner replaces
+    with the binary's path (media/binaries.py), or empty when no ffmpeg run is needed (a PNG
     input that only Pillow decodes). `finish` runs after ffmpeg with its captured stdout (when
     `capture_stdout`) or b"": the Pillow half of stills and animated WebP. `output` is the main file
     the job returns (the master playlist for HLS). `duration` is the length in seconds of the media

@@ -3,23 +3,15 @@
 - Trim: `-ss start` before `-i` (ffmpeg seeks instead of decoding from 0) and `-t (end - start)` on
   the output, as for video (plans.common.trim). Then `fps` (default 10), then scale/crop/pad (sizing).
 - gif: one ffmpeg run that builds a palette from the clip and maps it onto every frame
-  (`split → palettegen → paletteuse`), looping forever (`-loop 0`). Quality per level:
-
-  | level     | colours | dither                      |
-  |-----------|---------|-----------------------------|
-  | very_low  |   32    | bayer, bayer_scale=5        |
-  | low       |   64    | bayer, bayer_scale=4        |
-  | medium    |  128    | bayer, bayer_scale=3        |
-  | high      |  256    | sierra2_4a                  |
-  | very_high |  256    | floyd_steinberg             |
-
-  Fewer colours and ordered (bayer) dithering compress much better in GIF's LZW; error diffusion
-  looks smoother but costs bytes. `diff_mode=rectangle` re-encodes only the changed area of a frame.
+  (`split → palettegen → paletteuse`), looping forever (`-loop 0`). Colours and dithering per
+  level: `GIF_PALETTE` in plans.common (the quality table). `diff_mode=rectangle` re-encodes only
+  the changed area of a frame.
   GIF transparency is 1-bit, so `contain` pads with black unless `background` says otherwise.
 - webp: the static ffmpeg has no WebP encoder, so it writes the trimmed, resized frames as raw RGB
   (RGBA when padding is transparent, the default for `contain`) into one scratch file in `out_dir`;
-  Pillow then assembles the animated WebP one frame at a time (quality: the WebP column of
-  `mediajet.media.stills`), 1000/fps ms per frame, looping forever, and deletes the scratch file.
+  Pillow then assembles the animated WebP one frame at a time (quality: the webp row of
+  `STILL_QUALITY` in plans.common), 1000/fps ms per frame, looping forever, and deletes the
+  scratch file.
   Raw frames rather than PPM: PPM has no alpha, and one fixed-size frame stride needs no parsing.
 - Inputs: a video or a GIF (ffmpeg decodes GIF). A still image is refused with `unsupported_media`:
   looping one picture is not an animation a user wants (kind `image` converts stills); so are
@@ -34,18 +26,11 @@ from pathlib import Path
 from mediajet.errors import ProcessingError
 from mediajet.media.inputs import input_args
 from mediajet.media.plans import Plan
-from mediajet.media.plans.common import ffmpeg_head, require_decodable_video, seconds, trim
-from mediajet.media.sizing import Geometry, ffmpeg_color, ffmpeg_filters, resolve
+from mediajet.media.plans.common import GIF_PALETTE, ffmpeg_head, require_decodable_video, seconds, trim
+from mediajet.media.sizing import Geometry, ffmpeg_color, ffmpeg_filters, fit_geometry
 from mediajet.models.file import File
 from mediajet.models.options import AnimationOptions
 
-GIF_PALETTE: dict[str, tuple[int, str]] = {
-    "very_low": (32, "bayer:bayer_scale=5"),
-    "low": (64, "bayer:bayer_scale=4"),
-    "medium": (128, "bayer:bayer_scale=3"),
-    "high": (256, "sierra2_4a"),
-    "very_high": (256, "floyd_steinberg"),
-}
 FRAMES_FILE = ".frames.raw"
 TRANSPARENT = "0x00000000"
 
@@ -100,8 +85,8 @@ def _geometry(options: AnimationOptions, source: File) -> Geometry:
     if not (source.width and source.height):
         raise ProcessingError("the input's picture size is unknown; it may not be a playable video",
                               kind="unsupported_media")
-    return resolve(source.width, source.height, options.width, options.height, options.effective_fit,
-                   options.position)
+    return fit_geometry(source.width, source.height, options.width, options.height, options.effective_fit,
+                        options.position)
 
 
 def _pads_transparent(options: AnimationOptions, geom: Geometry) -> bool:

@@ -1,6 +1,11 @@
-"""Argv pieces the video, audio and HLS plans share: the ffmpeg head, trimming, and input checks.
+"""What the plans share: the quality table, the ffmpeg head, trimming, and input checks.
 
-Every function is pure; the plan modules assemble them into one argv list.
+Every function is pure; the plan modules assemble them into one argv list. An argv starts with the
+symbolic program name "ffmpeg" (or "ffprobe"); media/runner.py puts the binary's path there when it
+runs it (media/binaries.py), so a plan never looks up a binary.
+
+The quality table below is the only one: stills, animation, video, audio and HLS read it, and
+README's "Quality levels" is checked against it (tests/unit/test_quality_table.py).
 """
 
 from __future__ import annotations
@@ -8,12 +13,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from mediajet.errors import ProcessingError
-from mediajet.media.binaries import ffmpeg
 from mediajet.models.file import File
 
 QUALITY_LEVELS = ("very_low", "low", "medium", "high", "very_high")
 
-# --- quality tables (DESIGN.md "quality"; `auto` = medium; an explicit `bitrate` replaces them) ---
+# --- the quality table (`auto` = medium; an explicit `bitrate` replaces it) -------------------------
 # Constant-quality values per video codec: lower is better and bigger. The medium rows are each
 # encoder's own default (x264 23, x265 28, SVT-AV1 35) or Google's VOD guidance (VP9 31-33), so
 # `auto` looks like what people already expect from these encoders; steps of ~3-5 roughly halve or
@@ -34,6 +38,24 @@ MP3_VBR = {"very_low": 7, "low": 5, "medium": 4, "high": 2, "very_high": 0}
 # 48 kHz stereo pink noise: q1 ≈ 46, q2 ≈ 90, q3 ≈ 125, q5 ≈ 178, q8 ≈ 233 kbit/s.
 VORBIS_Q = {"very_low": 1, "low": 2, "medium": 3, "high": 5, "very_high": 8}
 VORBIS_Q_KBPS = {1: 46, 2: 90, 3: 125, 4: 153, 5: 178, 6: 200, 8: 233, 10: 257}
+# Pillow quality of a still (and of animated WebP: the webp row), chosen so that each level looks
+# alike across formats; AVIF reaches the look of a given JPEG quality at a lower number.
+STILL_QUALITY: dict[str, dict[str, int]] = {
+    "jpeg": {"very_low": 40, "low": 60, "medium": 75, "high": 85, "very_high": 92},
+    "webp": {"very_low": 40, "low": 60, "medium": 75, "high": 85, "very_high": 95},
+    "avif": {"very_low": 30, "low": 45, "medium": 60, "high": 75, "very_high": 88},
+}
+# PNG is lossless at every level (a palette-reduced PNG would surprise); only zlib's effort is set.
+PNG_COMPRESS_LEVEL = 6
+# GIF: (palette colours, ffmpeg paletteuse dither). Fewer colours and ordered (bayer) dithering
+# compress much better in GIF's LZW; error diffusion looks smoother but costs bytes.
+GIF_PALETTE: dict[str, tuple[int, str]] = {
+    "very_low": (32, "bayer:bayer_scale=5"),
+    "low": (64, "bayer:bayer_scale=4"),
+    "medium": (128, "bayer:bayer_scale=3"),
+    "high": (256, "sierra2_4a"),
+    "very_high": (256, "floyd_steinberg"),
+}
 
 # Video codecs this ffmpeg build can demux but not decode: no dav1d/libaom (the native av1 decoder
 # only drives hardware), no PNG/APNG decoder. Probing them works; encoding from them cannot.
@@ -41,8 +63,9 @@ UNDECODABLE_VIDEO = {"av1": "AV1", "png": "PNG", "apng": "animated PNG"}
 
 
 def ffmpeg_head() -> list[str]:
-    """Quiet logs, no stdin, and machine-readable `-progress` on stderr, where the runner reads it."""
-    return [ffmpeg(), "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:2", "-nostats"]
+    """Quiet logs, no stdin, and machine-readable `-progress` on stderr, where the runner reads it.
+    "ffmpeg" is symbolic: the runner replaces it with the binary's path."""
+    return ["ffmpeg", "-hide_banner", "-nostdin", "-y", "-loglevel", "error", "-progress", "pipe:2", "-nostats"]
 
 
 def seconds(value: float) -> str:

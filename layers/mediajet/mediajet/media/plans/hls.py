@@ -32,7 +32,7 @@ from mediajet.media.plans.common import (
     trim,
 )
 from mediajet.media.plans.video import SPEED
-from mediajet.media.sizing import Geometry, ffmpeg_filters, resolve
+from mediajet.media.sizing import Geometry, ffmpeg_filters, fit_geometry
 from mediajet.models.file import File
 from mediajet.models.options import AdaptiveOptions
 
@@ -101,8 +101,8 @@ def _geometry(options: AdaptiveOptions, source: File) -> Geometry:
     if not (source.width and source.height):
         raise ProcessingError("the input's picture size is unknown, so no renditions can be sized",
                               kind="unsupported_media")
-    return resolve(source.width, source.height, options.width, options.height, options.effective_fit,
-                   options.position, even=True)
+    return fit_geometry(source.width, source.height, options.width, options.height, options.effective_fit,
+                        options.position, even=True)
 
 
 def ladder(width: int, height: int, level: str = "medium") -> list[Rendition]:

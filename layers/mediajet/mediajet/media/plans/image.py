@@ -24,6 +24,7 @@ from mediajet.media.plans import Plan
 from mediajet.media.plans.common import ffmpeg_head, require_decodable_video, seconds
 from mediajet.models.file import File
 from mediajet.models.options import ImageOptions
+from mediajet.settings import Settings
 
 if TYPE_CHECKING:
     from PIL.Image import Image
@@ -43,19 +44,21 @@ LAST_FRAME_WINDOW_S = 2.0
 END_MARGIN_S = 0.5
 
 
-def plan(options: ImageOptions, source: File, src: Path, out_dir: Path) -> Plan:
+def plan(options: ImageOptions, source: File, src: Path, out_dir: Path, settings: Settings) -> Plan:
+    """`settings` bound the picture Pillow opens (max_pixels, max_dimension)."""
     fmt = options.format or default_format(source)
     out = out_dir / f"output.{EXTENSIONS[fmt]}"
     if uses_pillow(source):
-        return Plan(output=out, finish=lambda _stdout: _render_file(src, options, fmt, out, keep=True))
+        return Plan(output=out,
+                    finish=lambda _stdout: _render_file(src, options, fmt, out, settings, keep=True))
     require_decodable_video(source, "an image")
     start = options.start or 0.0
     if past_last_frame(start, source):
         last = out_dir / LAST_FRAME_FILE
         return Plan(output=out, argv=last_frame_argv(src, last),
-                    finish=lambda _stdout: _render_file(last, options, fmt, out, keep=False))
+                    finish=lambda _stdout: _render_file(last, options, fmt, out, settings, keep=False))
     return Plan(output=out, argv=frame_argv(src, start), capture_stdout=True,
-                finish=lambda stdout: _render_frame(stdout, options, fmt, out, start))
+                finish=lambda stdout: _render_frame(stdout, options, fmt, out, start, settings))
 
 
 def default_format(source: File) -> str:
@@ -84,7 +87,8 @@ def last_frame_argv(src: Path, target: Path) -> list[str]:
             "-map", "0:v:0", "-update", "1", "-f", "image2", "-c:v", "ppm", str(target)]
 
 
-def _render_frame(stdout: bytes, options: ImageOptions, fmt: str, out: Path, start: float) -> None:
+def _render_frame(stdout: bytes, options: ImageOptions, fmt: str, out: Path, start: float,
+                  settings: Settings) -> None:
     from mediajet.media import stills
 
     if not stdout:
@@ -93,26 +97,27 @@ def _render_frame(stdout: bytes, options: ImageOptions, fmt: str, out: Path, sta
             f"the video has no frame at or after start={seconds(start)} s; use an earlier start",
             kind="invalid_option", field="start",
         )
-    _render(stills.open_frame(stdout), options, fmt, out)
+    _render(stills.open_frame(stdout, settings), options, fmt, out, settings)
 
 
-def _render_file(path: Path, options: ImageOptions, fmt: str, out: Path, *, keep: bool) -> None:
+def _render_file(path: Path, options: ImageOptions, fmt: str, out: Path, settings: Settings, *,
+                 keep: bool) -> None:
     from mediajet.media import stills
 
     if not keep and not path.exists():
         raise ProcessingError("no frame could be decoded near the end of the video", kind="unsupported_media")
     try:
-        _render(stills.open_image(path), options, fmt, out)
+        _render(stills.open_image(path, settings), options, fmt, out, settings)
     finally:
         if not keep:
             path.unlink(missing_ok=True)  # scratch inside out_dir must not be exported
 
 
-def _render(image: Image, options: ImageOptions, fmt: str, out: Path) -> None:
+def _render(image: Image, options: ImageOptions, fmt: str, out: Path, settings: Settings) -> None:
     from mediajet.media import stills
 
     geom = stills.geometry(stills.upright_size(image), options.width, options.height, options.effective_fit,
                            options.position)
     background = stills.parse_color(options.background, fmt)
-    picture = stills.decode(image, at_least=(geom.scale_w, geom.scale_h))
+    picture = stills.decode(image, settings, at_least=(geom.scale_w, geom.scale_h))
     stills.save(stills.apply(picture, geom, background), out, fmt, options.level, background=background)

@@ -26,7 +26,7 @@ from mediajet.media.plans.common import (
     seconds,
     trim,
 )
-from mediajet.media.sizing import ffmpeg_filters, resolve
+from mediajet.media.sizing import ffmpeg_filters, fit_geometry
 from mediajet.models.file import File
 from mediajet.models.options import VideoOptions
 
@@ -74,8 +74,8 @@ def video_filters(options: VideoOptions, source: File) -> list[str]:
             raise ProcessingError("the input's picture size is unknown, so it cannot be resized",
                                   kind="unsupported_media")
     else:
-        geometry = resolve(source.width, source.height, options.width, options.height, options.effective_fit,
-                           options.position, even=True)
+        geometry = fit_geometry(source.width, source.height, options.width, options.height,
+                                options.effective_fit, options.position, even=True)
         _check_min_size(options.video_codec, geometry.out_w, geometry.out_h)
         filters += ffmpeg_filters(geometry, options.background)
     return ["-vf", ",".join(filters)] if filters else []
