@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Literal
 
 from mediajet.errors import Conflict, JobNotFound, StaleWrite, TaskNotFound
 from mediajet.ids import now_ms
@@ -80,15 +81,7 @@ class SqliteJobStore:
         stored = job.model_copy(update={"version": 1})
         with self._write() as conn:
             if claim is not None and not _take_claim(conn, claim):
-                existing = conn.execute(
-                    "SELECT jobs.id, CAST(jobs.record AS BLOB) FROM idempotency "
-                    "JOIN jobs ON jobs.id = idempotency.resource_id "
-                    "WHERE idempotency.project_id = ? AND idempotency.key = ?",
-                    (claim.project_id, claim.key),
-                ).fetchone()
-                if existing is None:
-                    raise IdempotencyKeyReused(KEY_HELD_ELSEWHERE)  # the key names a task
-                return self._loaded_job(*existing), False
+                return self._loaded_job(*_held_by(conn, claim, "jobs")), False
             try:
                 conn.execute(
                     "INSERT INTO jobs (id, project_id, kind, status, input, version, record) "
@@ -170,14 +163,7 @@ class SqliteJobStore:
         stored = task.model_copy(update={"version": 1})
         with self._write() as conn:
             if claim is not None and not _take_claim(conn, claim):
-                existing = conn.execute(
-                    "SELECT tasks.id, CAST(tasks.record AS BLOB) FROM idempotency "
-                    "JOIN tasks ON tasks.id = idempotency.resource_id "
-                    "WHERE idempotency.project_id = ? AND idempotency.key = ?",
-                    (claim.project_id, claim.key),
-                ).fetchone()
-                if existing is None:
-                    raise IdempotencyKeyReused(KEY_HELD_ELSEWHERE)  # the key names a job
+                existing = _held_by(conn, claim, "tasks")
                 found = self._task(*existing)
                 if found is None:
                     raise TaskUnreadable(existing[0])
@@ -284,6 +270,18 @@ class SqliteJobStore:
         with self._connection() as conn:
             row = conn.execute("SELECT project_id FROM api_keys WHERE key_hash = ?", (key_hash,)).fetchone()
         return None if row is None else row[0]
+
+
+def _held_by(conn: sqlite3.Connection, claim: IdempotencyClaim, table: Literal["jobs", "tasks"]) -> tuple[str, bytes]:
+    """(id, record) of what a live claim on this key already names in `table`. A claim that names the
+    other kind of record (a job's key sent with a task, or the reverse) is a key reused."""
+    row = conn.execute(
+        f"SELECT {table}.id, CAST({table}.record AS BLOB) FROM idempotency JOIN {table} ON {table}.id = "
+        "idempotency.resource_id WHERE idempotency.project_id = ? AND idempotency.key = ?",
+        (claim.project_id, claim.key)).fetchone()
+    if row is None:
+        raise IdempotencyKeyReused(KEY_HELD_ELSEWHERE)
+    return row
 
 
 def _take_claim(conn: sqlite3.Connection, claim: IdempotencyClaim) -> bool:
