@@ -37,6 +37,7 @@ def media_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     make_video(root / "upload.mov", seconds=2)
     make_video(root / "video.mp4", seconds=6, size="640x360")
     make_video(root / "long.mp4", seconds=20, size="1280x720")
+    make_video(root / "wide.mp4", seconds=2, size="960x540")
     make_audio(root / "interview.mp3", seconds=2)
     handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(root))
     handler.log_message = lambda *a, **k: None  # type: ignore[method-assign]

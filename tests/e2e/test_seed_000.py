@@ -4,8 +4,8 @@ test's interpreter, the venv's), against a real `mediajet serve`.
 
 The code is the page's own, cut out of `tests.seeds.page(0)`. Only three things change: the base URL
 (https://api.ittybit.com → the server), the key (`$KEY`, `process.env.ITTYBIT_API_KEY` and `api_key` are given
-the test key through the environment or a variable) and the input (https://example.com/video.mp4 → long.mp4
-from the media server: 1280x720, so the example's `width: 720` is a downscale; MediaJet never upscales a lone
+the test key through the environment or a variable) and the input (https://example.com/video.mp4 → wide.mp4
+from the media server: 960x540, so the example's `width: 720` is a downscale; MediaJet never upscales a lone
 width, and video.mp4 is only 640 wide).
 
 The page posts the encode right after the probe's 201, while the probe's `output` is still null; MediaJet
@@ -37,7 +37,7 @@ pytestmark = pytest.mark.slow
 PAGE = page(0)
 BASE_URL = "https://api.ittybit.com"
 INPUT_URL = "https://example.com/video.mp4"
-INPUT_NAME = "long.mp4"  # 1280x720, 20 s
+INPUT_NAME = "wide.mp4"  # 960x540, 2 s: wider than the 720 px the example asks for
 WIDTH = 720  # the page's options.width
 
 
@@ -77,7 +77,7 @@ def probe_finished(server: Server, step_id: str) -> dict[str, Any]:
     assert step["status"] == "succeeded", (step["error"], server.tail())
     source = step["output"]
     assert source["object"] == "source" and source["kind"] == "video", source
-    assert (source["width"], source["height"], source["codecs"]["video"]) == (1280, 720, "h264")
+    assert (source["width"], source["height"], source["codecs"]["video"]) == (960, 540, "h264")
     return step
 
 
@@ -93,7 +93,7 @@ def encode_downloads_at_720(server: Server, body: dict[str, Any], tmp_path: Path
     out.write_bytes(resp.content)
     video = next(s for s in ffprobe_json(out)["streams"] if s["codec_type"] == "video")
     assert (video["codec_name"], video["width"]) == ("h264", WIDTH)
-    assert abs(video["height"] - WIDTH * 720 / 1280) <= 2  # the aspect ratio kept, rounded to even
+    assert abs(video["height"] - WIDTH * 540 / 960) <= 2  # the aspect ratio kept, rounded to even
 
 
 PRINT_PROBE = '\nimport json\nprint(json.dumps({"status": probe.status_code, "body": probe_result}))\n'
