@@ -373,3 +373,21 @@ def test_an_output_too_large_to_make_is_refused_at_create(api: Api, tmp_path: Pa
 ])
 def test_large_but_allowed_outputs_are_accepted(api: Api, kind: str, options: dict[str, Any]) -> None:
     assert api.call("POST", "/jobs", {**VIDEO, "kind": kind, "options": options}).status == 201
+
+
+# --- what is stored fits DynamoDB's 400 KB items and Lambda's 6 MB answers ----------------------------------
+
+
+def test_a_task_whose_record_would_not_fit_is_refused_before_it_is_stored(api: Api, tmp_path: Path) -> None:
+    # every string within its own bound and the body under 1 MiB, but 4-byte characters: 320 KB stored
+    wide = "\U0001F600" * 4000
+    body = {"kind": "probe", "input": {"url": "https://example.com/a.mp4", **{f"k{n}": wide for n in range(20)}}}
+    reply = api.call("POST", "/tasks", body)
+    assert reply.status == 413 and reply.body["kind"] == "payload_too_large" and "KiB" in reply.body["message"]
+    assert api.orchestrator.calls == []
+
+
+def test_the_largest_metadata_the_limits_allow_still_makes_a_job_that_fits(api: Api) -> None:
+    metadata = {f"key{n:02d}-" + "\U0001F600" * 34: "\U0001F600" * 500 for n in range(50)}
+    reply = api.call("POST", "/jobs", {**VIDEO, "metadata": metadata})
+    assert reply.status == 201, reply.text

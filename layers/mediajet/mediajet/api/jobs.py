@@ -7,7 +7,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from mediajet.api import idempotency
+from mediajet.api import idempotency, records
 from mediajet.api.deps import ApiDeps
 from mediajet.errors import Conflict, InvalidRequest, ProcessingError
 from mediajet.ids import now_ms
@@ -56,7 +56,9 @@ def create_job(deps: ApiDeps, project_id: str, body: Any, key: str | None) -> tu
     request = parse_job_create(body)
     check_output(request)
     check_size(deps, request.kind, request.parsed_options())
-    job, created = idempotency.create_job(deps.jobs, build_job(request, project_id), key, body)
+    job = build_job(request, project_id)
+    records.check_job(job)
+    job, created = idempotency.create_job(deps.jobs, job, key, body)
     if created:
         try:
             deps.orchestrator.start_job(job)

@@ -6,7 +6,7 @@ import logging
 from typing import Any
 from urllib.parse import urlsplit
 
-from mediajet.api import idempotency
+from mediajet.api import idempotency, records
 from mediajet.api.deps import ApiDeps
 from mediajet.api.jobs import check_size
 from mediajet.errors import InvalidRequest
@@ -62,6 +62,7 @@ def start_task(deps: ApiDeps, project_id: str, kind: str, task_input: dict[str, 
     a retry whose `sent` body matches gets the original task, not started again. Returns (task, created)."""
     task = Task(kind=kind, input=task_input, options=options, project_id=project_id)  # type: ignore[arg-type]
     task.updated_at = task.created_at
+    records.check_task(task)
     stored, created = idempotency.create_task(deps.jobs, task, key, sent)
     if created:
         try:

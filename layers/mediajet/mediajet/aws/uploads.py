@@ -15,6 +15,7 @@ import json
 import logging
 from typing import Any
 
+from mediajet.api import records
 from mediajet.errors import InvalidRequest, MediaJetError
 from mediajet.models.job import IdempotencyClaim, Job
 from mediajet.models.requests import build_job, parse_job_create
@@ -73,11 +74,11 @@ def job_for_upload(bucket: str, key: str, s3: Any, project_id: str,
         body = request_for_upload(bucket, key, read_sidecar(s3, bucket, key))
         if body is None:
             return None
-        request = parse_job_create(body)
+        job = build_job(parse_job_create(body), project_id)
+        records.check_job(job)
     except MediaJetError as exc:
         log.error("upload s3://%s/%s ignored: %s", bucket, key, exc.message)
         return None
-    job = build_job(request, project_id)
     digest = hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
     claim = IdempotencyClaim(project_id=project_id, key=f"s3:{bucket}/{key}:{etag}"[:255], body_hash=digest,
                              resource_id=job.id)
