@@ -8,6 +8,9 @@ tests/infra check that every operation those modules call is covered.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from aws_cdk import Resource
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
@@ -19,6 +22,10 @@ from mediajet.store import dynamo_schema
 # TransactWriteItems is authorised per item as PutItem; Scan (active_jobs) is for operators only.
 TABLE_ACTIONS = ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query")
 READ_OBJECTS = ("s3:GetObject",)  # download_file, head_object, presigned GET
+# s3:// inputs from your buckets (versioned or not): the fetcher pins the VersionId head_object saw
+# (storage/s3_fetch.py), and a GET with a VersionId is authorised as GetObjectVersion. This stack's own
+# buckets are not versioned: reading them needs GetObject only.
+READ_VERSIONS = ("s3:GetObjectVersion",)
 # ListBucket on the bucket: list_objects_v2, and a 404 (not 403) from head_object for a missing key.
 LIST_BUCKET = ("s3:ListBucket",)
 WRITE_OBJECTS = ("s3:PutObject", "s3:AbortMultipartUpload")  # upload_file (multipart above a threshold)
@@ -33,8 +40,10 @@ def table(role: iam.IRole, jobs: dynamodb.ITable) -> None:
 
 def objects(role: iam.IRole, bucket: s3.IBucket, *, read: bool = False, write: bool = False,
             delete: bool = False, list_keys: bool | None = None) -> None:
-    """Object-level access to one bucket; listing comes with read and delete unless told otherwise."""
-    actions = [*(READ_OBJECTS if read else ()), *(WRITE_OBJECTS if write else ()),
+    """Object-level access to one bucket; listing comes with read and delete unless told otherwise.
+    Reading a bucket this app does not own (yours, imported by name) includes its objects' versions."""
+    versions = READ_VERSIONS if read and not Resource.is_owned_resource(bucket) else ()
+    actions = [*(READ_OBJECTS if read else ()), *versions, *(WRITE_OBJECTS if write else ()),
                *(DELETE_OBJECTS if delete else ())]
     role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[bucket.arn_for_objects("*")]))
     if list_keys if list_keys is not None else (read or delete):
@@ -49,3 +58,9 @@ def invoke(role: iam.IRole, function: lambda_.IFunction) -> None:
     """The unqualified function only (no versions or aliases)."""
     role.add_to_principal_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"],
                                                      resources=[function.function_arn]))
+
+
+def decrypt(role: iam.IRole, key_arns: Sequence[str]) -> None:
+    """kms:Decrypt on these keys (your input buckets' SSE-KMS keys): GET of an object encrypted with one."""
+    if key_arns:
+        role.add_to_principal_policy(iam.PolicyStatement(actions=["kms:Decrypt"], resources=list(key_arns)))

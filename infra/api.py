@@ -74,6 +74,11 @@ class Api(Construct):
         made.role.add_to_principal_policy(iam.PolicyStatement(actions=["states:StopExecution"],
                                                               resources=[self.execution_arns]))
         access.invoke(made.role, encode)  # standalone tasks (POST /tasks) run in the encode function
+        # …invoked asynchronously (mediajet.aws.orchestrator): a task's own errors mark it failed, but a run
+        # that dies (timeout, out of memory) leaves it `processing`; no retry (it would die again, after up
+        # to 15 minutes): the invocation lands in this queue and its alarm goes off.
+        self.task_dead_letters = lambdas.dead_letters(self, "TaskDeadLetters", encode, retry_attempts=0,
+                                                      what="standalone tasks (POST /tasks: the encode function)")
 
         self.http_api = apigwv2.HttpApi(
             self, "HttpApi", description="MediaJet (Ittybit-compatible Jobs API)", create_default_stage=False,

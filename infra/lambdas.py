@@ -9,7 +9,9 @@ from dataclasses import dataclass
 from aws_cdk import Duration, RemovalPolicy, Size, Tags
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_destinations as destinations
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra import nag, names
@@ -112,3 +114,19 @@ class MediaJetFunction(Construct):
         nag.ack(self.function, "AwsSolutions-L1", "Pinned to python3.13: the mediajet layer's native wheels are built for it.")
         # X-Ray active tracing: xray:PutTraceSegments/PutTelemetryRecords support no resource scoping.
         nag.ack(self.role, "AwsSolutions-IAM5[Resource::*]", "X-Ray tracing actions do not support resource-level permissions.")
+
+
+DEAD_LETTER_RETENTION = Duration.days(14)  # SQS's longest: two weeks to notice and redrive
+
+
+def dead_letters(scope: Construct, construct_id: str, function: lambda_.Function, *, retry_attempts: int,
+                 what: str) -> sqs.Queue:
+    """An SQS queue (SSE, TLS only, 14 days) that receives `function`'s asynchronous invocations that
+    failed for good (after `retry_attempts` retries, or too old): Lambda's on-failure destination record
+    (`requestPayload` is the event to invoke the function with again: README "Alarms and dead letters")."""
+    queue = sqs.Queue(scope, construct_id, encryption=sqs.QueueEncryption.SQS_MANAGED, enforce_ssl=True,
+                      retention_period=DEAD_LETTER_RETENTION)
+    function.configure_async_invoke(on_failure=destinations.SqsDestination(queue), retry_attempts=retry_attempts)
+    # It is a dead-letter queue itself (as an on-failure destination, which cdk-nag does not recognise).
+    nag.ack(queue, "AwsSolutions-SQS3", f"This queue is a dead-letter queue: the on-failure destination of {what}.")
+    return queue

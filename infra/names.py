@@ -13,6 +13,10 @@ LAYERS_DIR = ROOT / "layers"
 PLACEHOLDER_LAYER_DIR = LAYERS_DIR / "placeholder"
 FFMPEG_LAYER_BUILD_DIR = LAYERS_DIR / "ffmpeg" / "build"  # written by layers/ffmpeg/build.py
 MEDIAJET_LAYER_BUILD_DIR = LAYERS_DIR / "mediajet" / "build"  # written by layers/build_mediajet.py
+# Synth refuses the placeholders (such a stack deploys, then fails every job) unless one of these says yes
+# (or the construct's allow_placeholder_layers / placeholder_layers prop).
+ALLOW_PLACEHOLDERS_CONTEXT = "mediajet:allowPlaceholderLayers"  # -c mediajet:allowPlaceholderLayers=true
+ALLOW_PLACEHOLDERS_ENV = "MEDIAJET_ALLOW_PLACEHOLDER_LAYERS"  # =1
 
 STACK_ID = "MediaJet"
 HANDLER = "handler.handler"  # functions/<name>/handler.py defines `handler`

@@ -10,14 +10,19 @@ from typing import Any, Literal
 from aws_cdk import App, CfnOutput, Environment, Stack
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from infra import lambdas, nag, names
+from infra import access, lambdas, nag, names
+from infra.alarms import Alarms, DeadLetterQueue
 from infra.api import Api
 from infra.layers import Layers
 from infra.pipeline import DEFAULT_CHUNK_CONCURRENCY, SAME_AS_CHUNK_CONCURRENCY, Pipeline
 from infra.storage import Storage
 from infra.triggers import UploadTrigger
+
+# The functions that read `s3://` inputs (infra.pipeline's `_grant_files`; tests/infra check the two agree).
+INPUT_READERS = ("probe", "import", names.ENCODE_FUNCTION)
 
 
 class MediaJet(Construct):
@@ -26,6 +31,9 @@ class MediaJet(Construct):
     - architecture: "arm64" (default) or "x86_64"; the layers must be built for it.
     - input_bucket_names / export_bucket_names: your buckets that jobs may read `s3://` inputs from
       or write `s3://` outputs to (the inbox and output buckets are always allowed).
+    - input_kms_key_arns: the KMS keys (ARNs) your input buckets encrypt with (SSE-KMS): the roles that
+      read `s3://` inputs get kms:Decrypt on them (the key policies must let the account's IAM policies
+      grant it, as the default key policy does). None (default): no KMS grants.
     - encode_memory_mb: memory of the encoder and of the part encoder (10240 by default; new accounts
       may be limited to 3008 until a quota increase).
     - chunk_concurrency: how many parts of one long video encode at once (the Map's MaxConcurrency;
@@ -38,6 +46,10 @@ class MediaJet(Construct):
     - rate_limit / burst_limit: API Gateway throttling (requests per second / burst).
     - upload_project: the project id that jobs created by inbox uploads belong to.
     - placeholder_layers: synthesize with the placeholder layers even when built ones exist (tests).
+    - allow_placeholder_layers: synthesize even when the layers are not built (tests); without it (or
+      MEDIAJET_ALLOW_PLACEHOLDER_LAYERS=1, or context mediajet:allowPlaceholderLayers=true) synth refuses.
+    - alarm_topic: an SNS topic (or its ARN) that every alarm notifies (on ALARM and on OK); None: alarms
+      without actions.
     """
 
     def __init__(
@@ -48,6 +60,7 @@ class MediaJet(Construct):
         architecture: str = "arm64",
         input_bucket_names: Sequence[str] = (),
         export_bucket_names: Sequence[str] = (),
+        input_kms_key_arns: Sequence[str] | None = None,
         encode_memory_mb: int = lambdas.MAX_MB,
         chunk_concurrency: int = DEFAULT_CHUNK_CONCURRENCY,
         chunk_reserved_concurrency: int | None | Literal["chunk_concurrency"] = SAME_AS_CHUNK_CONCURRENCY,
@@ -56,12 +69,15 @@ class MediaJet(Construct):
         burst_limit: int = 200,
         upload_project: str = "prj_default",
         placeholder_layers: bool = False,
+        allow_placeholder_layers: bool = False,
+        alarm_topic: sns.ITopic | str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         if architecture not in lambdas.ARCHITECTURES:
             raise ValueError(f"architecture must be one of {sorted(lambdas.ARCHITECTURES)}")
         self.storage = Storage(self, "Storage")
-        self.layers = Layers(self, "Layers", architecture=architecture, placeholder=placeholder_layers)
+        self.layers = Layers(self, "Layers", architecture=architecture, placeholder=placeholder_layers,
+                             allow_placeholders=allow_placeholder_layers)
         environment = {
             names.ENV_TABLE: self.storage.table.table_name,
             names.ENV_WORK_BUCKET: self.storage.work_bucket.bucket_name,
@@ -81,9 +97,19 @@ class MediaJet(Construct):
             export_buckets=[s3.Bucket.from_bucket_name(self, f"Export{i}", n)
                             for i, n in enumerate(export_bucket_names)],
         )
+        for name in INPUT_READERS:
+            access.decrypt(self.pipeline.roles[name], input_kms_key_arns or ())
         self.api = Api(self, "Api", storage=self.storage, pipeline=self.pipeline, defaults=defaults,
                        rate_limit=rate_limit, burst_limit=burst_limit)
         self.uploads = UploadTrigger(self, "Uploads", storage=self.storage, pipeline=self.pipeline, defaults=defaults)
+        if isinstance(alarm_topic, str):
+            alarm_topic = sns.Topic.from_topic_arn(self, "AlarmTopic", alarm_topic)
+        self.alarms = Alarms(self, "Alarms", topic=alarm_topic, state_machine=self.pipeline.state_machine,
+                             http_api=self.api.http_api, functions=self.functions, dead_letters={
+                                 "uploads": DeadLetterQueue(self.uploads.dead_letters, "an inbox upload (on_upload)",
+                                                            names.UPLOAD_FUNCTION),
+                                 "tasks": DeadLetterQueue(self.api.task_dead_letters, "a standalone task (POST /tasks)",
+                                                          names.ENCODE_FUNCTION)})
 
     @property
     def functions(self) -> dict[str, Any]:
@@ -122,6 +148,7 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None,
 
     Context keys: `mediajet:stackName` (default "MediaJet"), `mediajet:architecture` ("arm64" or
     "x86_64"), `mediajet:placeholderLayers` (true: synthesize without the built layers),
+    `mediajet:alarmTopicArn` (an SNS topic every alarm notifies),
     `mediajet:chunkConcurrency` and `mediajet:chunkReservedConcurrency` (a number, or "none" to reserve
     nothing: `-c mediajet:chunkReservedConcurrency=none` on accounts with a low concurrency quota).
     """
@@ -130,7 +157,8 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None,
     if env is None:
         env = Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION"))
     options: dict[str, Any] = {"architecture": get("mediajet:architecture") or "arm64",
-                               "placeholder_layers": str(get("mediajet:placeholderLayers")).lower() == "true"}
+                               "placeholder_layers": str(get("mediajet:placeholderLayers")).lower() == "true",
+                               "alarm_topic": get("mediajet:alarmTopicArn") or None}
     if get("mediajet:chunkConcurrency") is not None:
         options["chunk_concurrency"] = int(get("mediajet:chunkConcurrency"))
     if get("mediajet:chunkReservedConcurrency") is not None:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -66,17 +67,36 @@ class Storage(Construct):
 
     def _bucket(self, construct_id: str, *, log: bool = True,
                 rules: list[s3.LifecycleRule] | None = None) -> s3.Bucket:
-        return s3.Bucket(
+        bucket = s3.Bucket(
             self, construct_id,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            server_access_logs_bucket=self.log_bucket if log else None,
-            server_access_logs_prefix=f"{construct_id.lower()}/" if log else None,
             lifecycle_rules=[
                 *(rules or []),
                 s3.LifecycleRule(id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(1)),
             ],
             removal_policy=RemovalPolicy.RETAIN,  # data outlives the stack; see README "Remove the stack"
         )
+        if log:
+            self._log_to_access_logs(bucket, f"{construct_id.lower()}/")
+        return bucket
+
+    def _log_to_access_logs(self, bucket: s3.Bucket, prefix: str) -> None:
+        """Server access logging into the log bucket, granted by a bucket policy (not the
+        LogDeliveryWrite ACL, which BUCKET_OWNER_ENFORCED buckets refuse). Written out here rather than
+        through `server_access_logs_bucket=`, whose result depends on the app's
+        `@aws-cdk/aws-s3:serverAccessLogsUseBucketPolicy` flag: without it (a bare `App()`), the CDK
+        switches the log bucket to the ACL and the synth fails. This is what the flag renders."""
+        cfn_bucket = bucket.node.default_child
+        assert isinstance(cfn_bucket, s3.CfnBucket)
+        cfn_bucket.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
+            destination_bucket_name=self.log_bucket.bucket_name, log_file_prefix=prefix)
+        self.log_bucket.add_to_resource_policy(iam.PolicyStatement(
+            principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
+            actions=["s3:PutObject"],
+            resources=[self.log_bucket.arn_for_objects(f"{prefix}*")],
+            conditions={"ArnLike": {"aws:SourceArn": bucket.bucket_arn},
+                        "StringEquals": {"aws:SourceAccount": Stack.of(bucket).account}},
+        ))

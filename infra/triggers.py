@@ -3,7 +3,8 @@ kind from the key's first folder, options from an optional `<key>.json` sidecar)
 
 from __future__ import annotations
 
-from aws_cdk import Stack
+from aws_cdk import CfnResource, RemovalPolicy, Stack
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_notifications as s3n
 from constructs import Construct
@@ -38,10 +39,29 @@ class UploadTrigger(Construct):
         access.objects(made.role, storage.inbox_bucket, read=True)  # the object's sidecar (or its absence)
         pipeline.state_machine.grant_start_execution(made.role)
         storage.inbox_bucket.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(made.function))
+        # S3 invokes asynchronously: Lambda retries twice, then the event (the upload's job) would be lost;
+        # it lands here instead (one upload is one job however often it is redriven: mediajet.aws.uploads).
+        self.dead_letters = lambdas.dead_letters(self, "DeadLetters", made.function, retry_attempts=2,
+                                                 what="the inbox upload trigger (on_upload)")
         # The CDK's own S3-notifications handler (configures the inbox bucket's event): it uses the AWS
         # managed basic-execution policy; it runs only during deployments.
         handler = Stack.of(self).node.try_find_child(NOTIFICATIONS_HANDLER_ID)
         if handler is not None:
+            notifications_handler_logs(handler, defaults.log_retention)
             nag.ack(handler, "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/"
                              "AWSLambdaBasicExecutionRole]",
                     "CDK-provided S3 notifications handler; runs only at deploy time to configure the inbox bucket.")
+
+
+def notifications_handler_logs(handler: Construct, retention: logs.RetentionDays) -> logs.LogGroup:
+    """The CDK's S3-notifications handler logs to /aws/lambda/<name>, created by Lambda without expiry;
+    it logs to a log group of ours with a retention instead (its function's LoggingConfig). The handler is
+    one per stack: so is this log group (a second MediaJet in the stack finds the first one's)."""
+    existing = handler.node.try_find_child("Logs")
+    if isinstance(existing, logs.LogGroup):
+        return existing
+    log_group = logs.LogGroup(handler, "Logs", retention=retention, removal_policy=RemovalPolicy.DESTROY)
+    function = handler.node.default_child
+    assert isinstance(function, CfnResource), "the CDK's notifications handler is a raw AWS::Lambda::Function"
+    function.add_property_override("LoggingConfig.LogGroup", log_group.log_group_name)
+    return log_group

@@ -6,6 +6,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 import mediajet
 from infra import access
 
@@ -87,3 +89,42 @@ state.copy()
 """
     assert s3_calls(source) == {"put_object", "upload_file", "generate_presigned_url", "get_object",
                                 "list_objects_v2"}
+
+
+def test_a_pinned_version_is_granted_on_input_buckets_and_named_when_refused(tmp_path: Path) -> None:
+    """s3_fetch pins the VersionId head_object saw: on a versioned bucket that GET needs
+    s3:GetObjectVersion, which reading a bucket the app does not own (an input bucket) grants."""
+    import aws_cdk as cdk
+    from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_s3 as s3
+    from botocore.exceptions import ClientError
+
+    from mediajet.errors import ProcessingError
+    from mediajet.settings import Settings
+    from mediajet.storage.s3_fetch import fetch_s3
+
+    assert '"VersionId": head["VersionId"]' in (PACKAGE / "storage" / "s3_fetch.py").read_text()
+    assert "s3:GetObjectVersion" in access.READ_VERSIONS
+
+    stack = cdk.Stack(cdk.App(outdir=str(tmp_path)), "S")
+    role = iam.Role(stack, "R", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    access.objects(role, s3.Bucket.from_bucket_name(stack, "Theirs", "team-uploads"), read=True)
+    access.objects(role, s3.Bucket(stack, "Ours"), read=True)
+    statements = cdk.assertions.Template.from_stack(stack).find_resources("AWS::IAM::Policy")
+    granted = [s for p in statements.values() for s in p["Properties"]["PolicyDocument"]["Statement"]
+               if "s3:GetObject" in s["Action"]]
+    theirs = [s["Action"] for s in granted if "team-uploads" in str(s["Resource"])]
+    ours = [s["Action"] for s in granted if "team-uploads" not in str(s["Resource"])]
+    assert theirs == [["s3:GetObject", "s3:GetObjectVersion"]] and ours == ["s3:GetObject"]
+
+    class Versioned:
+        def head_object(self, **kwargs: object) -> dict[str, object]:
+            return {"ContentLength": 5, "VersionId": "v1"}
+
+        def download_file(self, *args: object, **kwargs: object) -> None:
+            raise ClientError({"Error": {"Code": "AccessDenied"}, "ResponseMetadata": {"HTTPStatusCode": 403}},
+                              "GetObject")
+
+    with pytest.raises(ProcessingError, match="s3:GetObjectVersion") as caught:
+        fetch_s3("s3://team-uploads/a.mp4", tmp_path / "in", settings=Settings(), s3_client=Versioned())
+    assert caught.value.kind == "input_forbidden"

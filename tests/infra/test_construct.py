@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-from tests.infra.conftest import ROOT, resources, tag
+from tests.infra.conftest import resources, tag
+
+TEAM_KEY = "arn:aws:kms:us-east-2:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 
 
 def test_the_construct_in_a_team_stack_with_its_options_passes_nag(tmp_path: Path) -> None:
@@ -16,10 +18,11 @@ def test_the_construct_in_a_team_stack_with_its_options_passes_nag(tmp_path: Pat
     from infra.lambdas import FUNCTION_TAG
     from infra.stack import MediaJet
 
-    app = cdk.App(outdir=str(tmp_path), context=json.loads((ROOT / "cdk.json").read_text())["context"])
+    # The team's own app: a bare App, none of this repository's cdk.json feature flags.
+    app = cdk.App(outdir=str(tmp_path))
     stack = cdk.Stack(app, "TeamMedia", env=cdk.Environment(region="us-east-2"))
     media = MediaJet(stack, "Media", architecture="x86_64", input_bucket_names=["team-uploads"],
-                     export_bucket_names=["team-site"], encode_memory_mb=3008, chunk_concurrency=20,
+                     export_bucket_names=["team-site"], input_kms_key_arns=[TEAM_KEY], encode_memory_mb=3008, chunk_concurrency=20,
                      chunk_reserved_concurrency=None, placeholder_layers=True)
     cdk.CfnOutput(stack, "Api", value=media.api.url)
     nag.check(app)
@@ -40,9 +43,53 @@ def test_the_construct_in_a_team_stack_with_its_options_passes_nag(tmp_path: Pat
     for layer in resources(template, "AWS::Lambda::LayerVersion").values():
         assert layer["Properties"]["CompatibleArchitectures"] == ["x86_64"]
 
+    # The roles that read s3:// inputs (GetObject and GetObjectVersion on the team's bucket) decrypt
+    # with the team's key, and no other role does.
+    from infra.stack import INPUT_READERS
+
+    role_names = {lid: tag(r, FUNCTION_TAG) for lid, r in resources(template, "AWS::IAM::Role").items()}
+    readers, decrypters = set(), {}
+    for policy in resources(template, "AWS::IAM::Policy").values():
+        names = {role_names.get(r["Ref"]) for r in policy["Properties"]["Roles"]}
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            acts = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if "s3:GetObjectVersion" in acts and "team-uploads" in json.dumps(statement["Resource"]):
+                readers |= names
+            if "kms:Decrypt" in acts:
+                decrypters |= {n: statement for n in names}
+    assert readers == set(INPUT_READERS)
+    assert set(decrypters) == set(INPUT_READERS)
+    for statement in decrypters.values():
+        assert statement["Action"] == "kms:Decrypt" and statement["Resource"] == TEAM_KEY
+        assert "Condition" not in statement
+
+
+def test_without_input_keys_no_role_may_use_kms(template: dict[str, Any]) -> None:
+    assert "kms:" not in json.dumps(resources(template, "AWS::IAM::Policy"))
+
 
 def test_the_reservation_can_be_turned_off_from_the_command_line() -> None:
     from infra.stack import concurrency_option
 
     assert [concurrency_option(v) for v in ("none", "None", "off", "", None)] == [None] * 5
     assert (concurrency_option("50"), concurrency_option(50)) == (50, 50)
+
+
+def test_the_stack_deploys_to_the_cdk_default_environment(monkeypatch, tmp_path: Path) -> None:
+    """`cdk deploy` sets CDK_DEFAULT_ACCOUNT/REGION from the credentials and AWS_REGION or the profile
+    (README "Bootstrap"); the stack uses them and pins no region of its own."""
+    from aws_cdk import Stack, Token
+
+    from infra.stack import build_app
+
+    monkeypatch.setenv("CDK_DEFAULT_REGION", "ap-south-1")
+    monkeypatch.setenv("CDK_DEFAULT_ACCOUNT", "111122223333")
+    app = build_app(context={"mediajet:placeholderLayers": "true"}, outdir=str(tmp_path / "a"))
+    (stack,) = [c for c in app.node.children if isinstance(c, Stack)]
+    assert (stack.region, stack.account) == ("ap-south-1", "111122223333")
+
+    monkeypatch.delenv("CDK_DEFAULT_REGION")
+    monkeypatch.delenv("CDK_DEFAULT_ACCOUNT")
+    app = build_app(context={"mediajet:placeholderLayers": "true"}, outdir=str(tmp_path / "b"))
+    (stack,) = [c for c in app.node.children if isinstance(c, Stack)]
+    assert Token.is_unresolved(stack.region), "no region configured: region-agnostic, not us-east-1"

@@ -45,7 +45,7 @@ def fetch_s3(url: str, dest: Path, *, settings: Settings, s3_client: Any = None)
         raise too_large(size, settings.max_input_bytes, where=where)
     extra = {"VersionId": head["VersionId"]} if head.get("VersionId") else None
     try:
-        with _s3_errors(where):
+        with _s3_errors(where, action="s3:GetObjectVersion" if extra else "s3:GetObject"):
             client.download_file(bucket, key, str(dest), ExtraArgs=extra)
         written = dest.stat().st_size
         if written > settings.max_input_bytes:  # the object changed after head_object
@@ -63,20 +63,20 @@ def _default_client() -> Any:
 
 
 @contextmanager
-def _s3_errors(where: str) -> Iterator[None]:
+def _s3_errors(where: str, action: str = "s3:GetObject") -> Iterator[None]:
     """Map botocore failures to job errors; botocore is imported only when one happens."""
     try:
         yield
     except ProcessingError:
         raise
     except Exception as exc:
-        translated = _translate(exc, where)
+        translated = _translate(exc, where, action)
         if translated is None:
             raise
         raise translated from exc
 
 
-def _translate(exc: Exception, where: str) -> ProcessingError | None:
+def _translate(exc: Exception, where: str, action: str = "s3:GetObject") -> ProcessingError | None:
     from boto3.exceptions import RetriesExceededError
     from botocore.exceptions import BotoCoreError, ClientError, HTTPClientError, NoCredentialsError
     from botocore.exceptions import ConnectionError as BotoConnectionError
@@ -90,7 +90,7 @@ def _translate(exc: Exception, where: str) -> ProcessingError | None:
                                    kind="input_unreachable")
         if code in FORBIDDEN_CODES or status == 403:
             return ProcessingError(f"MediaJet may not read the input {where} (S3 {code or status}); "
-                                   "grant its role s3:GetObject on the object", kind="input_forbidden")
+                                   f"grant its role {action} on the object", kind="input_forbidden")
         if code in RETRYABLE_CODES or status >= 500 or status == 429:
             return TransientError(f"S3 could not serve the input {where} right now ({code or status})",
                                   kind="input_unreachable")
