@@ -51,3 +51,28 @@ def test_a_task_with_json_prints_exactly_one_document_to_chain(capsys: pytest.Ca
     renderer.update(RUNNING)
     renderer.finish(DONE)
     assert json.loads(capsys.readouterr().out) == DONE
+
+
+def test_local_progress_follows_the_writes_not_a_timer(capsys: pytest.CaptureFixture[str]) -> None:
+    import threading
+    import time
+
+    from mediajet.cli.local import run_watched
+
+    written, reads = threading.Event(), []
+
+    def work(stop: threading.Event) -> None:
+        for percent in (10, 60):  # the encoder's callback, recorded twice, a second apart as the pipeline does
+            time.sleep(0.5)
+            reads.append(percent)
+            written.set()
+
+    def read() -> dict:
+        percent = reads[-1] if reads else 0
+        return job("processing", ("video", "processing", percent))
+
+    calls = []
+    record = run_watched(work, lambda: calls.append(1) or read(), Renderer(json_lines=True), written)
+    # one read per write (two), one for the end, one for the final record: not five a second for a second
+    assert len(calls) <= 4 and record["tasks"][0]["progress"] == 60
+    assert [json.loads(line)["tasks"][0]["progress"] for line in capsys.readouterr().out.splitlines()] == [10, 60]

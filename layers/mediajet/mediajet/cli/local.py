@@ -27,7 +27,7 @@ from mediajet.pipeline.execute import run_job
 from mediajet.pipeline.tasks import run_task
 from mediajet.settings import Settings
 
-POLL_S = 0.2
+WAKE_S = 0.2  # how often the watcher looks up from waiting (Ctrl-C), not how often it reads
 LOCAL_PROJECT = "prj_local"
 LET_GO_S = STOP_GRACE_S + 5  # how long the work gets to give up once its encoder is stopped
 
@@ -51,16 +51,21 @@ def default_output(kind: str) -> str:
     return str(Path.cwd() / f"{{filename}}{suffix}.{{ext}}")
 
 
-def _watch(read: Any, renderer: Renderer, done: threading.Event) -> dict[str, Any]:
-    while not done.wait(POLL_S):
-        renderer.update(read())
+def _watch(read: Any, renderer: Renderer, done: threading.Event, written: threading.Event) -> dict[str, Any]:
+    """Render the record each time the work writes it (a step starts or ends, the encoder's progress
+    callback is recorded: at most once a second), not on a timer. The wait is short so Ctrl-C is felt."""
+    while not done.is_set():
+        if written.wait(WAKE_S):
+            written.clear()
+            renderer.update(read())
     return read()
 
 
 def run_watched(work: Callable[[threading.Event], object], read: Callable[[], dict[str, Any]],
-                renderer: Renderer) -> dict[str, Any]:
-    """Run `work(stop)` on a thread and render `read()` until it ends. On Ctrl-C or SIGTERM, `stop`
-    ends the running child and the exception goes on once the work has let go."""
+                renderer: Renderer, written: threading.Event) -> dict[str, Any]:
+    """Run `work(stop)` on a thread and render `read()` whenever `written` says the record changed,
+    until the work ends. On Ctrl-C or SIGTERM, `stop` ends the running child and the exception goes on
+    once the work has let go."""
     stop, done = threading.Event(), threading.Event()
 
     def target() -> None:
@@ -70,11 +75,12 @@ def run_watched(work: Callable[[threading.Event], object], read: Callable[[], di
             pass
         finally:
             done.set()
+            written.set()  # wake the watcher for the last record
 
     runner = threading.Thread(target=target, name="mediajet-local", daemon=True)
     runner.start()
     try:
-        record = _watch(read, renderer, done)
+        record = _watch(read, renderer, done, written)
     except (KeyboardInterrupt, Terminated):
         stop.set()
         runner.join(LET_GO_S)
@@ -120,7 +126,7 @@ def run_job_locally(kind: str, source: str, output: str | None, options: dict[st
                                       destination=destination, project_id=LOCAL_PROJECT))
         runtime.jobs.create_job(job)
         return run_watched(lambda stop: run_job(job.id, runtime.context(stop=stop)),
-                           lambda: _dump(runtime.jobs.get_job(job.id)), renderer)
+                           lambda: _dump(runtime.jobs.get_job(job.id)), renderer, runtime.jobs.written)
 
 
 def run_task_locally(kind: str, task_input: dict[str, Any], output: str | None, options: dict[str, Any],
@@ -140,7 +146,7 @@ def run_task_locally(kind: str, task_input: dict[str, Any], output: str | None, 
     runtime.jobs.create_task(task)
     with _dies_of_sigterm():
         record = run_watched(lambda stop: run_task(task.id, runtime.context(stop=stop)),
-                             lambda: _dump(runtime.jobs.get_task(task.id)), renderer)
+                             lambda: _dump(runtime.jobs.get_task(task.id)), renderer, runtime.jobs.written)
     if output and kind != "export" and record.get("status") == "succeeded":
         record = _copy_out(record, output)
     return record

@@ -51,6 +51,7 @@ class SqliteJobStore:
         self._db = SqliteDatabase(self.path)  # pool, write lock, WAL checkpoints (sqlite_db.py)
         self._connection = self._db.connection  # a pooled connection, for reads
         self._write = self._db.write  # a connection inside a BEGIN IMMEDIATE transaction, for writes
+        self.written = self._db.written  # set after every write in this process (sqlite_db.py)
         self._quarantine = Quarantine()
 
     def close(self) -> None:

@@ -51,6 +51,9 @@ class SqliteDatabase:
         self._wrote = False  # since the last checkpoint
         self._closed = threading.Event()
         self._checkpointer: threading.Thread | None = None
+        # Set after every committed write in this process: a watcher in the same process (the CLI's
+        # progress) waits on it instead of polling the file.
+        self.written = threading.Event()
         with self.connection() as conn:
             conn.execute("PRAGMA journal_mode = WAL")  # persistent: recorded in the file
             migrate(conn)
@@ -82,6 +85,7 @@ class SqliteDatabase:
         self._note_write()
 
     def _note_write(self) -> None:
+        self.written.set()
         # The checkpoint thread runs while there are writes and ends after a few idle rounds, so a
         # store nobody writes to (or forgot to close) holds no thread.
         with self._lock:
