@@ -8,6 +8,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 from urllib.parse import urljoin
@@ -207,3 +208,16 @@ def test_job_survives_kill_9_while_encoding(tmp_path: Path, media_server: str) -
         assert float(info["format"]["duration"]) == pytest.approx(20, abs=0.5)
     finally:
         srv.kill()
+
+
+def test_the_cli_runs_a_job_remotely_and_prints_its_link(server: Server, media_server: str) -> None:
+    """The CLI's default mode: the job runs on the server named by MEDIAJET_API_URL; the CLI waits for it
+    and prints the finished job, whose output link downloads."""
+    env = {**os.environ, "MEDIAJET_API_URL": server.url, "MEDIAJET_API_KEY": API_KEY}
+    done = subprocess.run([sys.executable, "-m", "mediajet.cli.main", "audio", "-i", f"{media_server}/interview.mp3",
+                           "--format", "mp3"], check=False, env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    job = json.loads(done.stdout.strip().splitlines()[-1])  # not a terminal: JSON lines, the last is final
+    assert job["status"] == "succeeded" and job["kind"] == "audio"
+    resp = requests.get(job["output"], timeout=30)
+    assert resp.status_code == 200 and resp.headers["Content-Type"] == "audio/mpeg" and len(resp.content) > 1000
