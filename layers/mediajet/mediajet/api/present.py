@@ -17,14 +17,17 @@ from mediajet.models.job import Job, Task
 Signer = Callable[[str], str]
 
 
-def _link(url: str, sign: Signer) -> str | None:
+def link(url: Any, sign: Signer) -> str | None:
+    """A link a client can fetch, or None: no URL, or a path on the server's own disk (see above)."""
+    if not isinstance(url, str):
+        return None
     signed = sign(url)
     return None if signed.startswith("file:") else signed
 
 
 def _file(value: Any, sign: Signer) -> Any:
     if isinstance(value, dict) and isinstance(value.get("url"), str):
-        return {**value, "url": _link(value["url"], sign)}
+        return {**value, "url": link(value["url"], sign)}
     return value
 
 
@@ -41,6 +44,6 @@ def task_dict(task: Task, sign: Signer) -> dict[str, Any]:
 def job_dict(job: Job, sign: Signer) -> dict[str, Any]:
     data = job.model_dump(mode="json")
     if data["output"]:
-        data["output"] = _link(data["output"], sign)
+        data["output"] = link(data["output"], sign)
     data["tasks"] = [_task(t, sign) for t in data["tasks"]]
     return data

@@ -32,9 +32,10 @@ from pydantic_core import PydanticCustomError
 from mediajet.api import idempotency, tasks
 from mediajet.api.errors import json_response
 from mediajet.api.jobs import check_size
-from mediajet.api.wire import WireContext
+from mediajet.api.wire import WireContext, dated_common
 from mediajet.api.wire import v2024_08_21_present as present
-from mediajet.errors import Conflict, InvalidRequest, MediaJetError, NotFound, TaskNotFound
+from mediajet.api.wire.dated_common import FileNotFound, FileNotReady, KindNotRun
+from mediajet.errors import InvalidRequest, TaskNotFound
 from mediajet.models.job import TASK_KINDS
 from mediajet.models.options import OPTIONS_BY_KIND
 from mediajet.models.requests import MAX_URL_CHARS, check_input_url
@@ -51,15 +52,6 @@ SORTS, ORDERS = ("created", "updated", "filesize"), ("desc", "asc")
 DEFAULT_LIMIT, MAX_LIMIT, MAX_PAGE = 12, 100, 1_000_000
 MAX_FILENAME_CHARS = 255
 _NUMBER = re.compile(r"[0-9]{1,9}")
-
-
-class KindNotRun(MediaJetError):
-    status = 422
-    default_kind = "unsupported_kind"  # as version 2025-08-20 names it
-
-
-class FileNotFound(NotFound):
-    default_kind = "file_not_found"
 
 
 def create_task(ctx: WireContext) -> Response:
@@ -194,21 +186,13 @@ def _file_input(ctx: WireContext, project: str, file_id: Any) -> dict[str, Any]:
     if not isinstance(file_id, str):
         raise InvalidRequest("file_id must be a string: the id of a task's output, file_…", kind="invalid_input",
                              field="file_id")
-    missing = FileNotFound(f"No file with id '{clip(file_id)}' exists in this project.", field="file_id")
-    if not file_id.startswith("file_"):
-        raise missing
-    try:
-        source = tasks.get_task(ctx.deps, project, present.ENGINE_PREFIX + file_id.removeprefix("file_"))
-    except TaskNotFound:
-        raise missing from None
-    if source.status in ("waiting", "processing"):
-        raise Conflict(f"file '{clip(file_id)}' is not ready: the task making it is "
-                       f"{present.STATUS_TO_D[source.status]}", kind="file_not_ready", field="file_id")
-    stored = (source.output or {}).get("url") if source.status == "succeeded" else None
-    link = ctx.deps.sign_url(stored) if isinstance(stored, str) else None
-    if not link or link.startswith("file:"):  # its task failed, or it has no copy this server hands out
-        raise missing
-    return {**(source.output or {}), "url": link, "id": file_id}
+    source, output = dated_common.file_source(ctx, project, file_id)
+    if source is not None and source.status in ("waiting", "processing"):
+        raise FileNotReady(f"file '{clip(file_id)}' is not ready: the task making it is "
+                           f"{present.STATUS_TO_D[source.status]}", field="file_id")
+    if output is None:  # no such task, its task failed, or it has no copy this server hands out
+        raise FileNotFound(f"No file with id '{clip(file_id)}' exists in this project.", field="file_id")
+    return {**output, "id": file_id}
 
 
 # --- GET /tasks ---------------------------------------------------------------------------------

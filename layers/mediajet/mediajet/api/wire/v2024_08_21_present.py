@@ -18,7 +18,6 @@ human message (a MediaJet addition; D documents no failure field).
 
 from __future__ import annotations
 
-import datetime as dt
 import math
 import posixpath
 import re
@@ -29,6 +28,8 @@ from urllib.parse import urlencode, urlsplit
 from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 
 from mediajet.api.pagination import base_url
+from mediajet.api.present import link
+from mediajet.api.wire.dated_common import iso
 from mediajet.models.job import Task
 
 VERSION = "2024-08-21"
@@ -54,12 +55,6 @@ def suffix(engine_id: str) -> str:
 
 def task_id(task: Task) -> str:
     return TASK_PREFIX + suffix(task.id)
-
-
-def iso(ms: int) -> str:
-    """Unix ms → `2024-03-30T15:00:00.123Z` (ISO 8601, UTC)."""
-    moment = dt.datetime.fromtimestamp(ms / 1000, dt.UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
 def input_id(task: Task) -> str:
@@ -90,11 +85,10 @@ def output(task: Task, sign: Signer) -> dict[str, Any]:
                   "height": task.options.get("height")}
         return data | {k: v for k, v in extras.items() if v is not None}
     stored = made.get("url") if isinstance(made.get("url"), str) else None
-    link = sign(stored) if stored else None
     fmt = made.get("format")
     data |= {"format": fmt, "type": MIME.get(fmt) if isinstance(fmt, str) else None,
              "filename": wanted or (posixpath.basename(urlsplit(stored).path) if stored else None),
-             "url": None if link is None or link.startswith("file:") else link}
+             "url": link(stored, sign)}
     data = {k: v for k, v in data.items() if v is not None or k == "url"}
     data |= {k: v for k, v in made.items() if k not in data and k not in ("object", "url") and v is not None}
     finished = task.finished_at or task.updated_at

@@ -23,9 +23,10 @@ from aws_lambda_powertools.utilities.data_classes.common import BaseProxyEvent
 from mediajet.api import idempotency, tasks
 from mediajet.api.errors import json_response
 from mediajet.api.jobs import check_size
-from mediajet.api.wire import WireContext
-from mediajet.api.wire.v2025_08_20_present import STATUSES, task_id_for, task_view
-from mediajet.errors import Conflict, InvalidRequest, MediaJetError, NotFound, TaskNotFound
+from mediajet.api.wire import WireContext, dated_common
+from mediajet.api.wire.dated_common import FileNotFound, FileNotReady, KindNotRun
+from mediajet.api.wire.v2025_08_20_present import STATUSES, task_view
+from mediajet.errors import InvalidRequest
 from mediajet.models.options import OPTIONS_BY_KIND
 from mediajet.models.requests import INPUT_SCHEMES, MAX_URL_CHARS
 from mediajet.models.validation import clip, parse
@@ -41,17 +42,6 @@ LABEL_CHARS = 255
 MAX_PAGE = 1_000_000
 MAX_LIMIT = 100
 _RUNS = "ingest, video, image and audio"
-
-
-class KindNotRun(MediaJetError):
-    """A kind of version 2025-08-20 this engine does not run: 422, never a task that silently does nothing."""
-
-    status = 422
-    default_kind = "unsupported_kind"
-
-
-class FileNotReady(Conflict):
-    default_kind = "file_not_ready"
 
 
 # --- routes ---------------------------------------------------------------------------------------
@@ -173,25 +163,18 @@ def file_input(ctx: WireContext, project: str, file_id: Any) -> dict[str, Any]:
         raise InvalidRequest("file_id must be a string: the id of a file (file_…)", kind="invalid_input",
                              field="file_id")
     shown = clip(file_id)
-    task_id = task_id_for(file_id)
-    try:
-        source = tasks.get_task(ctx.deps, project, task_id) if task_id else None
-    except TaskNotFound:
-        source = None
+    source, output = dated_common.file_source(ctx, project, file_id)
     if source is None:
-        raise NotFound(f"file '{shown}' was not found in this project", kind="file_not_found", field="file_id")
+        raise FileNotFound(f"file '{shown}' was not found in this project", field="file_id")
     if source.status in ("waiting", "processing"):
         raise FileNotReady(f"file '{shown}' is not ready yet: task {source.id}, which creates it, is "
                            f"{STATUSES[source.status]}; send this request once it is completed", field="file_id")
-    output = source.output if source.status == "succeeded" else None
-    url = output.get("url") if isinstance(output, dict) else None
-    fetchable = ctx.deps.sign_url(url) if isinstance(url, str) else None
-    if not fetchable or fetchable.startswith("file:"):
-        why = f"task {source.id} {STATUSES[source.status]}" if output is None else "it has no stored copy"
-        raise NotFound(f"file '{shown}' was not found in this project ({why})", kind="file_not_found",
-                       field="file_id")
+    if output is None:
+        stored = source.status == "succeeded" and isinstance(source.output, dict)
+        why = "it has no stored copy" if stored else f"task {source.id} {STATUSES[source.status]}"
+        raise FileNotFound(f"file '{shown}' was not found in this project ({why})", field="file_id")
     labels = {key: source.options.get(key) for key in ("ref", "folder", "filename") if source.options.get(key)}
-    return {**output, "url": fetchable, "id": file_id, **labels}
+    return {**output, "id": file_id, **labels}
 
 
 def _count(query: dict[str, str], name: str, low: int, high: int, default: int) -> int:

@@ -12,9 +12,10 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any
 
+from mediajet.api.present import link
+from mediajet.api.wire.dated_common import file_id_for, iso
 from mediajet.models.job import Task
 
 Signer = Callable[[str], str]
@@ -22,7 +23,6 @@ Signer = Callable[[str], str]
 STATUSES = {"waiting": "pending", "processing": "processing", "succeeded": "completed", "failed": "failed",
             "cancelled": "cancelled"}
 KINDS = {"import": "ingest"}  # engine kind → C kind where they differ
-TASK_PREFIX, FILE_PREFIX = "task_", "file_"
 MIME = {
     "video": {"mp4": "video/mp4", "m4v": "video/x-m4v", "mov": "video/quicktime", "webm": "video/webm",
               "mkv": "video/x-matroska", "ts": "video/mp2t", "avi": "video/x-msvideo", "3gp": "video/3gpp",
@@ -36,33 +36,11 @@ MIME = {
 }
 
 
-def iso(ms: int) -> str:
-    seconds, millis = divmod(ms, 1000)
-    return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S") + f".{millis:03d}Z"
-
-
 def mime_type(kind: str | None, fmt: str | None) -> str:
     known = MIME.get(kind or "", {}).get(fmt or "")
     if known:
         return known
     return f"{kind}/{fmt}" if kind and fmt else "application/octet-stream"
-
-
-def file_id_for(task_id: str) -> str | None:
-    """The id of the file a task creates: `task_<suffix>` → `file_<suffix>`."""
-    return FILE_PREFIX + task_id[len(TASK_PREFIX):] if task_id.startswith(TASK_PREFIX) else None
-
-
-def task_id_for(file_id: str) -> str | None:
-    return TASK_PREFIX + file_id[len(FILE_PREFIX):] if file_id.startswith(FILE_PREFIX) and len(file_id) > 5 else None
-
-
-def link(url: Any, sign: Signer) -> str | None:
-    """A client-fetchable link, or None for a path on the server's own disk (see api/present.py)."""
-    if not isinstance(url, str):
-        return None
-    signed = sign(url)
-    return None if signed.startswith("file:") else signed
 
 
 def file_view(data: dict[str, Any], sign: Signer, **extra: Any) -> dict[str, Any]:
