@@ -24,3 +24,20 @@ def fail_first_fetch(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
     monkeypatch.setattr(transfer, "fetch", flaky)
     return calls
+
+
+def fail_first_s3_copy(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The first copy of an s3:// input into S3 working storage fails as S3 throttling would (transient)."""
+    from mediajet.storage import s3_fetch
+
+    real_copy = s3_fetch.copy_s3
+    calls: list[str] = []
+
+    def flaky(url: str, *args: object, **kwargs: object) -> None:
+        calls.append(url)
+        if len(calls) == 1:
+            raise TransientError("S3 could not serve the input right now (SlowDown)", kind="input_unreachable")
+        real_copy(url, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(s3_fetch, "copy_s3", flaky)
+    return calls

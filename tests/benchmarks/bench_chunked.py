@@ -47,6 +47,8 @@ from mediajet.models.job import Job
 from mediajet.models.requests import parse_options, with_pipeline_tasks
 from mediajet.pipeline.execute import run_job
 from mediajet.settings import Settings
+from mediajet.storage.local import LocalBlobStore
+from mediajet.storage.media_source import media_source
 from tests.benchmarks.report import write_section
 
 CACHE = Path(tempfile.gettempdir()) / "mediajet-bench-chunked"
@@ -78,13 +80,15 @@ TRANSITIONS_PER_ITEM = 3  # a child execution: start, the encode_chunk task, end
 MAIN_TRANSITIONS = 12  # probe, import, encode, choice, map, join, export, finalize, outcome, succeeded, ...
 PRICE_PUT = 0.005 / 1000  # S3 PUT/POST/LIST
 PRICE_GET = 0.0004 / 1000  # S3 GET/HEAD
-# infra/lambdas.py: TRANSFER (probe, import, join, export), VIDEO (encode, encode_chunk), SMALL (finalize)
-MEMORY_GB = {"transfer": 1.0, "video": 10.0, "small": 0.5}
-EPHEMERAL_GB = {"transfer": 5.0, "video": 10.0, "small": 0.5}  # GiB: 5120 MiB for TRANSFER
+# infra/lambdas.py: TRANSFER (probe, import, export), JOIN, VIDEO (encode, encode_chunk), SMALL (finalize)
+MEMORY_GB = {"transfer": 1.0, "join": 1.0, "video": 10.0, "small": 0.5}
+EPHEMERAL_GB = {"transfer": 5.0, "join": 10.0, "video": 10.0, "small": 0.5}  # GiB
 LAMBDA_TIMEOUT_S = 900
 SERVER_COPY_MB_S = 300.0  # S3 server-side copy, boto3 multipart copy (16 MB parts, 10 at a time)
 EXPORT_THREADS = 16  # pipeline/transfer.py: files exported at once
-INDEX_SCAN_S = 1.0  # what-if only: the keyframes read from the MP4 index instead of every packet
+PROBE_IN_PLACE_S = 0.5  # ffprobe of an S3 object through ranged reads (the header, a few packets)
+JOIN_THREADS = 8  # pipeline/chunked.py: parts downloaded at once by the join
+TREE_THREADS = 16  # storage/s3.py: files stored at once by put_tree
 
 
 # --- media ---------------------------------------------------------------------------------------------
@@ -179,7 +183,7 @@ def wait_quiet(limit_s: float = 10.0, threshold: float = 0.25) -> float:
 
 @dataclass
 class Call:
-    label: str  # probe, scan, encode (one pass), split, chunk, audio, join
+    label: str  # probe, scan, encode (one pass), piece, chunk, audio, join
     seconds: float
 
 
@@ -188,9 +192,9 @@ _lock = threading.Lock()
 
 
 def _label(argv: list[str], what: str | None) -> str:
-    if "ffprobe" in Path(argv[0]).name:
-        return "scan" if any("packet=" in a for a in argv) else "probe"
-    if what in ("ffmpeg (split)", "ffmpeg (join)"):
+    if "ffprobe" in Path(argv[0]).name:  # the plan's header read (MP4 index) or packet scan; else the probe
+        return "scan" if any(a.startswith("format=start_time,format_name") for a in argv) else "probe"
+    if what in ("ffmpeg (piece)", "ffmpeg (join)"):
         return what[len("ffmpeg ("):-1]
     if "nut" in argv:
         return "chunk"
@@ -311,8 +315,10 @@ def check_same(single: Case, chunked: Case) -> None:
 @dataclass
 class Parts:
     input_seconds: float
-    scan_s: float  # fastest of two
-    split_s: float  # fastest of two
+    scan_s: float  # reading and parsing the MP4 index (linear in length), fastest of two
+    header_s: float  # ffprobe of the header before it (fixed)
+    index_mb: float  # bytes of the index read (linear in length)
+    split_s: float  # every piece cut from the input by stream copy (each part cuts its own), fastest of two
     pieces: int
     piece_mb: float  # median, the tail left out
     audio_cpu: float  # the sound of the whole input (one thread: wall ≈ CPU when nothing else runs)
@@ -330,9 +336,21 @@ def parts_alone(kind: str, options: dict, src: Path, target: float, *, encode_ch
     source = probe(src, timeout=60)
     with tempfile.TemporaryDirectory(dir=CACHE, prefix="parts-") as tmp:
         root = Path(tmp)
-        scans = [Usage.measure(lambda: chunking.scan(src.absolute(), timeout=600)) for _ in range(2)]
+        # As the encode step plans: ffprobe reads the header (a fixed cost), then the index is read and
+        # parsed (linear in the input's length: ~one entry per frame).
+        with media_source(LocalBlobStore(src.parent), src.name) as stored:
+            header_s, header = Usage.measure(lambda: runner.run(chunking.header_argv(stored.arg), timeout=60,
+                                                                capture_stdout=True).stdout.decode())
+            read_bytes = [0]
+
+            def counted(offset: int, length: int) -> bytes:
+                data = stored.read(offset, length)
+                read_bytes[0] += len(data)
+                return data
+
+            scans = [Usage.measure(lambda: chunking.scan_index(header, counted, stored.size)) for _ in range(2)]
         scanned = scans[0][1]
-        assert isinstance(scanned, chunking.Scan)
+        assert isinstance(scanned, chunking.Scan), "the bench input is an MP4 the index reader reads"
         plan = chunking.plan_chunks(scanned, target=target, grid=SEGMENT_SECONDS if hls else None)
         assert plan is not None and len(plan.chunks) >= 2, "the input is too short to cut"
         pieces = [root / f"v{chunk.index:05d}.mkv" for chunk in plan.chunks]
@@ -347,6 +365,7 @@ def parts_alone(kind: str, options: dict, src: Path, target: float, *, encode_ch
         audio_argv = chunk_plans.audio_argv(opts, source, src.absolute(), audio)  # type: ignore[arg-type]
         sound, _ = Usage.measure(lambda: runner.run(audio_argv, timeout=600))
         parts = Parts(input_seconds=source.duration or 0.0, scan_s=min(u.wall for u, _ in scans),
+                      header_s=header_s.wall, index_mb=read_bytes[0] / 2 / MB,
                       split_s=min(u.wall for u in splits), pieces=len(pieces),
                       piece_mb=statistics.median(p.stat().st_size for p in pieces[:-1]) / MB,
                       audio_cpu=sound.cpu, audio_mb=audio.stat().st_size / MB)
@@ -418,7 +437,7 @@ class Model:
     stages: list[Stage]
     lines: list[str]
     join_disk_gb: float
-    sound_s: float  # encoding the sound (inside the split)
+    sound_s: float  # the sound part: the whole input read and its sound encoded, beside the video parts
     waves_s: float  # the video chunks' waves
 
 
@@ -427,17 +446,20 @@ def _t(mb: float) -> float:
 
 
 def chunked_model(m: Media, duration: float, chunk_seconds: float, concurrency: int = CONCURRENCY) -> Model:
-    """The pipeline as the code runs it: probe fetches the input into the working bucket; the encode step
-    (split) downloads it, scans it, cuts and uploads the pieces one by one while it encodes the sound; the
-    Map encodes the pieces; join downloads the parts and the sound, concatenates, uploads the result;
-    export copies it server-side (S3 to S3, EXPORT_THREADS files at a time); finalize."""
+    """The pipeline as the code runs it: probe copies an s3:// input into the working bucket inside S3 and
+    probes it there (ranged reads); the encode step plans from the header and the MP4 index; the Map runs
+    the sound (one part: reads the whole input, encodes its sound) beside the video parts (each reads its
+    own piece by ranged GETs, encodes, uploads); join downloads the parts and the sound JOIN_THREADS at a
+    time, concatenates, uploads TREE_THREADS files at a time; export copies server-side; finalize."""
     p, c, o = m.parts, COLD_START_S, S3_OBJECT_S
     per_s = 1 / p.input_seconds
     d_in, d_out, files = m.in_mb_s * duration, m.out_mb_s * duration, m.files(duration)
     n = max(2, math.ceil(duration / chunk_seconds))
-    waves = math.ceil(n / concurrency)
+    waves = math.ceil((n + 1) / concurrency)  # the sound takes a slot of the first wave
     piece, chunk_out = d_in / n, d_out / n
-    scan, cut = p.scan_s * per_s * duration, p.split_s * per_s * duration
+    index_mb = p.index_mb * per_s * duration
+    plan_read = PROBE_IN_PLACE_S + _t(index_mb) + p.scan_s * per_s * duration
+    cut = p.split_s * per_s * duration / n
     audio, audio_mb = p.audio_cpu * per_s * duration, p.audio_mb * per_s * duration
     length = duration / n
     encode = m.cpu_per_s * length / LAMBDA_BUSY
@@ -449,49 +471,55 @@ def chunked_model(m: Media, duration: float, chunk_seconds: float, concurrency: 
         return seconds
 
     put_in, get_in = s3_requests(d_in * MB)
-    probe_s = stage("probe", "transfer", c + _t(d_in) + 0.2 + _t(d_in) + 2 * o, 1,
-                    f"cold {c:g} + GET the input, {d_in:.0f} MB / {S3_MB_S:g} MB/s ({_t(d_in):.1f}) + ffprobe 0.2 + "
-                    f"PUT it into the working bucket ({_t(d_in):.1f})", (put_in, get_in))
-    import_s = stage("import", "transfer", c + o, 1, f"cold {c:g} + HEAD (probe fetched it)", (0, 1))
-    put_pieces, get_piece = s3_requests(d_in * MB, n)
-    cutting = cut + _t(d_in) + n * o
-    split_total = c + _t(d_in) + o + scan + max(cutting, audio) + _t(audio_mb) + 3 * o
-    split_s = stage("encode (split)", "video", split_total, 1,
-                    f"cold {c:g} + GET the input ({_t(d_in):.1f}) + keyframe scan ({scan:.1f}) + max(cut {n} pieces "
-                    f"({cut:.1f}) and PUT them one by one, {piece:.1f} MB each ({_t(d_in):.1f} + {n} × {o:g}); "
-                    f"meanwhile encode the sound, one thread ({audio:.1f})) + PUT the sound, {audio_mb:.0f} MB, "
-                    "plan and items", (put_pieces + s3_requests(audio_mb * MB)[0] + 2, get_in))
-    put_chunk, get_chunk = s3_requests(chunk_out * MB)
-    chunk_s = stage("encode_chunk", "video", c + 3 * o + _t(piece) + encode + _t(chunk_out), n,
-                    f"each: cold {c:g} + GET plan.json and the piece, {piece:.1f} MB ({2 * o + _t(piece):.2f}) + "
-                    f"encode {m.cpu_per_s:.2f} CPU-s/s × {length:g} s ÷ {LAMBDA_BUSY:g} vCPUs ({encode:.1f}) + PUT "
-                    f"{chunk_out:.1f} MB ({o + _t(chunk_out):.2f})", (n * (put_chunk + 1), n * (get_piece // n + 2)))
-    map_s = MAP_START_S + waves * chunk_s
+    copy_in = d_in / SERVER_COPY_MB_S
+    probe_s = stage("probe", "transfer", c + o + copy_in + PROBE_IN_PLACE_S, 1,
+                    f"cold {c:g} + HEAD + copy the input into the working bucket inside S3, {d_in:.0f} MB at "
+                    f"{SERVER_COPY_MB_S:g} MB/s ({copy_in:.1f}) + ffprobe in place {PROBE_IN_PLACE_S:g}",
+                    (put_in, 2 + 4))
+    import_s = stage("import", "transfer", c + o, 1, f"cold {c:g} + HEAD (probe copied it)", (0, 1))
+    plan_s = stage("encode (plan)", "video", c + 2 * o + plan_read + 3 * o, 1,
+                   f"cold {c:g} + HEAD + ffprobe of the header in place {PROBE_IN_PLACE_S:g} + GET the MP4 index, "
+                   f"{index_mb:.1f} MB, and parse it ({plan_read - PROBE_IN_PLACE_S:.1f}) + PUT plan and items",
+                   (2, 6))
+    sound_s = stage("sound part", "video", c + 2 * o + max(_t(d_in), audio) + o + _t(audio_mb), 1,
+                    f"cold {c:g} + GET plan.json + max(read the whole input, {d_in:.0f} MB ({_t(d_in):.1f}), and "
+                    f"encode its sound, one thread ({audio:.1f})) + PUT {audio_mb:.0f} MB",
+                    (s3_requests(audio_mb * MB)[0], get_in + 2))
+    put_chunk, _ = s3_requests(chunk_out * MB)
+    chunk_s = stage("encode_chunk", "video", c + 3 * o + _t(piece) + cut + encode + o + _t(chunk_out), n,
+                    f"each: cold {c:g} + GET plan.json, HEAD + read its piece, {piece:.1f} MB ({_t(piece):.2f}), "
+                    f"cut by stream copy ({cut:.2f}) + encode {m.cpu_per_s:.2f} CPU-s/s × {length:g} s ÷ "
+                    f"{LAMBDA_BUSY:g} vCPUs ({encode:.1f}) + PUT {chunk_out:.1f} MB ({o + _t(chunk_out):.2f})",
+                    (n * (put_chunk + 1), n * (math.ceil(piece * MB / PART_BYTES) + 3)))
+    waves_s = waves * chunk_s
+    map_s = MAP_START_S + max(sound_s, waves_s)
     put_out, _ = s3_requests(d_out * MB, files)
-    join_total = c + (n + 2) * o + _t(d_out + audio_mb) + join + _t(d_out) + files * o + 0.2
-    join_s = stage("join", "transfer", join_total, 1,
-                   f"cold {c:g} + GET {n} chunks and the sound one by one, {d_out + audio_mb:.0f} MB "
-                   f"({_t(d_out + audio_mb) + (n + 2) * o:.1f}) + concat by stream copy ({join:.1f}) + PUT {files} "
-                   f"file(s) one by one ({_t(d_out) + files * o:.1f}) + describe 0.2", (put_out + 1, n * get_chunk + 3))
+    get_parts = _t(d_out + audio_mb) + (n + 1) * 2 * o / JOIN_THREADS
+    put_files = _t(d_out) + files * o / TREE_THREADS
+    join_s = stage("join", "join", c + o + get_parts + join + put_files + 0.2, 1,
+                   f"cold {c:g} + GET {n} chunks and the sound, {JOIN_THREADS} at a time, {d_out + audio_mb:.0f} MB "
+                   f"({get_parts:.1f}) + concat by stream copy ({join:.1f}) + PUT {files} file(s), {TREE_THREADS} at "
+                   f"a time ({put_files:.1f}) + describe 0.2", (put_out + 1, (n + 1) * 2 + 2))
     copy_s = d_out / SERVER_COPY_MB_S + files * 2 * o / EXPORT_THREADS
     export_s = stage("export", "transfer", c + o + copy_s, 1,
                      f"cold {c:g} + list + server-side copy of {files} file(s), {d_out:.0f} MB ({d_out / SERVER_COPY_MB_S:.1f} "
                      f"at {SERVER_COPY_MB_S:g} MB/s + {files} × 2 × {o:g} / {EXPORT_THREADS} threads)",
                      (put_out + 1, files + 1))
     finalize_s = stage("finalize", "small", c + 0.3, 1, f"cold {c:g} + records and deletes 0.3", (1, 0))
-    serial = probe_s + import_s + split_s + join_s + export_s + finalize_s + 8 * STATE_S
+    serial = probe_s + import_s + plan_s + join_s + export_s + finalize_s + 8 * STATE_S
     wall = serial + map_s
-    transitions = MAIN_TRANSITIONS + TRANSITIONS_PER_ITEM * n
+    transitions = MAIN_TRANSITIONS + TRANSITIONS_PER_ITEM * (n + 1)
     cost = sum(s.lambda_cost() + s.s3_cost() for s in stages) + transitions * PRICE_TRANSITION
     join_disk = (d_out + audio_mb + d_out) / 1000
     lines = [
-        (f"{d_in:.0f} MB in, {d_out:.0f} MB out in {files} file(s); {n} chunks of {chunk_seconds:g} s = {n} Map "
-         f"items, concurrency {concurrency} → {waves} wave(s). Seconds:"),
+        (f"{d_in:.0f} MB in, {d_out:.0f} MB out in {files} file(s); {n} chunks of {chunk_seconds:g} s and the sound "
+         f"= {n + 1} Map items, concurrency {concurrency} → {waves} wave(s). Seconds:"),
         "",
         *[f"- {s.name}: {s.arithmetic}" for s in stages],
-        f"- Map: start {MAP_START_S:g} + {waves} wave(s) × chunk {chunk_s:.1f} = **{map_s:.1f} s**",
+        (f"- Map: start {MAP_START_S:g} + max(sound part {sound_s:.1f}, {waves} wave(s) × chunk {chunk_s:.1f}) = "
+         f"**{map_s:.1f} s**"),
         "",
-        (f"Wall time = probe {probe_s:.1f} + import {import_s:.1f} + split {split_s:.1f} + Map {map_s:.1f} + "
+        (f"Wall time = probe {probe_s:.1f} + import {import_s:.1f} + plan {plan_s:.1f} + Map {map_s:.1f} + "
          f"join {join_s:.1f} + export {export_s:.1f} + finalize {finalize_s:.1f} + 8 states × {STATE_S:g} = "
          f"**{wall:.0f} s** ({wall / 60:.1f} min)."),
         "",
@@ -505,40 +533,41 @@ def chunked_model(m: Media, duration: float, chunk_seconds: float, concurrency: 
         (f"Cost = {sum(s.gb_s() for s in stages):.0f} GB-s × ${PRICE_GB_S} + ephemeral storage + requests + "
          f"S3 + Step Functions = **${cost:.3f}**."),
     ]
-    return Model(wall, cost, map_s, serial, stages, lines, join_disk, audio, waves * chunk_s)
+    return Model(wall, cost, map_s, serial, stages, lines, join_disk, sound_s, waves_s)
 
 
 def one_pass_model(m: Media, duration: float) -> float:
     """Wall time of the same job in one pass on Lambda: one encode function does it all."""
     c, o = COLD_START_S, S3_OBJECT_S
     d_in, d_out, files = m.in_mb_s * duration, m.out_mb_s * duration, m.files(duration)
-    probe_s = c + 2 * _t(d_in) + 0.2
-    encode = c + _t(d_in) + m.cpu_per_s * duration / LAMBDA_BUSY + _t(d_out) + files * o
+    probe_s = c + o + d_in / SERVER_COPY_MB_S + PROBE_IN_PLACE_S
+    encode = c + _t(d_in) + m.cpu_per_s * duration / LAMBDA_BUSY + _t(d_out) + files * o / TREE_THREADS
     export = c + o + d_out / SERVER_COPY_MB_S + files * 2 * o / EXPORT_THREADS
     return probe_s + c + encode + export + c + 0.3 + 5 * STATE_S
 
 
 def lean_model(m: Media, duration: float, chunk_seconds: float) -> tuple[float, str]:
-    """What-if: the same encodes with no whole-file copies. Probe reads the header over a presigned URL,
-    the keyframes come from the index, each chunk reads its byte range of the input and encodes its own
-    slice of the sound, MP4 parts are joined by server-side part copies, HLS chunks write their segments
-    in place, export is a server-side copy."""
+    """What-if, beyond the code: each chunk also encodes its own slice of the sound (no part reads the
+    whole input), MP4 parts are joined by server-side part copies, HLS chunks write their segments in
+    place (the join writes playlists only)."""
     c, o, p = COLD_START_S, S3_OBJECT_S, m.parts
     n = math.ceil(duration / chunk_seconds)
     waves = math.ceil(n / CONCURRENCY)
-    d_out, files = m.out_mb_s * duration, m.files(duration)
-    piece, chunk_out = m.in_mb_s * duration / n, d_out / n
+    d_in, d_out, files = m.in_mb_s * duration, m.out_mb_s * duration, m.files(duration)
+    piece, chunk_out = d_in / n, d_out / n
     sound = p.audio_cpu / p.input_seconds * duration / n
+    cut = p.split_s / p.input_seconds * duration / n
     encode = m.cpu_per_s * duration / n / LAMBDA_BUSY
-    chunk = c + 2 * o + _t(piece) + encode + sound + _t(chunk_out) + files / n * o
+    chunk = c + 3 * o + _t(piece) + cut + encode + sound + _t(chunk_out) + files / n * o
     hls = files > 1
+    probe = c + o + d_in / SERVER_COPY_MB_S + PROBE_IN_PLACE_S
+    plan = c + 5 * o + PROBE_IN_PLACE_S + (_t(p.index_mb) + p.scan_s) / p.input_seconds * duration
     join = c + (6 * o if hls else n * o + 1.0)
     export = c + (0.2 if hls else d_out / SERVER_COPY_MB_S)
-    wall = (c + 0.5) + (c + o) + (c + INDEX_SCAN_S + o) + MAP_START_S + waves * chunk + join + export + (c + 0.3)
-    wall += 8 * STATE_S
-    text = (f"probe {c + 0.5:.1f} + import {c + o:.1f} + plan {c + INDEX_SCAN_S + o:.1f} + Map {MAP_START_S:g} + "
-            f"{waves} × ({c:g} cold + {_t(piece) + 2 * o:.1f} GET + {encode:.1f} video + {sound:.1f} sound + "
-            f"{_t(chunk_out) + files / n * o:.1f} PUT) + join {join:.1f} + export {export:.1f} + finalize "
+    wall = probe + (c + o) + plan + MAP_START_S + waves * chunk + join + export + (c + 0.3) + 8 * STATE_S
+    text = (f"probe {probe:.1f} + import {c + o:.1f} + plan {plan:.1f} + Map {MAP_START_S:g} + "
+            f"{waves} × ({c:g} cold + {_t(piece) + 3 * o:.1f} GET + {cut:.1f} cut + {encode:.1f} video + {sound:.1f} "
+            f"sound + {_t(chunk_out) + files / n * o:.1f} PUT) + join {join:.1f} + export {export:.1f} + finalize "
             f"{c + 0.3:.1f} + states {8 * STATE_S:.1f} = **{wall:.0f} s**")
     return wall, text
 
@@ -607,7 +636,7 @@ def _row(case: Case, bare: float) -> str:
     else:
         chunks = fastest.each("chunk")
         detail = (f"{len(chunks)} chunks, {CORES} at a time: each {statistics.median(c.seconds for c in chunks):.1f} s "
-                  f"(median); scan {fastest.seconds('scan'):.1f} s, split {fastest.seconds('split'):.1f} s, "
+                  f"(median); plan {fastest.seconds('scan'):.1f} s, pieces {fastest.seconds('piece'):.1f} s, "
                   f"sound {fastest.seconds('audio'):.1f} s, join {fastest.seconds('join'):.1f} s")
     runs = " / ".join(f"{r.usage.wall:.1f}" + ("*" if r.usage.others > BUSY else "") for r in case.results)
     return (f"| {case.name} | {runs} | {wall:.1f} | **{bare / wall:.2f}** | {fastest.usage.cpu:.0f} | "
@@ -663,14 +692,14 @@ def report(args, mp4_one: Case, mp4_cut: list[Case], hls_one: Case, hls_cut: Cas
         "",
         (f"Why so little: one x264 process already keeps {busy:.2f} of the {CORES} cores busy in the one pass "
          f"(CPU ÷ wall; frame threads plus a lookahead thread), so chunks can win at most {CORES / busy - 1:.0%} "
-         "here, and they cost CPU instead (the CPU column): a keyframe scan, a split, a separate pass over the "
+         "here, and they cost CPU instead (the CPU column): a piece cut per part, a separate pass over the "
          "sound, a join, a lookahead and rate control restarting at every chunk, and for HLS a decode and "
          f"scale per chunk. {noise}Chunking pays on many machines (Lambda), not on two cores."),
         "",
         "### 2. Parts alone (the model's inputs)",
         "",
-        (f"Measured on the {args.seconds:g} s input as the encode step runs them (scan and split twice, the "
-         f"faster kept). A chunk's encode on a 6-vCPU Lambda: its CPU-seconds measured here ÷ ({LAMBDA_VCPUS} "
+        (f"Measured on the {args.seconds:g} s input as the pipeline runs them (the plan and the pieces twice, "
+         f"the faster kept). A chunk's encode on a 6-vCPU Lambda: its CPU-seconds measured here ÷ ({LAMBDA_VCPUS} "
          f"vCPUs × {X264_EFFICIENCY} x264 efficiency × {ARM_PER_VCPU:g} for a Graviton vCPU against one of "
          f"these, unmeasured) = **CPU-s ÷ {LAMBDA_BUSY:g}**. CPU-seconds, unlike wall time, do not grow when "
          f"other processes share the machine; in a quiet run this equals the wall time on {CORES} vCPUs "
@@ -682,9 +711,10 @@ def report(args, mp4_one: Case, mp4_cut: list[Case], hls_one: Case, hls_cut: Cas
         "",
         "| | mp4 (h264 defaults) | HLS ladder |",
         "|---|---:|---:|",
-        f"| keyframe scan ({args.seconds:g} s input) | {p.scan_s:.2f} s | {q.scan_s:.2f} s |",
-        (f"| split by stream copy | {p.split_s:.2f} s: {p.pieces} pieces of {p.piece_mb:.1f} MB | "
-         f"{q.split_s:.2f} s: {q.pieces} pieces of {q.piece_mb:.1f} MB |"),
+        (f"| plan ({args.seconds:g} s input): ffprobe of the header, then the MP4 index read and parsed | "
+         f"{p.header_s:.2f} s + {p.scan_s:.2f} s ({p.index_mb:.2f} MB) | {q.header_s:.2f} s + {q.scan_s:.2f} s |"),
+        (f"| pieces cut by stream copy (each part its own) | {p.split_s:.2f} s: {p.pieces} pieces of "
+         f"{p.piece_mb:.1f} MB | {q.split_s:.2f} s: {q.pieces} pieces of {q.piece_mb:.1f} MB |"),
         (f"| one {p.chunk_seconds:.1f} s chunk alone, here | {p.chunk.wall:.1f} s wall (others "
          f"{p.chunk.others:.2f}), **{p.chunk.cpu:.1f} CPU-s** → {p.chunk_out_mb:.1f} MB | "
          f"**{hls.cpu_per_s * 30:.1f} CPU-s** per 30 s (one pass) → {hls.out_mb_s * 30:.1f} MB |"),
@@ -718,19 +748,21 @@ def model_section(mp4: Media, hls: Media, growth: dict[float, float]) -> list[st
         (f"- The input ({mp4.in_mb_s * 8:.1f} Mbit/s like the test input: {mp4.in_mb_s * HOUR:.0f} MB; the "
          f"service accepts up to {Settings().max_input_bytes / 2**30:g} GiB) is an S3 object in the same region."),
         (f"- S3: {S3_MB_S:g} MB/s per Lambda for one large GET or PUT (boto3 managed transfer, "
-         f"{PART_BYTES // 2**20} MB parts), plus {S3_OBJECT_S * 1000:g} ms per object moved (the code moves "
-         "objects one after another)."),
+         f"{PART_BYTES // 2**20} MB parts), also for several objects at once (the bandwidth is the "
+         f"function's), plus {S3_OBJECT_S * 1000:g} ms per object moved, divided by the threads that move them; "
+         f"a server-side copy {SERVER_COPY_MB_S:g} MB/s; ffprobe of an S3 object in place {PROBE_IN_PLACE_S:g} s."),
         (f"- Cold start {COLD_START_S:g} s for every invocation (runtime, layers with ffmpeg, first-call "
          "imports: 0.4 s of it measured by bench_cold_import), billed like the rest (Lambda bills INIT since "
          f"August 2025). Step Functions: {STATE_S:g} s per state, {MAP_START_S:g} s to start the Map."),
-        (f"- Memory as deployed (infra/lambdas.py): probe, import, join and export {MEMORY_GB['transfer']:g} GB "
-         f"with {EPHEMERAL_GB['transfer']:g} GiB of /tmp; encode (the split) and encode_chunk "
+        (f"- Memory as deployed (infra/lambdas.py): probe, import and export {MEMORY_GB['transfer']:g} GB "
+         f"with {EPHEMERAL_GB['transfer']:g} GiB of /tmp, join {MEMORY_GB['join']:g} GB with "
+         f"{EPHEMERAL_GB['join']:g} GiB; encode (the plan) and encode_chunk (the parts, the sound among them) "
          f"{MEMORY_GB['video']:g} GB; finalize {MEMORY_GB['small']:g} GB. Map MaxConcurrency {CONCURRENCY}."),
         (f"- us-east-1 prices: Lambda arm64 ${PRICE_GB_S} per GB-s, ${PRICE_EPHEMERAL_GB_S} per GB-s of "
          "/tmp above 0.5 GB, $0.20 per million requests; Step Functions Standard $0.025 per 1000 state "
          f"transitions ({TRANSITIONS_PER_ITEM} per Map child execution, {MAIN_TRANSITIONS} for the rest); S3 "
          "$0.005 per 1000 PUT/LIST, $0.0004 per 1000 GET/HEAD; no transfer charge inside the region."),
-        (f"- Scaling: transfers, scan, split, join and the sound linear in the input's length; a chunk's encode "
+        (f"- Scaling: transfers, the index read, the pieces, join and the sound linear in the input's length; a chunk's encode "
          f"linear in its length, its CPU-seconds ÷ {LAMBDA_BUSY:g} on the Lambda."),
         "",
         "#### MP4 (h264, default options), chunks of 30 s",
@@ -758,51 +790,40 @@ def model_section(mp4: Media, hls: Media, growth: dict[float, float]) -> list[st
         stages = sorted((x for x in m.stages if x.name != "encode_chunk"), key=lambda x: -x.seconds)
         return ", ".join(f"{x.name} {x.seconds:.0f}" for x in stages[:4])
 
-    split_mp4 = next(x for x in mp4_m.stages if x.name == "encode (split)")
+    def seconds(m: Model, name: str) -> float:
+        return next(x.seconds for x in m.stages if x.name == name)
+
     lines += [
-        (f"Where the time goes: the Map, where the encoding happens, takes {mp4_m.map_s:.0f} s (MP4) and "
-         f"{hls_m.map_s:.0f} s (HLS); the stages around it take {mp4_m.serial_s:.0f} s and {hls_m.serial_s:.0f} s "
-         f"(largest: {serial(mp4_m)} s for MP4; {serial(hls_m)} s for HLS). They move whole files through one "
-         "Lambda at a time: the input three times (probe GET+PUT, split GET) and once more as pieces (split PUT), "
-         "the output twice (join GET+PUT; export is a server-side copy now); for HLS the join also uploads "
-         "thousands of segments one by one. Where the money goes: the chunk encodes "
+        (f"Where the time goes: the Map takes {mp4_m.map_s:.0f} s (MP4) and {hls_m.map_s:.0f} s (HLS): the video "
+         f"chunks' waves {mp4_m.waves_s:.0f} s and {hls_m.waves_s:.0f} s, beside the sound part, "
+         f"{mp4_m.sound_s:.0f} s and {hls_m.sound_s:.0f} s, which reads the whole input and encodes its sound on one "
+         f"thread. The stages around the Map take {mp4_m.serial_s:.0f} s and {hls_m.serial_s:.0f} s (largest: "
+         f"{serial(mp4_m)} s for MP4; {serial(hls_m)} s for HLS). Where the money goes: the chunk encodes "
          f"({video_share[0]:.0%} and {video_share[1]:.0%} of the GB-s), so the cost follows the encoder's speed "
          "per vCPU far more than the architecture."),
         "",
-    ]
-    for label, m in (("MP4", mp4_m), ("HLS", hls_m)):
-        if m.join_disk_gb > EPHEMERAL_GB["transfer"] * 1.0737:
-            lines.append(f"**Limit hit ({label})**: join holds every chunk, the sound and the output in /tmp at "
-                         f"once: {m.join_disk_gb:.1f} GB, more than the {EPHEMERAL_GB['transfer']:g} GiB the "
-                         "join function has: a 60-minute 1080p job at this bitrate would fail there (ENOSPC) today.")
-            lines.append("")
-    lines += [
-        "What would shrink the wall time, largest first:",
+        ("No function copies the input any more: an s3:// input is copied into the working bucket inside S3 "
+         "and probed there by ranged reads, the plan comes from the header and the MP4 index, and each part reads "
+         "only its own piece (storage/media_source.py). What still serialises, largest first:"),
         "",
-        ("1. Stop copying the input: probe with ffprobe on a presigned URL (it reads the header, not the "
-         "media); skip the copy into the working bucket when the input already is an S3 object; let each "
-         "encode_chunk read its own byte range of the input (ffmpeg seeks over HTTP ranges) instead of a split "
-         "stage that downloads, cuts and uploads everything serially (an MP4's keyframe index is in its moov "
-         "box: the scan needs no media bytes either). The sound would then be encoded in slices, one per chunk "
-         "(AAC frames are 1024 samples: slices with a frame of overlap, cut on frame boundaries); today it "
-         f"takes {mp4_m.sound_s:.0f} s inside the split, beside {split_mp4.seconds - mp4_m.sound_s:.0f} s of the "
-         "rest."),
-        ("2. Stop copying the output through the join: for HLS let each chunk write its own segments to the "
-         "destination (they are independent files), so the join only writes playlists; for MP4, fragmented "
-         "chunk outputs could be joined by server-side part copies (UploadPartCopy) plus a small index. Short "
-         "of that, download the parts and upload the segments in parallel, as export now does."),
-        ("3. Give the transfer functions more memory: their network bandwidth grows with it, and join needs "
-         "more /tmp anyway (above)."),
+        (f"1. The join moves the whole output through one function ({seconds(mp4_m, 'join'):.0f} s MP4, "
+         f"{seconds(hls_m, 'join'):.0f} s HLS): HLS chunks could write their own segments in place (the join "
+         "then writes playlists only), and fragmented MP4 parts could be joined by server-side part copies "
+         "(UploadPartCopy) plus a small index."),
+        (f"2. The sound part reads the whole input and encodes it on one thread ({mp4_m.sound_s:.0f} s): each "
+         "chunk could encode its own slice of the sound (AAC frames are 1024 samples: slices with a frame of "
+         "overlap, cut on frame boundaries)."),
+        (f"3. Export copies the result server-side ({seconds(mp4_m, 'export'):.0f} s MP4), and probe copies "
+         f"the input ({seconds(mp4_m, 'probe'):.0f} s): the join could write to the destination, and the parts "
+         "could read the customer's object in place."),
         "",
-        (f"What-if, 1 and 2 done (same encodes, same assumptions, {INDEX_SCAN_S:g} s to read the keyframes "
-         "from the index, each chunk encoding its slice of the sound):"),
+        "What-if, 1 and 2 done (same encodes, same assumptions):",
         "",
         f"- MP4: {lean_mp4[1]}",
         f"- HLS: {lean_hls[1]}",
         "",
         (f"Targets: MP4 {lean_mp4[0]:.0f} s against 60 s ({status(lean_mp4[0] < 60)}), HLS {lean_hls[0]:.0f} s "
-         f"against 120 s ({status(lean_hls[0] < 120)}). The encoding already parallelises; what the pipeline "
-         "serialises are the copies around it."),
+         f"against 120 s ({status(lean_hls[0] < 120)})."),
         "",
         *chunk_length(mp4, hls, growth),
     ]
@@ -842,8 +863,8 @@ def chunk_length(mp4: Media, hls: Media, growth: dict[float, float]) -> list[str
     return [
         "#### Chunk length and the threshold",
         "",
-        ("60 minutes of input, concurrency 100. *video Map* is the waves of chunks (the sound is encoded in "
-         "the split); *size* the growth of the 2-minute MP4 output against the one pass, measured in part 1."),
+        ("60 minutes of input, concurrency 100. *video Map* is the waves of chunks (the sound part runs beside "
+         "them); *size* the growth of the 2-minute MP4 output against the one pass, measured in part 1."),
         "",
         "| chunk_seconds | kind | chunks | one chunk (s) | video Map (s) | wall (s) | cost | size |",
         "|---:|---|---:|---:|---:|---:|---:|---:|",

@@ -21,7 +21,7 @@ from mediajet.pipeline.definition import (
     THROTTLE_MAX_DELAY_S,
     THROTTLE_RETRY,
 )
-from tests.faults import fail_first_fetch
+from tests.faults import fail_first_s3_copy
 from tests.infra.harness import INBOX, OUTPUT, WORK, Aws, throttle
 from tests.measure import assert_like_single_pass, make_sync_clip
 from tests.media import make_video
@@ -81,7 +81,7 @@ def test_a_broken_input_fails_the_job_through_the_catch(aws: Aws, tmp_path: Path
 
 def test_a_transient_failure_is_retried_with_the_policy(aws: Aws, clip: Path,
                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    fail_first_fetch(monkeypatch)
+    fail_first_s3_copy(monkeypatch)  # an s3:// input is copied inside S3
     job = submit(aws, clip, "audio/clip.mp4", kind="audio", format="mp3")
     execution = aws.wait(aws.execution_arn(job.id))
     assert execution["status"] == "SUCCEEDED", execution
@@ -111,7 +111,7 @@ def test_cancelling_while_a_step_runs_stops_the_execution(aws: Aws, clip: Path) 
 # moto runs the Distributed Map itself (S3 ItemReader, a child execution per part, Retry per part);
 # harness.fail_map_runs_beyond_tolerance makes a failed part fail the Map as Step Functions does.
 
-PARTS = ["v00000", "v00001", "v00002", "v00003"]  # 12 s cut about every 3 s (the split encodes the sound)
+PARTS = ["audio", "v00000", "v00001", "v00002", "v00003"]  # the sound, and 12 s cut about every 3 s
 CHUNKED_STATES = [CHOICE, MAP, JOIN.name]  # between encode and export
 
 
@@ -175,7 +175,7 @@ def test_a_long_video_is_encoded_in_parts_by_the_map_then_joined(
     assert execution["status"] == "SUCCEEDED", execution
     entered = aws.entered_states(execution["executionArn"])
     assert entered[:8] == [*STEP_NAMES[:3], *CHUNKED_STATES, "export", FINALIZE.name]
-    parts = PARTS if kind == "video" else PARTS[:2]
+    parts = PARTS if kind == "video" else PARTS[:3]
     assert aws.invocations == [*STEP_NAMES[:3], *[ENCODE_CHUNK.name] * len(parts), JOIN.name, "export",
                                FINALIZE.name]
     items = [{"job_id": job.id, "part": part} for part in parts]
@@ -250,10 +250,10 @@ def test_a_part_that_fails_for_good_fails_the_job_with_its_error(aws: Aws, long_
 
     real_encode_part = parts.encode_part
 
-    def broken_v00002(ctx, job, options, source, part):
+    def broken_v00002(ctx, job, options, source, part, src_key):
         if part == "v00002":
             raise ProcessFailed("ffmpeg exited with status 1: corrupt piece")
-        return real_encode_part(ctx, job, options, source, part)
+        return real_encode_part(ctx, job, options, source, part, src_key)
 
     monkeypatch.setattr(parts, "encode_part", broken_v00002)
     job = submit(aws, long_clip, "video/long.mp4", width=160)

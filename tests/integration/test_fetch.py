@@ -566,3 +566,50 @@ def test_s3_errors_map_to_job_errors(code: str, status: int, kind: str, transien
 @pytest.mark.parametrize("url", ["s3://", "s3://bucket-only", "s3://bucket/"])
 def test_an_s3_url_without_a_key_is_invalid(url: str, tmp_path: Path) -> None:
     assert fetch_error(url, tmp_path, s3_client=RefusingS3("500", 500)).kind == "invalid_input"
+
+
+# --- S3 to S3: the input is copied inside S3 and probed where it lands ------------------------------
+
+
+def test_an_s3_input_is_copied_inside_s3_pinned_to_the_version_it_sized(s3: Any) -> None:
+    from mediajet.storage.s3 import S3BlobStore
+    from mediajet.storage.s3_fetch import copy_s3
+
+    s3.create_bucket(Bucket="work")
+    s3.put_bucket_versioning(Bucket="inputs", VersioningConfiguration={"Status": "Enabled"})
+    s3.put_object(Bucket="inputs", Key="v.mp4", Body=CLIP)
+    work = S3BlobStore("work", client=s3, multipart_threshold=5 * 1024 * 1024)
+    copy_s3("s3://inputs/v.mp4", work, "jobs/j/input", settings=OPEN)
+    assert s3.get_object(Bucket="work", Key="jobs/j/input")["Body"].read() == CLIP
+
+    small = OPEN.model_copy(update={"max_input_bytes": 1000})
+    with pytest.raises(ProcessingError) as caught:
+        copy_s3("s3://inputs/v.mp4", work, "jobs/k/input", settings=small)
+    assert caught.value.kind == "input_too_large" and not work.exists("jobs/k/input"), "refused before copying"
+    with pytest.raises(ProcessingError) as missing:
+        copy_s3("s3://inputs/nope.mp4", work, "jobs/k/input", settings=OPEN)
+    assert missing.value.kind == "input_unreachable" and "s3://inputs/nope.mp4" in missing.value.message
+
+
+def test_a_video_in_s3_is_probed_in_working_storage_without_a_download(s3: Any, tmp_path: Path,
+                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    from mediajet.pipeline import transfer
+    from mediajet.pipeline.context import StepContext
+    from mediajet.storage.s3 import S3BlobStore
+    from tests.media import make_video
+
+    s3.create_bucket(Bucket="work")
+    s3.upload_file(str(make_video(tmp_path / "clip.mp4")), "inputs", "clip.mp4")
+    work = S3BlobStore("work", client=s3)
+
+    def no_download(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the input passed through this process")
+
+    monkeypatch.setattr(transfer, "fetch", no_download)
+    monkeypatch.setattr(S3BlobStore, "local_path", no_download)
+    ctx = StepContext(jobs=None, work=work, outputs=work, settings=OPEN, scratch=tmp_path / "scratch",  # type: ignore[arg-type]
+                      s3_client=s3)
+    found = transfer.fetch_and_probe(ctx, "s3://inputs/clip.mp4", "jobs/j/input")
+    assert (found.kind, found.format, found.width, found.height) == ("video", "mp4", 320, 240)
+    assert found.duration == pytest.approx(2, abs=0.1) and found.url == "s3://inputs/clip.mp4"
+    assert work.size("jobs/j/input") == (tmp_path / "clip.mp4").stat().st_size

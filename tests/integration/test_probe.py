@@ -212,7 +212,7 @@ def test_a_probe_that_runs_out_of_time_is_a_timeout(media: Path, tmp_path: Path,
     # ffprobe reading a named pipe nobody writes to blocks forever: a stuck probe, deterministically.
     stuck = tmp_path / "stuck"
     os.mkfifo(stuck)
-    monkeypatch.setattr(probe_module, "probe_argv", lambda path: [ffprobe(), "-v", "error", "-i", str(stuck)])
+    monkeypatch.setattr(probe_module, "probe_argv", lambda path, access=None: [ffprobe(), "-v", "error", "-i", str(stuck)])
     with pytest.raises(ProcessingError) as caught:
         probe(media / "clip.mp4", timeout=0.5)
     assert caught.value.kind == "timeout"

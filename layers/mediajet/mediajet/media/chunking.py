@@ -23,14 +23,16 @@ from __future__ import annotations
 import bisect
 import csv
 import itertools
+import json
 import statistics
 import threading
 from pathlib import Path
 
 from pydantic import BaseModel
 
-from mediajet.media import runner
-from mediajet.media.inputs import input_args
+from mediajet.media import mp4_index, runner
+from mediajet.media.inputs import LOCAL, Access, input_args
+from mediajet.media.mp4_index import ReadRange
 
 # Containers with a seek index: a stream-copy seek lands exactly on the keyframe asked for.
 SEEKABLE_FORMATS = ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm")
@@ -65,17 +67,68 @@ class ChunkPlan(BaseModel):
     frame_duration: float
 
 
-def scan_argv(path: Path) -> list[str]:
+def scan_argv(path: Path | str, access: Access = LOCAL) -> list[str]:
     return ["ffprobe", "-hide_banner", "-loglevel", "error", "-of", "csv=p=1",
             "-show_entries", ("format=start_time,format_name:stream=index,codec_type,width,height:"
-            "stream_disposition=attached_pic:packet=stream_index,pts_time,flags"), *input_args(path)]
+            "stream_disposition=attached_pic:packet=stream_index,pts_time,flags"),
+            *input_args(path, access=access)]
 
 
-def scan(path: Path, *, timeout: float, stop: threading.Event | None = None) -> Scan | None:
-    """The largest picture stream's packets, or None when the input has none or no usable timestamps."""
-    result = runner.run(scan_argv(path.absolute()), timeout=timeout, capture_stdout=True, stop=stop,
+def header_argv(path: Path | str, access: Access = LOCAL) -> list[str]:
+    """What the index-based scan needs besides the index: the streams and where ffmpeg starts them."""
+    return ["ffprobe", "-hide_banner", "-loglevel", "error", "-of", "json",
+            "-show_entries", ("format=start_time,format_name:stream=index,codec_type,width,height,start_time:"
+                              "stream_disposition=attached_pic"), *input_args(path, access=access)]
+
+
+def scan(path: Path | str, *, timeout: float, stop: threading.Event | None = None, access: Access = LOCAL,
+         read: ReadRange | None = None, size: int = 0) -> Scan | None:
+    """The largest picture stream's packets, or None when the input has none or no usable timestamps.
+
+    With `read` (ranged reads of the same file) an MP4/MOV is scanned from its index without reading
+    its media; anything else, or an index this cannot read as ffmpeg does, is scanned by ffprobe."""
+    if read is not None:
+        header = runner.run(header_argv(path, access), timeout=timeout, capture_stdout=True, stop=stop,
+                            error_kind="unsupported_media", what="ffprobe")
+        found = scan_index(header.stdout.decode("utf-8", "replace"), read, size)
+        if found is not None:
+            return found
+    result = runner.run(scan_argv(path, access), timeout=timeout, capture_stdout=True, stop=stop,
                         error_kind="unsupported_media", what="ffprobe")
     return parse_scan(result.stdout.decode("utf-8", "replace"))
+
+
+def scan_index(header_json: str, read: ReadRange, size: int) -> Scan | None:
+    """The scan ffprobe would give, from an MP4's sample tables (media/mp4_index.py), or None.
+
+    ffmpeg makes one stream per track, in order, so the header's stream index is the track's. Sample
+    times are the track's ticks; ffmpeg shifts them by the edit list, which ffprobe's stream start time
+    already reports: the earliest sample sits there, the rest keep their distance from it."""
+    try:
+        header = json.loads(header_json)
+        fmt, streams = header.get("format", {}), header.get("streams", [])
+        if fmt.get("format_name") != SEEKABLE_FORMATS[0]:
+            return None
+        start = float(fmt.get("start_time", 0))
+        pictures = {int(s["index"]): int(s.get("width", 0)) * int(s.get("height", 0)) for s in streams
+                    if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")}
+        starts = {int(s["index"]): float(s["start_time"]) for s in streams if "start_time" in s}
+    except (ValueError, TypeError, KeyError, AttributeError):
+        return None
+    tracks = mp4_index.read_tracks(read, size)
+    if not pictures or tracks is None or len(tracks) != len(streams):
+        return None
+    stream = max(pictures, key=lambda index: pictures[index])
+    track = tracks[stream]
+    if track.handler != "vide" or not track.pts or stream not in starts:
+        return None
+    first = min(track.pts)
+    if track.edit_start is not None and first < track.edit_start:
+        return None  # the edit hides leading samples: ffmpeg drops them, this would not
+    offset, scale = starts[stream] - start, 1 / track.timescale
+    packets = [Packet(pts=offset + (pts - first) * scale, key=key)
+               for pts, key in zip(track.pts, track.keys, strict=True)]
+    return Scan(stream=stream, format_name=fmt["format_name"], packets=packets)
 
 
 def parse_scan(text: str) -> Scan | None:

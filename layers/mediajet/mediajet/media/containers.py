@@ -19,18 +19,23 @@ _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 def truncation(path: Path, container: str) -> str | None:
     """Why the file looks cut short, or None. `container` is the normalised probe format."""
-    check = _CHECKS.get(container)
-    if check is None:
-        return None
-    size = path.stat().st_size
     with path.open("rb") as f:
-        return check(f, size)
+        return truncation_of(f, path.stat().st_size, container)
+
+
+def truncation_of(f: BinaryIO, size: int, container: str) -> str | None:
+    """`truncation` of an open file of `size` bytes."""
+    check = _CHECKS.get(container)
+    return None if check is None else check(f, size)
 
 
 def is_webm(path: Path) -> bool:
-    """Matroska and WebM share a demuxer; the EBML header's DocType says which one it is."""
     with path.open("rb") as f:
-        header = f.read(64)
+        return is_webm_header(f.read(64))
+
+
+def is_webm_header(header: bytes) -> bool:
+    """Matroska and WebM share a demuxer; the EBML header's DocType says which one it is."""
     return header.startswith(_EBML_MAGIC) and b"webm" in header
 
 

@@ -9,7 +9,9 @@ switches to a huge size partway through is stopped there (media/runner.py) inste
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO, Protocol
 
 from mediajet.settings import get_settings
 
@@ -27,9 +29,33 @@ PROTOCOLS = "file,pipe"
 INT_MAX = 2**31 - 1  # the largest -max_pixels ffmpeg takes
 
 
-def input_args(path: Path | str, *, pre: list[str] | None = None) -> list[str]:
+@dataclass(frozen=True)
+class Access:
+    """How ffmpeg reaches an input: the protocols it may use and their options. Anything but a local
+    file is our own loopback reader of stored media (storage/media_source.py), never a user's URL."""
+
+    protocols: str = PROTOCOLS
+    options: tuple[str, ...] = ()
+
+
+LOCAL = Access()
+
+
+class Readable(Protocol):
+    """An input ffprobe opens as `arg` and checks read with `open()`: a local file, or stored media read
+    in place (storage/media_source.py)."""
+
+    arg: str
+    access: Access
+    size: int
+    name: str  # the file name (its extension settles some formats)
+
+    def open(self) -> BinaryIO: ...
+
+
+def input_args(path: Path | str, *, pre: list[str] | None = None, access: Access = LOCAL) -> list[str]:
     """The input part of an argv: guard flags, then any per-input options (`-ss`), then `-i`."""
-    return ["-protocol_whitelist", PROTOCOLS, "-format_whitelist", ",".join(SAFE_DEMUXERS),
+    return ["-protocol_whitelist", access.protocols, *access.options, "-format_whitelist", ",".join(SAFE_DEMUXERS),
             *decoder_cap(get_settings().max_pixels), *(pre or []), "-i", str(path)]
 
 

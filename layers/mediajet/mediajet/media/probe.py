@@ -13,12 +13,13 @@ import json
 import math
 import re
 import threading
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from mediajet.errors import ProcessFailed, ProcessingError
 from mediajet.media import containers, runner
-from mediajet.media.inputs import input_args
+from mediajet.media.inputs import LOCAL, Access, Readable, input_args
 from mediajet.models.file import Codecs, File
 from mediajet.settings import Settings, get_settings
 
@@ -47,42 +48,66 @@ _WHITELIST_REFUSAL = "its container format is not one this server accepts"
 _LOG_PREFIX = re.compile(r"^\[[^\]]*@ 0x[0-9a-f]+\]\s*")
 
 
-def probe_argv(path: Path) -> list[str]:
+def probe_argv(path: Path | str, access: Access = LOCAL) -> list[str]:
     return ["ffprobe", "-hide_banner", "-loglevel", "error", "-print_format", "json",
-            "-show_format", "-show_streams", *input_args(path)]
+            "-show_format", "-show_streams", *input_args(path, access=access)]
+
+
+@dataclass(frozen=True)
+class _LocalFile:
+    path: Path
+    size: int
+    access: Access = LOCAL
+
+    @property
+    def arg(self) -> str:
+        return str(self.path)
+
+    @property
+    def name(self) -> str:
+        return self.path.name
+
+    def open(self) -> BinaryIO:
+        return self.path.open("rb")
 
 
 def probe(path: Path, *, url: str | None = None, timeout: float = 60, stop: threading.Event | None = None,
           settings: Settings | None = None) -> File:
     """`settings`: the step's (`ctx.settings`); None means this process's (tests, the CLI)."""
     path = Path(path).absolute()  # ffprobe runs in a private working directory
-    url = url or path.as_uri()
-    settings = settings or get_settings()
     try:
         size = path.stat().st_size
     except OSError as exc:
         raise ProcessingError(f"the input file could not be opened ({exc.strerror})",
                               kind="input_unreachable") from exc
-    if size == 0:
+    return probe_readable(_LocalFile(path, size), url=url or path.as_uri(), timeout=timeout, stop=stop,
+                          settings=settings)
+
+
+def probe_readable(source: Readable, *, url: str, timeout: float = 60, stop: threading.Event | None = None,
+                   settings: Settings | None = None) -> File:
+    """`probe` of a file read where it is stored (ranged reads), not copied first."""
+    settings = settings or get_settings()
+    if source.size == 0:
         raise ProcessingError("the input is empty (0 bytes); check that the URL serves the whole file",
                               kind="unsupported_media")
     try:
-        data = _ffprobe(path, timeout, stop)
+        data = _ffprobe(source, timeout, stop)
     except ProcessingError as failure:
         if failure.kind != "unsupported_media":
             raise
-        found = _pillow_still(path, url, size, settings)  # some stills only Pillow can parse
+        found = _pillow_still(source, url, settings)  # some stills only Pillow can parse
         if found is None:
             raise
     else:
-        found = _describe(data, path, url, size, settings)
-    _refuse_truncated(path, found.format)
+        found = _describe(data, source, url, settings)
+    _refuse_truncated(source, found.format)
     return found
 
 
-def _ffprobe(path: Path, timeout: float, stop: threading.Event | None) -> dict[str, Any]:
+def _ffprobe(source: Readable, timeout: float, stop: threading.Event | None) -> dict[str, Any]:
     try:
-        result = runner.run(probe_argv(path), timeout=timeout, capture_stdout=True, stop=stop,
+        result = runner.run(probe_argv(source.arg, source.access), timeout=timeout, capture_stdout=True, stop=stop,
                             error_kind="unsupported_media", what="ffprobe")
     except ProcessFailed as exc:
         if exc.kind in ("resolution_too_large", "out_of_memory"):
@@ -94,7 +119,7 @@ def _ffprobe(path: Path, timeout: float, stop: threading.Event | None) -> dict[s
                 kind="timeout",
             ) from exc
         raise ProcessingError(
-            f"the input is not a media file this server can read ({_reason(exc.stderr_tail, path)}); "
+            f"the input is not a media file this server can read ({_reason(exc.stderr_tail, source.arg)}); "
             "send a complete video, audio or image file",
             kind="unsupported_media",
         ) from exc
@@ -106,7 +131,7 @@ def _ffprobe(path: Path, timeout: float, stop: threading.Event | None) -> dict[s
     return data if isinstance(data, dict) else {}
 
 
-def _reason(stderr_tail: str, path: Path) -> str:
+def _reason(stderr_tail: str, path: str) -> str:
     """ffprobe's own words, without log prefixes, our working paths or the whole demuxer whitelist."""
     lines = [_LOG_PREFIX.sub("", line).replace(f"{path}: ", "").replace(str(path), "the file")
              for line in stderr_tail.splitlines() if line.strip()]
@@ -116,7 +141,7 @@ def _reason(stderr_tail: str, path: Path) -> str:
     return "; ".join(dict.fromkeys(lines)) or "no details"
 
 
-def _describe(data: dict[str, Any], path: Path, url: str, size: int, settings: Settings) -> File:
+def _describe(data: dict[str, Any], source: Readable, url: str, settings: Settings) -> File:
     streams = [s for s in data.get("streams") or [] if isinstance(s, dict)]
     fmt_info = data.get("format") or {}
     pictures = [s for s in streams if s.get("codec_type") == "video"
@@ -126,13 +151,13 @@ def _describe(data: dict[str, Any], path: Path, url: str, size: int, settings: S
         raise ProcessingError("the input has no audio, video or image stream", kind="unsupported_media")
     picture = max(pictures, key=lambda s: (s.get("width") or 0) * (s.get("height") or 0), default=None)
     sound = sounds[0] if sounds else None
-    fmt = _format(fmt_info, path, picture, sounds)
+    fmt = _format(fmt_info, source, picture, sounds)
     codecs = Codecs(video=_codec(picture), audio=_codec(sound))
     duration = _number(fmt_info.get("duration")) or max(
         (_number(s.get("duration")) or 0.0 for s in streams), default=0.0) or None
 
     if picture is not None and _is_still(fmt, picture, duration) and not sounds:
-        still = _pillow_still(path, url, size, settings)  # also knows the EXIF orientation
+        still = _pillow_still(source, url, settings)  # also knows the EXIF orientation
         if still is not None:
             return still
         if fmt in ("png", "avif") or not picture.get("width"):
@@ -140,7 +165,7 @@ def _describe(data: dict[str, Any], path: Path, url: str, size: int, settings: S
                                   kind="unsupported_media")
         width, height = _display_size(picture)
         return File(kind="image", url=url, format=fmt, width=width, height=height, codecs=codecs,
-                    filesize=size)
+                    filesize=source.size)
 
     width, height = _display_size(picture) if picture is not None else (None, None)
     if picture is not None and not (width and height):
@@ -148,13 +173,13 @@ def _describe(data: dict[str, Any], path: Path, url: str, size: int, settings: S
                               kind="unsupported_media")
     bitrate = _integer(fmt_info.get("bit_rate"))
     if bitrate is None and duration:
-        bitrate = int(size * 8 / duration)
+        bitrate = int(source.size * 8 / duration)
     return File(kind="video" if picture is not None else "audio", url=url, format=fmt, width=width,
                 height=height, duration=round(duration, 3) if duration else None, codecs=codecs,
-                filesize=size, fps=_fps(picture), bitrate=bitrate)
+                filesize=source.size, fps=_fps(picture), bitrate=bitrate)
 
 
-def _format(fmt_info: dict[str, Any], path: Path, picture: dict[str, Any] | None,
+def _format(fmt_info: dict[str, Any], source: Readable, picture: dict[str, Any] | None,
             sounds: list[dict[str, Any]]) -> str:
     name = str(fmt_info.get("format_name") or "")
     if name.startswith("mov,mp4"):
@@ -166,10 +191,11 @@ def _format(fmt_info: dict[str, Any], path: Path, picture: dict[str, Any] | None
         if brand.startswith(("3gp", "3g2")):
             return brand[:3]
         if not brand:  # classic QuickTime files have no ftyp box
-            return "mp4" if path.suffix.lower() in (".mp4", ".m4v") else "mov"
+            return "mp4" if source.name.lower().endswith((".mp4", ".m4v")) else "mov"
         return "mp4"
     if name.startswith("matroska"):
-        return "webm" if containers.is_webm(path) else "mkv"
+        with source.open() as f:
+            return "webm" if containers.is_webm_header(f.read(64)) else "mkv"
     if name == "ogg":
         return "opus" if sounds and all(s.get("codec_name") == "opus" for s in sounds) else "ogg"
     if name == "image2":
@@ -221,7 +247,7 @@ def _fps(stream: dict[str, Any] | None) -> float | None:
     return None
 
 
-def _pillow_still(path: Path, url: str, size: int, settings: Settings) -> File | None:
+def _pillow_still(source: Readable, url: str, settings: Settings) -> File | None:
     """Header-only read with Pillow (Image.open does not decode); None when Pillow cannot read it."""
     from PIL import Image
 
@@ -229,7 +255,7 @@ def _pillow_still(path: Path, url: str, size: int, settings: Settings) -> File |
 
     guard_pixels(settings)
     try:
-        with Image.open(path, formats=OPENERS) as image:
+        with source.open() as f, Image.open(f, formats=OPENERS) as image:
             fmt, codec = PILLOW_FORMATS[str(image.format)]
             width, height = image.size
             frames = 1 if fmt == "jpeg" else int(getattr(image, "n_frames", 1) or 1)
@@ -242,11 +268,12 @@ def _pillow_still(path: Path, url: str, size: int, settings: Settings) -> File |
     except Exception:  # noqa: BLE001 - any parser failure means "not an image we can read"
         return None
     return File(kind="image" if frames == 1 else "video", url=url, format=fmt, width=width, height=height,
-                codecs=Codecs(video=codec), filesize=size)
+                codecs=Codecs(video=codec), filesize=source.size)
 
 
-def _refuse_truncated(path: Path, fmt: str | None) -> None:
-    reason = containers.truncation(path, fmt or "")
+def _refuse_truncated(source: Readable, fmt: str | None) -> None:
+    with source.open() as f:
+        reason = containers.truncation_of(f, source.size, fmt or "")
     if reason:
         raise ProcessingError(f"the input is incomplete: {reason}; the upload or download was probably cut off",
                               kind="unsupported_media")

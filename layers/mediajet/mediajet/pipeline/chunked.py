@@ -1,18 +1,18 @@
-"""The encode step's parallel path: split a long video into keyframe-aligned pieces, encode each piece
-as its own part, join the parts by stream copy. See media/chunking.py.
+"""The encode step's parallel path: plan keyframe-aligned chunks of a long video, encode each chunk as
+its own part, join the parts by stream copy. See media/chunking.py.
 
-The sound is encoded once, whole, by the split itself while it cuts the pieces: the split already has
-the input on local disk, cutting is I/O and the sound one core's work, so it costs the split little,
-where a part of its own would first have to download the whole input again (on Lambda the longest
-part by far: BENCHMARKS.md, "Chunked encoding").
+Nothing copies the input around: the plan comes from the input's index (an MP4's sample tables, read
+by ranged reads) and each part reads only its own piece of the working copy, in place
+(storage/media_source.py: the file itself locally, ranged GETs on S3). The sound is a part of its own,
+encoded once, whole, beside the video parts.
 
 Everything lives in working storage under `jobs/<id>/chunks/`, so the parts can run anywhere (threads
 here, a Step Functions Map of Lambdas on AWS) and the execution state stays `{job_id, chunks: {key,
 count}}`, whatever the length of the input:
 
     plan.json         the ChunkPlan and the stream it cuts
-    items.json        the parts: [{"job_id", "part": "v00000"}, ...] (the Map's item list)
-    src/v00000.mkv    the pieces (stream copies of the input)
+    items.json        the parts: [{"job_id", "part": "audio"}, {"job_id", "part": "v00000"}, ...]
+                      (the Map's item list; the sound first, as it takes longest)
     out/v00000.nut    the encoded parts; a part whose output exists is done
     out/audio         the encoded sound (MP4 or Matroska, see media/plans/chunked.py)
 """
@@ -37,12 +37,14 @@ from mediajet.models.job import Job
 from mediajet.models.options import AdaptiveOptions, MediaOptions, VideoOptions
 from mediajet.pipeline.context import StepContext
 from mediajet.settings import Settings
+from mediajet.storage.media_source import MediaSource, media_source
 from mediajet.store.base import transition
 
 log = logging.getLogger("mediajet.pipeline")
 
 AUDIO = "audio"
 CHUNKED_KINDS = ("video", "adaptive_video")
+JOIN_THREADS = 8  # parts downloaded at once by the join
 
 
 class SplitPlan(BaseModel):
@@ -51,7 +53,7 @@ class SplitPlan(BaseModel):
     audio: bool
 
     def parts(self) -> list[str]:
-        return [part_name(c.index) for c in self.plan.chunks]
+        return [AUDIO] * self.audio + [part_name(c.index) for c in self.plan.chunks]
 
 
 def part_name(index: int) -> str:
@@ -78,10 +80,6 @@ def _part_index(part: str) -> int:
     return int(part.removeprefix("v"))
 
 
-def _piece_key(job_id: str, index: int) -> str:
-    return f"{prefix(job_id)}/src/{part_name(index)}.mkv"
-
-
 def wants_chunks(settings: Settings, kind: str, source: File) -> bool:
     """Long enough to be cut (the keyframes may still say no: see split)."""
     limit = settings.chunk_min_duration
@@ -90,28 +88,28 @@ def wants_chunks(settings: Settings, kind: str, source: File) -> bool:
 
 
 def split(ctx: StepContext, job: Job, options: MediaOptions, source: File, src_key: str) -> dict | None:
-    """Cut the input into pieces and list the parts; None when it is better encoded in one pass
-    (short, or no clean keyframes to cut at). Returns the state the fan-out reads."""
+    """Plan the parts and list them; None when the input is better encoded in one pass (short, or no
+    clean keyframes to cut at). Returns the state the fan-out reads."""
     if not wants_chunks(ctx.settings, job.kind, source):
         return None
     assert isinstance(options, VideoOptions | AdaptiveOptions)
-    if ctx.work.exists(_plan_key(job.id)):  # resumed or retried: the pieces are already there
+    if ctx.work.exists(_plan_key(job.id)):  # resumed or retried: planned already
         split_plan = _load_plan(ctx, job.id)
     else:
-        with ctx.work.local_path(src_key) as src:
+        with media_source(ctx.work, src_key) as src:
             split_plan = _plan(ctx, options, source, src)
-            if split_plan is None:
-                return None
-            _cut(ctx, job.id, split_plan, src, options, source)
-        _put_json(ctx, _plan_key(job.id), split_plan.model_dump(mode="json"))  # last: the pieces are in
+        if split_plan is None:
+            return None
+        _put_json(ctx, _plan_key(job.id), split_plan.model_dump(mode="json"))
     items = [{"job_id": job.id, "part": part} for part in split_plan.parts()]
     _put_json(ctx, items_key(job.id), items)
     log.info("job %s: %d chunks", job.id, len(split_plan.plan.chunks), extra={"job_id": job.id})
     return {"key": items_key(job.id), "count": len(items)}
 
 
-def _plan(ctx: StepContext, options: VideoOptions | AdaptiveOptions, source: File, src: Path) -> SplitPlan | None:
-    scanned = chunking.scan(src, timeout=min(600.0, ctx.remaining_s()), stop=ctx.stop)
+def _plan(ctx: StepContext, options: VideoOptions | AdaptiveOptions, source: File, src: MediaSource) -> SplitPlan | None:
+    scanned = chunking.scan(src.arg, timeout=min(600.0, ctx.remaining_s()), stop=ctx.stop, access=src.access,
+                            read=src.read, size=src.size)
     if scanned is None:
         return None
     hls = isinstance(options, AdaptiveOptions)
@@ -124,27 +122,9 @@ def _plan(ctx: StepContext, options: VideoOptions | AdaptiveOptions, source: Fil
     return SplitPlan(stream=scanned.stream, plan=plan, audio=source.has_audio and not options.mute)
 
 
-def _cut(ctx: StepContext, job_id: str, split_plan: SplitPlan, src: Path, options: VideoOptions | AdaptiveOptions,
-         source: File) -> None:
-    """Cut the pieces and, meanwhile, encode the sound; both land in working storage."""
-    with ctx.tempdir("pieces-") as tmp, ThreadPoolExecutor(max_workers=1) as sound_worker:
-        sound = None
-        if split_plan.audio:
-            out = tmp / AUDIO
-            sound = sound_worker.submit(_run, ctx, argv.audio_argv(options, source, src.absolute(), out),
-                                        "ffmpeg (sound)")
-        for chunk in split_plan.plan.chunks:
-            piece = tmp / f"{part_name(chunk.index)}.mkv"
-            _run(ctx, argv.piece_argv(src, split_plan.stream, chunk, split_plan.plan.frame_duration, piece),
-                 what="ffmpeg (split)")
-            ctx.work.put_file(_piece_key(job_id, chunk.index), piece, move=True)
-        if sound is not None:
-            sound.result()
-            ctx.work.put_file(_out_key(job_id, AUDIO), out, move=True)
-
-
-def encode_part(ctx: StepContext, job: Job, options: MediaOptions, source: File, part: str) -> None:
-    """Encode one part into working storage (a no-op when an earlier attempt finished it)."""
+def encode_part(ctx: StepContext, job: Job, options: MediaOptions, source: File, part: str, src_key: str) -> None:
+    """Encode one part (a chunk's video, or the whole sound) into working storage, reading the input in
+    place; a no-op when an earlier attempt finished it."""
     if job.status == "cancelled":
         raise Cancelled("the job was cancelled")
     out_key = _out_key(job.id, part)
@@ -152,10 +132,17 @@ def encode_part(ctx: StepContext, job: Job, options: MediaOptions, source: File,
         return
     assert isinstance(options, VideoOptions | AdaptiveOptions)
     split_plan = _load_plan(ctx, job.id)
-    chunk = split_plan.plan.chunks[_part_index(part)]
-    with ctx.tempdir("part-") as tmp, ctx.work.local_path(_piece_key(job.id, chunk.index)) as piece:
-        out = tmp / f"{part}.nut"
-        _run(ctx, _chunk_argv(options, source, piece.absolute(), chunk, out))
+    with ctx.tempdir("part-") as tmp, media_source(ctx.work, src_key) as src:
+        if part == AUDIO:
+            out = tmp / AUDIO
+            _run(ctx, argv.audio_argv(options, source, src.arg, out, access=src.access), "ffmpeg (sound)")
+        else:
+            chunk = split_plan.plan.chunks[_part_index(part)]
+            piece = tmp / "piece.mkv"
+            _run(ctx, argv.piece_argv(src.arg, split_plan.stream, chunk, split_plan.plan.frame_duration, piece,
+                                      access=src.access), what="ffmpeg (piece)")
+            out = tmp / f"{part}.nut"
+            _run(ctx, _chunk_argv(options, source, piece.absolute(), chunk, out))
         ctx.work.put_file(out_key, out, move=True)
     _record_progress(ctx, job.id, len(split_plan.parts()))
 
@@ -173,11 +160,11 @@ def join(ctx: StepContext, job: Job, options: MediaOptions, out_dir: Path) -> Pa
     split_plan = _load_plan(ctx, job.id)
     chunks = split_plan.plan.chunks
     with ctx.tempdir("join-") as tmp, ExitStack() as stored:
-        local = [(stored.enter_context(ctx.work.local_path(_out_key(job.id, part_name(c.index)))), c)
-                 for c in chunks]
+        keys = [_out_key(job.id, part_name(c.index)) for c in chunks] + [_out_key(job.id, AUDIO)] * split_plan.audio
+        paths = _local_paths(ctx, keys, stored)
         listing = tmp / "chunks.ffconcat"
-        listing.write_text(argv.concat_list(local, [c.zero for c in chunks[1:]] + [None]))
-        audio = stored.enter_context(ctx.work.local_path(_out_key(job.id, AUDIO))) if split_plan.audio else None
+        listing.write_text(argv.concat_list(list(zip(paths, chunks)), [c.zero for c in chunks[1:]] + [None]))
+        audio = paths[-1] if split_plan.audio else None
         offset = split_plan.plan.video_offset
         source = File.model_validate(job.encode_task.input)
         if isinstance(options, AdaptiveOptions):
@@ -190,12 +177,19 @@ def join(ctx: StepContext, job: Job, options: MediaOptions, out_dir: Path) -> Pa
     return main
 
 
+def _local_paths(ctx: StepContext, keys: list[str], stack: ExitStack) -> list[Path]:
+    """Local copies of `keys`, fetched JOIN_THREADS at a time (on S3: one download each), removed when
+    `stack` closes. Each entered context lands on the stack as soon as it is open, whatever fails."""
+    with ThreadPoolExecutor(max_workers=JOIN_THREADS) as pool:
+        return list(pool.map(lambda key: stack.enter_context(ctx.work.local_path(key)), keys))
+
+
 def _run(ctx: StepContext, command: list[str], what: str = "ffmpeg") -> None:
     runner.run(command, timeout=ctx.remaining_s(), cancel=ctx.cancel, stop=ctx.stop, what=what)
 
 
 def _record_progress(ctx: StepContext, job_id: str, total: int) -> None:
-    done = sum(1 for key in ctx.work.keys(f"{prefix(job_id)}/out/") if key.endswith(".nut"))  # not the sound
+    done = sum(1 for _ in ctx.work.keys(f"{prefix(job_id)}/out/"))
     percent = min(99, done * 100 // max(1, total))
 
     def change(job: Job) -> Job | None:

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from mediajet.errors import ProcessingError
 from mediajet.media import engine
-from mediajet.media.probe import probe
+from mediajet.media.inputs import Readable
+from mediajet.media.probe import probe, probe_readable
 from mediajet.models.file import File
 from mediajet.models.job import Job
 from mediajet.models.options import MediaOptions
@@ -26,6 +27,7 @@ from mediajet.settings import Settings
 from mediajet.storage import paths
 from mediajet.storage.base import BlobStore
 from mediajet.storage.fetch import fetch
+from mediajet.storage.media_source import media_source
 
 EXPORT_THREADS = 16  # files exported at once (S3 copies are requests; the local store renames)
 
@@ -54,20 +56,38 @@ def ensure_fetched(ctx: StepContext, url: str, key: str) -> None:
 
 
 def fetch_and_probe(ctx: StepContext, url: str, key: str) -> File:
-    """Fetch `url` into working storage at `key` and probe it. The fresh download is probed before it
-    is stored, so on S3 a bad input is never uploaded and a good one is not downloaded back to be probed."""
-    if ctx.work.exists(key):  # a resumed or retried job: the copy is already there
-        with ctx.work.local_path(key) as path:
-            return probe_checked(ctx, path, url=url)
+    """Fetch `url` into working storage at `key` and probe it.
+
+    An s3:// input bound for S3 working storage is copied inside S3 and probed where it lands (ranged
+    reads of its header): an hour of video never passes through the function. Anything else is
+    downloaded once and probed before it is stored, so a bad download is never uploaded."""
+    if not ctx.work.exists(key) and _copies_inside_s3(ctx, url):
+        from mediajet.storage.s3_fetch import copy_s3
+
+        copy_s3(url, ctx.work, key, settings=ctx.settings)  # type: ignore[arg-type]
+    if ctx.work.exists(key):  # copied just now, or a resumed or retried job
+        with media_source(ctx.work, key) as stored:
+            return probe_checked(ctx, stored, url=url)
     with local_copy(ctx, url) as (path, scratch):
         found = probe_checked(ctx, path, url=url)
         ctx.work.put_file(key, path, move=scratch)
     return found
 
 
-def probe_checked(ctx: StepContext, path: Path, *, url: str) -> File:
+def _copies_inside_s3(ctx: StepContext, url: str) -> bool:
+    from mediajet.storage.s3 import S3BlobStore
+
+    own = ctx.resolve_own_url(url) if ctx.resolve_own_url else None
+    return url.startswith("s3://") and own is None and isinstance(ctx.work, S3BlobStore)
+
+
+def probe_checked(ctx: StepContext, source: Path | Readable, *, url: str) -> File:
     """Probe, then enforce the duration and resolution limits before any encoding starts."""
-    found = probe(path, url=url, timeout=min(120.0, ctx.remaining_s()), stop=ctx.stop, settings=ctx.settings)
+    timeout = min(120.0, ctx.remaining_s())
+    if isinstance(source, Path):
+        found = probe(source, url=url, timeout=timeout, stop=ctx.stop, settings=ctx.settings)
+    else:
+        found = probe_readable(source, url=url, timeout=timeout, stop=ctx.stop, settings=ctx.settings)
     limits = ctx.settings
     if found.duration and found.duration > limits.max_duration_s:
         raise ProcessingError(

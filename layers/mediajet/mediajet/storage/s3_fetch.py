@@ -15,7 +15,7 @@ from typing import Any
 from mediajet.errors import InvalidRequest, ProcessingError, TransientError
 from mediajet.settings import Settings
 from mediajet.storage.fetch_result import FetchResult, remove_partial, too_large
-from mediajet.storage.s3 import parse_s3_uri
+from mediajet.storage.s3 import S3BlobStore, parse_s3_uri
 
 NOT_FOUND_CODES = frozenset({"404", "NoSuchKey", "NotFound", "NoSuchBucket", "NoSuchVersion"})
 FORBIDDEN_CODES = frozenset({"403", "AccessDenied", "Forbidden", "AllAccessDisabled", "AccountProblem",
@@ -34,16 +34,36 @@ def parse_s3_url(url: str) -> tuple[str, str]:
         raise ProcessingError(exc.message, kind=exc.kind) from None
 
 
-def fetch_s3(url: str, dest: Path, *, settings: Settings, s3_client: Any = None) -> FetchResult:
+def _sized(client: Any, url: str, settings: Settings) -> tuple[str, str, dict[str, Any], dict[str, str] | None]:
+    """(bucket, key, head, version pin) of an input within the size limit."""
     bucket, key = parse_s3_url(url)
-    client = s3_client if s3_client is not None else _default_client()
     where = f"s3://{bucket}/{key}"
     with _s3_errors(where):
         head = client.head_object(Bucket=bucket, Key=key)
     size = int(head.get("ContentLength", 0))
     if size > settings.max_input_bytes:
         raise too_large(size, settings.max_input_bytes, where=where)
-    extra = {"VersionId": head["VersionId"]} if head.get("VersionId") else None
+    return bucket, key, head, ({"VersionId": head["VersionId"]} if head.get("VersionId") else None)
+
+
+def copy_s3(url: str, dest: S3BlobStore, dest_key: str, *, settings: Settings) -> None:
+    """Copy an s3:// input into `dest` inside S3 (multipart above the store's threshold, parts in
+    parallel), pinned to the version that was sized: no byte passes through this process."""
+    bucket, key, _, pin = _sized(dest.client, url, settings)
+    where = f"s3://{bucket}/{key}"
+    with _s3_errors(where, action="s3:GetObjectVersion" if pin else "s3:GetObject"):
+        dest.client.copy({"Bucket": bucket, "Key": key, **(pin or {})}, dest.bucket, dest_key,
+                         Config=dest.transfer_config())
+    copied = dest.size(dest_key)
+    if copied > settings.max_input_bytes:  # unversioned, and replaced by a larger object after the size check
+        dest.delete_prefix(dest_key)
+        raise too_large(copied, settings.max_input_bytes, where=where)
+
+
+def fetch_s3(url: str, dest: Path, *, settings: Settings, s3_client: Any = None) -> FetchResult:
+    client = s3_client if s3_client is not None else _default_client()
+    bucket, key, head, extra = _sized(client, url, settings)
+    where = f"s3://{bucket}/{key}"
     try:
         with _s3_errors(where, action="s3:GetObjectVersion" if extra else "s3:GetObject"):
             client.download_file(bucket, key, str(dest), ExtraArgs=extra)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from mediajet.media.chunking import Chunk
-from mediajet.media.inputs import input_args
+from mediajet.media.inputs import LOCAL, Access, input_args
 from mediajet.media.plans.common import ffmpeg_head, trim
 from mediajet.media.plans.hls import audio_codec, hls_args, renditions_for, variant_map, video_streams
 from mediajet.media.plans.video import audio_args, codec_args, container_args, video_filters
@@ -33,13 +33,16 @@ def precise(value: float) -> str:
     return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
 
 
-def piece_argv(src: Path, stream: int, chunk: Chunk, frame: float, out: Path) -> list[str]:
+def piece_argv(src: Path | str, stream: int, chunk: Chunk, frame: float, out: Path,
+               access: Access = LOCAL) -> list[str]:
+    """`src`: the input in place (a path, or our loopback reader's URL: storage/media_source.py); the
+    seek reads only the piece's bytes."""
     # A stream-copy seek starts at the keyframe at or before its target; a quarter frame past the
     # piece's keyframe can only land on that keyframe, whatever the rounding.
     seek = ["-ss", precise(chunk.piece_start + frame / 4)] if chunk.piece_start > 0 else []
     count = ["-frames:v", str(chunk.piece_packets)] if chunk.piece_packets else []
-    return [*ffmpeg_head(), *input_args(src, pre=seek), "-map", f"0:{stream}", "-c", "copy", *count,
-            "-f", "matroska", str(out)]
+    return [*ffmpeg_head(), *input_args(src, pre=seek, access=access), "-map", f"0:{stream}", "-c", "copy",
+            *count, "-f", "matroska", str(out)]
 
 
 def _chunk_input(piece: Path, chunk: Chunk) -> list[str]:
@@ -62,7 +65,8 @@ def hls_chunk_argv(options: AdaptiveOptions, source: File, piece: Path, chunk: C
     return [*ffmpeg_head(), *_chunk_input(piece, chunk), *streams, "-an", "-sn", "-dn", *INTERMEDIATE, str(out)]
 
 
-def audio_argv(options: VideoOptions | AdaptiveOptions, source: File, src: Path, out: Path) -> list[str]:
+def audio_argv(options: VideoOptions | AdaptiveOptions, source: File, src: Path | str, out: Path,
+               access: Access = LOCAL) -> list[str]:
     """The sound of the requested range, encoded once, with the single pass's codec and bitrate."""
     cut = trim(options.start, options.end, source)
     if isinstance(options, VideoOptions):
@@ -70,7 +74,7 @@ def audio_argv(options: VideoOptions | AdaptiveOptions, source: File, src: Path,
     else:
         codec = audio_codec(options.level)
     container = "mp4" if codec[1] == "aac" else "matroska"
-    return [*ffmpeg_head(), *input_args(src, pre=cut.pre), *cut.post, "-vn", "-sn", "-dn", *codec,
+    return [*ffmpeg_head(), *input_args(src, pre=cut.pre, access=access), *cut.post, "-vn", "-sn", "-dn", *codec,
             "-f", container, str(out)]
 
 

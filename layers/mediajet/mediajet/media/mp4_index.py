@@ -1,0 +1,213 @@
+"""The sample tables of an MP4/MOV file, read from its `moov` box by ranged reads: no media bytes.
+
+The keyframe scan of a long input (media/chunking.py) needs every video packet's time and keyframe
+flag. ffprobe gets them by reading the whole file (3.7 GB for an hour of 1080p); an MP4 already lists
+them in its index (stts: durations, ctts: composition offsets, stss: sync samples), a few MB that
+sit at the start or the end of the file. This reads only the box headers on the way to `moov`, then
+`moov` itself.
+
+Anything this does not model exactly as ffmpeg does (fragmented files, several edits, a rate other
+than 1, samples an edit list hides) returns None, and the caller falls back to ffprobe.
+"""
+
+from __future__ import annotations
+
+import struct
+from array import array
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+ReadRange = Callable[[int, int], bytes]  # (offset, length) → at most `length` bytes from `offset`
+
+MAX_MOOV_BYTES = 256 * 1024 * 1024  # six hours of 60 fps video with audio is ~40 MB of index
+MAX_TOP_LEVEL_BOXES = 1024  # free/skip/wide padding and friends; more means a malformed file
+
+
+@dataclass(frozen=True)
+class TrackIndex:
+    """One `trak`, in file order (ffmpeg makes one stream per trak, in this order)."""
+
+    handler: str  # "vide", "soun", ...
+    width: int
+    height: int
+    timescale: int
+    pts: list[int]  # per sample, decode order, in `timescale` ticks, before any edit
+    keys: list[bool]  # per sample: a sync sample
+    edit_start: int | None  # media time the single edit starts at (None: no edit list)
+
+
+def read_tracks(read: ReadRange, size: int) -> list[TrackIndex] | None:
+    """Every track of the file's `moov`, or None when the file is no plain (unfragmented) MP4/MOV."""
+    moov = _find_moov(read, size)
+    if moov is None:
+        return None
+    children = dict(_boxes(moov))
+    mvhd = children.get(b"mvhd")
+    if b"mvex" in children or mvhd is None or len(mvhd) < 24:  # fragmented: samples are in the moofs
+        return None
+    movie_timescale = struct.unpack_from(">I", mvhd, 20 if mvhd[0] == 1 else 12)[0]
+    tracks = []
+    for kind, body in _boxes(moov):
+        if kind == b"trak":
+            track = _track(body, movie_timescale)
+            if track is None:
+                return None
+            tracks.append(track)
+    return tracks
+
+
+def _find_moov(read: ReadRange, size: int) -> bytes | None:
+    offset = 0
+    for _ in range(MAX_TOP_LEVEL_BOXES):
+        if offset + 8 > size:
+            return None
+        head = read(offset, 16)
+        if len(head) < 8:
+            return None
+        length, kind = struct.unpack(">I4s", head[:8])
+        header = 8
+        if length == 1:
+            if len(head) < 16:
+                return None
+            length, header = struct.unpack(">Q", head[8:16])[0], 16
+        elif length == 0:
+            length = size - offset
+        if length < header:
+            return None
+        if kind == b"moov":
+            if length > MAX_MOOV_BYTES:
+                return None
+            body = read(offset + header, length - header)
+            return body if len(body) == length - header else None
+        offset += length
+    return None
+
+
+def _boxes(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """(type, body) of each box in `data`; stops at the first malformed header."""
+    offset = 0
+    while offset + 8 <= len(data):
+        length, kind = struct.unpack_from(">I4s", data, offset)
+        header = 8
+        if length == 1 and offset + 16 <= len(data):
+            length, header = struct.unpack_from(">Q", data, offset + 8)[0], 16
+        elif length == 0:
+            length = len(data) - offset
+        if length < header or offset + length > len(data):
+            return
+        yield kind, data[offset + header:offset + length]
+        offset += length
+
+
+def _child(data: bytes, *path: bytes) -> bytes | None:
+    for name in path:
+        found = next((body for kind, body in _boxes(data) if kind == name), None)
+        if found is None:
+            return None
+        data = found
+    return data
+
+
+def _track(trak: bytes, movie_timescale: int) -> TrackIndex | None:
+    mdia = _child(trak, b"mdia")
+    stbl = _child(trak, b"mdia", b"minf", b"stbl")
+    if mdia is None or stbl is None:
+        return TrackIndex(handler="", width=0, height=0, timescale=1, pts=[], keys=[], edit_start=None)
+    hdlr, mdhd = _child(mdia, b"hdlr"), _child(mdia, b"mdhd")
+    if hdlr is None or mdhd is None or len(hdlr) < 12:
+        return None
+    handler = hdlr[8:12].decode("latin-1")
+    timescale = struct.unpack_from(">I", mdhd, 20 if mdhd[0] == 1 else 12)[0]
+    width, height = _dimensions(_child(stbl, b"stsd"))
+    durations = _runs(_child(stbl, b"stts"), signed=False)
+    if durations is None or timescale == 0:
+        return None
+    count = len(durations)
+    ctts = _child(stbl, b"ctts")
+    offsets = _runs(ctts, signed=True) if ctts is not None else [0] * count
+    if offsets is None or len(offsets) != count:
+        return None
+    pts, dts = [], 0
+    for duration, offset in zip(durations, offsets, strict=True):
+        pts.append(dts + offset)
+        dts += duration
+    stss = _child(stbl, b"stss")
+    if stss is None:
+        keys = [True] * count  # no sync sample table: every sample is one
+    else:
+        keys = [False] * count
+        for number in _table(stss, 1) or []:
+            if 1 <= number <= count:
+                keys[number - 1] = True
+    edit = _edit(_child(trak, b"edts", b"elst"))
+    if edit is False:
+        return None
+    if isinstance(edit, tuple):
+        start, length = edit
+        end = start + length * timescale / max(1, movie_timescale)
+        if count and end < max(pts) + durations[-1] / 2:  # the edit ends before the media: ffmpeg drops the rest
+            return None
+    return TrackIndex(handler=handler, width=width, height=height, timescale=timescale, pts=pts, keys=keys,
+                      edit_start=edit[0] if isinstance(edit, tuple) else None)
+
+
+def _dimensions(stsd: bytes | None) -> tuple[int, int]:
+    # full box header 4, entry count 4; then the first entry: size 4, format 4, reserved 6, data ref 2,
+    # and for a visual entry: pre_defined/reserved 16, width 2, height 2
+    if stsd is None or len(stsd) < 8 + 36:
+        return 0, 0
+    return struct.unpack_from(">HH", stsd, 8 + 32)
+
+
+def _table(box: bytes, columns: int) -> array | None:
+    """The big-endian uint32 rows of a full box with an entry count (stts, ctts, stss)."""
+    if len(box) < 8:
+        return None
+    entries = struct.unpack_from(">I", box, 4)[0]
+    raw = box[8:8 + entries * 4 * columns]
+    if len(raw) != entries * 4 * columns:
+        return None
+    values = array("I", raw)
+    if values.itemsize != 4:
+        return None
+    if struct.pack("=I", 1) != struct.pack(">I", 1):
+        values.byteswap()
+    return values
+
+
+def _runs(box: bytes | None, *, signed: bool) -> list[int] | None:
+    """stts or ctts expanded to one value per sample (ffmpeg reads ctts offsets as signed in both versions)."""
+    if box is None:
+        return None
+    table = _table(box, 2)
+    if table is None:
+        return None
+    expanded: list[int] = []
+    for n in range(0, len(table), 2):
+        value = table[n + 1]
+        if signed and value >= 2**31:
+            value -= 2**32
+        expanded.extend([value] * table[n])
+    return expanded
+
+
+def _edit(elst: bytes | None) -> tuple[int, int] | bool | None:
+    """(media time, duration in the movie's timescale) of the track's one edit; None without an edit
+    list; False for edit lists this does not model (several edits, a rate other than 1)."""
+    if elst is None or len(elst) < 8:
+        return None
+    version, entries = elst[0], struct.unpack_from(">I", elst, 4)[0]
+    row = ">QqhH" if version == 1 else ">IihH"
+    width = struct.calcsize(row)
+    edits = []
+    for n in range(entries):
+        if 8 + (n + 1) * width > len(elst):
+            return False
+        duration, media_time, rate, _ = struct.unpack_from(row, elst, 8 + n * width)
+        if media_time != -1:  # an empty edit (a delay) only moves the start, which ffprobe reports
+            if rate != 1:
+                return False
+            edits.append((media_time, duration))
+    if len(edits) > 1:
+        return False
+    return edits[0] if edits else None
