@@ -66,8 +66,12 @@ class Api(Construct):
         self.function = made.function
         self.role = made.role
         access.table(made.role, storage.table)
-        # Presigned download links of results are signed by this role.
-        access.objects(made.role, storage.output_bucket, read=True, list_keys=False)
+        # Presigned download links of results are signed by this role; DELETE /files and /media remove a
+        # library file's bytes (a task's folder: listed, then deleted).
+        access.objects(made.role, storage.output_bucket, read=True, delete=True)
+        # …and the media library's upload URLs (POST /signatures: a presigned PUT or GET of library/… in the
+        # inbox bucket, which the upload trigger files).
+        access.objects(made.role, storage.inbox_bucket, read=True, write=True, list_keys=False)
         pipeline.state_machine.grant_start_execution(made.role)
         # Cancel stops the job's execution, which is named by the job id.
         self.execution_arns = execution_arns(self, pipeline)

@@ -239,6 +239,11 @@ class Pipeline(Construct):
         # Standalone tasks (POST /tasks) run in the encode function and keep their files in the
         # output bucket (removing their copied input); an `export` task writes to a destination.
         access.objects(role[encode], storage.output_bucket, read=True, write=True, delete=True)
+        # A finished task's file starts the media library's automations: more tasks, in this same function
+        # (invoked asynchronously, as the API does). A policy of its own: the function's default policy is
+        # created before the function, so it cannot name the function's ARN.
+        iam.Policy(self, "EncodeStartsTasks", roles=[role[encode]], statements=[iam.PolicyStatement(
+            actions=["lambda:InvokeFunction"], resources=[self.functions[encode].function_arn])])
         for bucket in export_buckets:
             access.objects(role[encode], bucket, write=True)
         # A part reads its piece (or the input, for the sound) and the plan, and writes its output (and,

@@ -1,5 +1,6 @@
 """The S3 trigger: an object created in the inbox bucket becomes a job (rules in mediajet.aws.uploads:
-kind from the key's first folder, options from an optional `<key>.json` sidecar)."""
+kind from the key's first folder, options from an optional `<key>.json` sidecar), or, under `library/`
+(POST /signatures' presigned PUTs), a media library file and its ingest task (mediajet.aws.library_uploads)."""
 
 from __future__ import annotations
 
@@ -28,16 +29,19 @@ class UploadTrigger(Construct):
         defaults: lambdas.FunctionDefaults,
     ) -> None:
         super().__init__(scope, construct_id)
+        encode = pipeline.functions[names.ENCODE_FUNCTION]
         made = lambdas.MediaJetFunction(
-            self, "Handler", name=names.UPLOAD_FUNCTION, description="MediaJet inbox upload → job",
+            self, "Handler", name=names.UPLOAD_FUNCTION, description="MediaJet inbox upload → job or library file",
             sizing=lambdas.SMALL, defaults=defaults,
-            environment={names.ENV_STATE_MACHINE_ARN: pipeline.state_machine.state_machine_arn},
+            environment={names.ENV_STATE_MACHINE_ARN: pipeline.state_machine.state_machine_arn,
+                         names.ENV_ENCODE_FUNCTION: encode.function_name},
         )
         self.function = made.function
         self.role = made.role
         access.table(made.role, storage.table)
         access.objects(made.role, storage.inbox_bucket, read=True)  # the object's sidecar (or its absence)
         pipeline.state_machine.grant_start_execution(made.role)
+        access.invoke(made.role, encode)  # a library upload's ingest task (mediajet.aws.library_uploads)
         storage.inbox_bucket.add_event_notification(s3.EventType.OBJECT_CREATED, s3n.LambdaDestination(made.function))
         # S3 invokes asynchronously: Lambda retries twice, then the event (the upload's job) would be lost;
         # it lands here instead (one upload is one job however often it is redriven: mediajet.aws.uploads).

@@ -19,6 +19,7 @@ import requests
 from mediajet.media.binaries import ffprobe
 from tests.e2e.conftest import API_KEY, Server
 from tests.integration.test_shutdown import alive, children, gone_within
+from tests.media import make_video
 
 pytestmark = pytest.mark.slow
 
@@ -221,3 +222,83 @@ def test_the_cli_runs_a_job_remotely_and_prints_its_link(server: Server, media_s
     assert job["status"] == "succeeded" and job["kind"] == "audio"
     resp = requests.get(job["output"], timeout=30)
     assert resp.status_code == 200 and resp.headers["Content-Type"] == "audio/mpeg" and len(resp.content) > 1000
+
+
+def mediajet(*args: str, server: Server, cwd: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "MEDIAJET_API_URL": server.url, "MEDIAJET_API_KEY": API_KEY}
+    return subprocess.run([sys.executable, "-m", "mediajet.cli.main", *args], check=False, env=env, cwd=cwd,
+                          capture_output=True, text=True, timeout=180)
+
+
+def test_remote_mode_uploads_a_local_input_and_downloads_the_result(server: Server, tmp_path: Path) -> None:
+    """Local file in, local file out, the job on the server: the input goes up through the media library
+    (a signed upload), the result comes back to -o."""
+    make_video(tmp_path / "clip.mp4", seconds=2)
+    done = mediajet("video", "-i", "clip.mp4", "-o", "out/small.mp4", "--format", "mp4", "--width", "160",
+                    server=server, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    job = json.loads(done.stdout.strip().splitlines()[-1])
+    assert job["status"] == "succeeded" and job["saved"] == str(tmp_path / "out" / "small.mp4")
+    info = ffprobe_json(tmp_path / "out" / "small.mp4")
+    video = next(s for s in info["streams"] if s["codec_type"] == "video")
+    assert (video["codec_name"], video["width"]) == ("h264", 160)
+    assert float(info["format"]["duration"]) == pytest.approx(2, abs=0.1)
+    assert not list((tmp_path / "out").glob(".part-*")), "no partial download left behind"
+
+
+def test_remote_mode_downloads_an_hls_result_as_a_tree_that_plays_from_disk(server: Server, tmp_path: Path) -> None:
+    make_video(tmp_path / "clip.mp4", seconds=2)
+    done = mediajet("adaptive", "-i", "clip.mp4", "-o", "hls/master.m3u8", server=server, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    from urllib.parse import urlsplit
+
+    job = json.loads(done.stdout.strip().splitlines()[-1])
+    assert urlsplit(job["output"]).path.endswith("/master.m3u8"), "no name asked of the server: master.m3u8"
+    master = tmp_path / "hls" / "master.m3u8"
+    playlists = [master, *sorted(master.parent.glob("*/stream.m3u8"))]
+    assert len(playlists) >= 2 and all("?" not in p.read_text() for p in playlists), \
+        "the links' signatures are gone: relative paths that work from disk"
+    assert list(master.parent.glob("*/segment-*.ts"))
+    info = ffprobe_json(master)  # read from disk, through every playlist to the segments
+    assert float(info["format"]["duration"]) == pytest.approx(2, abs=0.2)
+
+
+def test_a_request_the_api_refuses_exits_2_with_its_kind_message_and_field(server: Server, tmp_path: Path) -> None:
+    make_video(tmp_path / "clip.mp4", seconds=1)
+    done = mediajet("video", "-i", "clip.mp4", "--fit", "cover", "--width", "160", "--position", "nowhere",
+                    server=server, cwd=tmp_path)
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    refused = json.loads(done.stderr.strip().splitlines()[-1])
+    assert refused["kind"] and refused["message"] and refused["field"], refused
+    missing = mediajet("video", "-i", "nope.mp4", server=server, cwd=tmp_path)
+    assert missing.returncode == 2 and json.loads(missing.stderr.strip().splitlines()[-1])["field"] == "input"
+
+
+def test_on_a_terminal_the_bar_reaches_100_percent_then_one_final_line(server: Server, tmp_path: Path) -> None:
+    """As a person sees it: the CLI under a pseudo-terminal (stdout and stderr are the terminal)."""
+    import pty
+
+    make_video(tmp_path / "clip.mp4", seconds=2)
+    env = {**os.environ, "MEDIAJET_API_URL": server.url, "MEDIAJET_API_KEY": API_KEY, "COLUMNS": "120"}
+    controller, terminal = pty.openpty()
+    proc = subprocess.Popen([sys.executable, "-m", "mediajet.cli.main", "video", "-i", "clip.mp4", "-o", "out.mp4",
+                             "--width", "160"], cwd=tmp_path, env=env, stdin=terminal, stdout=terminal,
+                            stderr=terminal, close_fds=True)
+    os.close(terminal)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:  # the terminal closed: the CLI exited
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(controller)
+    assert proc.wait(timeout=60) == 0, seen
+    text = seen.decode()
+    lines = [line for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
+    bar, final = lines[-2].split("\r")[-1], lines[-1]
+    assert bar.startswith("[####################] 100%"), text
+    assert final == f"{final.split()[0]} succeeded: {tmp_path / 'out.mp4'}", text
+    assert "upload" in text and "step" in text, "the upload and the job's steps were shown on the way"

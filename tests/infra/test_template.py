@@ -181,7 +181,9 @@ def test_no_action_wildcards_and_resource_star_only_for_xray(template: dict[str,
 
 
 BUCKET_ACCESS = {  # function → bucket → actions on its objects (ListBucket is on the bucket itself)
-    "api": {"Output": {"s3:GetObject"}},
+    # presigned links of results; DELETE /files removes a file's bytes; POST /signatures presigns inbox uploads
+    "api": {"Output": {"s3:GetObject", "s3:DeleteObject", "s3:ListBucket"},
+            "Inbox": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload"}},
     "probe": {"Work": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket"},
               "Inbox": {"s3:GetObject", "s3:ListBucket"}},
     "import": {"Work": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket"},
@@ -229,11 +231,14 @@ def test_only_the_api_and_upload_trigger_start_jobs_and_only_the_api_stops_them(
     assert ":execution:" in json.dumps(stop[0]["Resource"]), "StopExecution on this machine's executions only"
 
 
-def test_only_the_api_invokes_the_encode_function(template: dict[str, Any], functions: Functions) -> None:
+def test_only_the_api_the_upload_trigger_and_encode_itself_start_tasks(template: dict[str, Any],
+                                                                       functions: Functions) -> None:
+    """Standalone tasks run in the encode function: started by the API (POST /tasks, /files), the upload
+    trigger (a media library upload's ingest) and the encode function itself (an automation's next tasks)."""
     encode_id = functions["encode"][0]
     for name, (_, fn) in functions.items():
         acts = actions_on(template, fn, encode_id)
-        assert acts == ({"lambda:InvokeFunction"} if name == "api" else set()), name
+        assert acts == ({"lambda:InvokeFunction"} if name in ("api", "on_upload", "encode") else set()), name
 
 
 # --- Step Functions --------------------------------------------------------------------------------

@@ -62,6 +62,14 @@ def test_a_video_job_runs_every_step_and_stores_the_output(runtime: LocalRuntime
     assert (result.format, result.codecs.video, result.width, result.height) == ("webm", "vp9", 160, 120)
     assert not list(runtime.work.keys(f"jobs/{job.id}/")), "working files are removed when the job ends"
 
+    # the result is a file of the media library (GET /files), in a media item of its own
+    from mediajet.models.library import LibraryFile, Media
+
+    (filed,) = runtime.jobs.list_records(LibraryFile, done.project_id, 1, 10)
+    assert filed.id == "file_" + job.id.split("_", 1)[1] and filed.uri == done.output
+    assert (filed.kind, filed.format, filed.width, filed.status) == ("video", "webm", 160, "ready")
+    assert runtime.jobs.get_record(Media, filed.media_id, done.project_id).announced, "no automation fires for it"
+
 
 def test_a_broken_input_fails_the_job_at_probe_and_cancels_the_rest(runtime: LocalRuntime, tmp_path: Path) -> None:
     text = tmp_path / "notes.mp4"

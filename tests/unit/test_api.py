@@ -486,7 +486,14 @@ def test_openapi_document_is_valid_and_describes_the_api(api: Api) -> None:
     operations = {(path, method): op for path, item in doc["paths"].items() for method, op in item.items()}
     assert set(operations) == {("/jobs", "post"), ("/jobs", "get"), ("/jobs/{job_id}", "get"),
                                ("/jobs/{job_id}/cancel", "post"), ("/tasks", "post"), ("/tasks", "get"), ("/tasks/{task_id}", "get"),
-                               ("/steps", "post"), ("/steps/{step_id}", "get"), ("/health", "get")}
+                               ("/steps", "post"), ("/steps/{step_id}", "get"), ("/health", "get"),
+                               # the media library (version 2025-08-20: api/routes_library.py)
+                               ("/files", "post"), ("/files", "get"), ("/files/{file_id}", "get"),
+                               ("/files/{file_id}", "patch"), ("/files/{file_id}", "delete"), ("/media", "post"),
+                               ("/media", "get"), ("/media/{media_id}", "get"), ("/media/{media_id}", "patch"),
+                               ("/media/{media_id}", "delete"), ("/automations", "post"), ("/automations", "get"),
+                               ("/automations/{automation_id}", "get"), ("/automations/{automation_id}", "patch"),
+                               ("/automations/{automation_id}", "delete"), ("/signatures", "post")}
     assert len({op["operationId"] for op in operations.values()}) == len(operations)
     assert operations["/health", "get"]["security"] == []
     for key in [("/jobs/{job_id}/cancel", "post"), ("/tasks/{task_id}", "get"), ("/health", "get")]:

@@ -25,8 +25,11 @@ def test_a_terminal_gets_one_bar_line_per_change_naming_the_running_step(capsys:
     renderer.update(RUNNING)  # a poll that changed nothing prints nothing
     renderer.finish(DONE)
     out, err = capsys.readouterr()
-    assert err.count("\r") == 1
-    assert "[##########----------]  50%  step 3/4 video" in err and err.endswith("\n")
+    bars = err.split("\r")[1:]
+    assert len(bars) == 2, "one bar per change, then the finished one"
+    # probe and import done (5% each), the encode half way (85% × 50%): 52% of the job
+    assert bars[0].startswith("[##########----------]  52%  step 3/4 video") and "elapsed, ~" in bars[0]
+    assert bars[1].startswith("[####################] 100%  4/4 done") and bars[1].endswith("\n")
     assert out == "job_1 succeeded: https://x/out.mp4\n"
 
 
@@ -76,3 +79,33 @@ def test_local_progress_follows_the_writes_not_a_timer(capsys: pytest.CaptureFix
     # one read per write (two), one for the end, one for the final record: not five a second for a second
     assert len(calls) <= 4 and record["tasks"][0]["progress"] == 60
     assert [json.loads(line)["tasks"][0]["progress"] for line in capsys.readouterr().out.splitlines()] == [10, 60]
+
+
+def test_an_error_is_json_for_scripts_and_a_sentence_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    from mediajet.cli.render import error
+
+    body = {"kind": "invalid_option", "message": "width must be at least 1", "field": "width"}
+    error(body)
+    assert json.loads(capsys.readouterr().err) == body
+    error(body, human=True)
+    assert capsys.readouterr().err == "mediajet: width must be at least 1 (invalid_option, field width)\n"
+
+
+def test_a_mistyped_flag_is_named_with_the_closest_one_in_its_commands_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    from mediajet.cli.main import build_parser
+
+    with pytest.raises(SystemExit) as caught:
+        build_parser().parse_args(["video", "-i", "a.mp4", "--widht", "5"])
+    err = capsys.readouterr().err
+    assert caught.value.code == 2 and err.startswith("usage: mediajet video")
+    assert "--widht (did you mean --width?)" in err
+
+
+def test_the_ittybit_key_variable_is_read_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    from mediajet.settings import Settings
+
+    monkeypatch.delenv("MEDIAJET_API_KEY", raising=False)
+    monkeypatch.setenv("ITTYBIT_API_KEY", "from-ittybit")
+    assert Settings().api_key == "from-ittybit"
+    monkeypatch.setenv("MEDIAJET_API_KEY", "ours")
+    assert Settings().api_key == "ours"

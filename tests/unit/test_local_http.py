@@ -18,7 +18,7 @@ import requests
 
 from mediajet.local.asgi import EmbeddedServer as Server
 from mediajet.local.asgi import serve_http
-from mediajet.storage.local import LocalBlobStore
+from mediajet.storage.local import LEGACY_DOWNLOADS_ROUTE, LocalBlobStore, sign
 from tests.unit.api_support import KEY_A, make_api
 
 SECRET = b"test-signing-secret"
@@ -215,6 +215,22 @@ def test_a_signed_link_downloads_the_file_with_its_media_type(api_server: tuple[
     assert head.status_code == 200 and head.headers["Content-Length"] == str(len(payload)) and not head.content
 
 
+def test_links_issued_under_files_before_the_move_still_download(api_server: tuple[Server, Any],
+                                                                 files: LocalBlobStore, tmp_path: Path) -> None:
+    (tmp_path / "old.mp4").write_bytes(b"old link")
+    files.put_file("jobs/old/clip.mp4", tmp_path / "old.mp4")
+    fresh = files.signed_url("jobs/old/clip.mp4", 60)
+    assert "/downloads/jobs/old/clip.mp4?" in fresh
+    expires = int(fresh.split("expires=")[1].split("&")[0])
+    legacy = fresh.replace("/downloads/", "/files/").split("signature=")[0] + "signature=" + sign(
+        files.secret, "jobs/old/clip.mp4", expires, LEGACY_DOWNLOADS_ROUTE)
+    resp = requests.get(legacy, headers={"Range": "bytes=0-2"}, timeout=5)
+    assert (resp.status_code, resp.content) == (206, b"old")
+    # the new link's signature covers /downloads/ only: moved back under /files/ it is no link
+    moved = requests.get(fresh.replace("/downloads/", "/files/"), timeout=5)
+    assert (moved.status_code, moved.json()["kind"]) == (403, "signature_invalid")
+
+
 @pytest.mark.parametrize(("header", "status", "content_range", "part"), [
     ("bytes=10-19", 206, "bytes 10-19/10240", slice(10, 20)),
     ("bytes=10240-", 416, "bytes */10240", slice(0, 0)),
@@ -376,7 +392,7 @@ def test_ambiguous_framing_is_answered_once_not_as_two_requests(recorded: tuple[
 def test_an_expiry_that_is_not_an_ascii_number_is_a_403_not_a_500(api_server: tuple[Server, Any],
                                                                    query: str) -> None:
     server, _ = api_server
-    resp = requests.get(f"{server.url}/files/jobs/a/x.mp4?{query}", timeout=5)
+    resp = requests.get(f"{server.url}/downloads/jobs/a/x.mp4?{query}", timeout=5)
     assert (resp.status_code, resp.json()["kind"]) == (403, "signature_missing")
 
 

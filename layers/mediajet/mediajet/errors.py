@@ -65,6 +65,18 @@ class TaskNotFound(NotFound):
         super().__init__(f"No task with id '{task_id}' exists in this project.")
 
 
+class FileNotFound(NotFound):
+    default_kind = "file_not_found"
+
+
+class MediaNotFound(NotFound):
+    default_kind = "media_not_found"
+
+
+class AutomationNotFound(NotFound):
+    default_kind = "automation_not_found"
+
+
 class MethodNotAllowed(MediaJetError):
     status = 405
     default_kind = "method_not_allowed"
@@ -73,6 +85,19 @@ class MethodNotAllowed(MediaJetError):
 class Conflict(MediaJetError):
     status = 409
     default_kind = "conflict"
+
+
+class FileExists(Conflict):
+    """409: an upload to a folder and filename that already hold a file (uploads never overwrite)."""
+
+    default_kind = "file_exists"
+
+
+class StepNotRun(MediaJetError):
+    """422: an automation step of a kind this engine does not run, refused when the automation is saved."""
+
+    status = 422
+    default_kind = "unsupported_kind"
 
 
 class PayloadTooLarge(MediaJetError):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 GB = 1024**3
@@ -24,12 +24,13 @@ class Settings(BaseSettings):
     signing_secret: str | None = None  # generated into data_dir when unset
     workers: int | None = None  # default: number of cores
     api_url: str = "http://127.0.0.1:8080"
-    api_key: str | None = None
+    api_key: str | None = Field(default=None, validation_alias=AliasChoices("MEDIAJET_API_KEY", "ITTYBIT_API_KEY"))
 
     # hostile-input limits
     allow_private_urls: bool = False
     max_input_bytes: int = 4 * GB
     max_body_bytes: int = 1024 * 1024
+    max_upload_bytes: int = 4 * GB  # a PUT to an upload URL (local/uploads.py), streamed to disk
     connect_timeout_s: float = 10.0
     read_timeout_s: float = 60.0
     max_redirects: int = 5

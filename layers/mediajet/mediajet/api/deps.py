@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from mediajet.pipeline.orchestrator import Orchestrator
 from mediajet.settings import Settings
@@ -19,3 +20,7 @@ class ApiDeps:
     # download (signed, expiring). URIs the service does not own (a customer's s3:// destination)
     # come back unchanged.
     sign_url: Callable[[str], str]
+    # Deletes the stored bytes at a BlobStore URI (DELETE /files, /media); None: this runtime keeps them.
+    delete_uri: Callable[[str], None] | None = None
+    # Signs upload and download URLs for POST /signatures (local/uploads.py); None: no uploads here.
+    uploads: Any = None

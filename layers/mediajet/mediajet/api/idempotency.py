@@ -1,4 +1,5 @@
-"""`Idempotency-Key` on every create (POST /jobs, POST /tasks in each version, POST /steps): a retry with the
+"""`Idempotency-Key` on every create (POST /jobs, POST /tasks in each version, POST /steps, and the media
+library's POST /files, /media, /automations): a retry with the
 same key and body gets the original job or task (200) and creates nothing; the same key with another body
 is a client bug (409), and so is a key first used for the other kind of resource. The store's conditional
 insert of record + claim decides races, so two concurrent retries still create one."""
@@ -47,9 +48,17 @@ def create_task(store: JobStore, task: Task, key: str | None, body: Any) -> tupl
     return _create(store, store.create_task, task, key, body)
 
 
+def create_record(store: Any, record: Any, key: str | None, body: Any) -> tuple[Any, bool]:
+    """A media library record (media, automation: store/library.py), once per key; 409 on key reuse."""
+    if key is None:
+        return store.create_record(record), True
+    return _create(store, store.create_record_once, record, key, body)
+
+
 def _create(store: JobStore, insert: Callable[[R, IdempotencyClaim | None], tuple[R, bool]], record: R,
             key: str | None, body: Any) -> tuple[R, bool]:
-    """`insert` is the store's create_job or create_task; `body` is what the client sent (hashed)."""
+    """`insert` is the store's create_job, create_task or create_record_once; `body` is what the client sent
+    (hashed)."""
     if key is None:
         return insert(record, None)
     digest = body_hash(body)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -56,15 +57,23 @@ def create_task(deps: ApiDeps, project_id: str, body: Any, key: str | None = Non
 
 
 def start_task(deps: ApiDeps, project_id: str, kind: str, task_input: dict[str, Any],
-               options: dict[str, Any], *, key: str | None = None, sent: Any = None) -> tuple[Task, bool]:
+               options: dict[str, Any], *, key: str | None = None, sent: Any = None,
+               before_start: Callable[[Task], None] | None = None) -> tuple[Task, bool]:
     """Store and start a standalone task from parts a wire format has already validated and bounded
     (`create_task` for the Jobs API; api/wire/v2025_08_20 for version 2025-08-20). With an Idempotency-Key,
-    a retry whose `sent` body matches gets the original task, not started again. Returns (task, created)."""
+    a retry whose `sent` body matches gets the original task, not started again. `before_start` runs once the
+    task is stored and before it starts (POST /files records the file it fills in). Returns (task, created)."""
     task = Task(kind=kind, input=task_input, options=options, project_id=project_id)  # type: ignore[arg-type]
     task.updated_at = task.created_at
     records.check_task(task)
     stored, created = idempotency.create_task(deps.jobs, task, key, sent)
     if created:
+        if before_start is not None:
+            try:
+                before_start(stored)
+            except Exception:
+                _fail_unstarted(deps, stored)
+                raise
         try:
             deps.orchestrator.start_task(stored)
         except Exception:

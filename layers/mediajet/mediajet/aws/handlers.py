@@ -140,12 +140,20 @@ def _with_part_error(event: dict[str, Any]) -> dict[str, Any]:
 @lru_cache(maxsize=1)
 def _api():  # built once per container, on the first request
     from mediajet.api.app import create_app
+
+    return create_app(_deps())
+
+
+def _deps() -> Any:
     from mediajet.api.deps import ApiDeps
     from mediajet.aws import runtime
+    from mediajet.aws.library_uploads import S3Uploads
     from mediajet.settings import get_settings
 
-    return create_app(ApiDeps(jobs=runtime.job_store(), orchestrator=runtime.orchestrator(),
-                              settings=get_settings(), sign_url=runtime.sign_url))
+    inbox = runtime.aws_settings().inbox_bucket
+    return ApiDeps(jobs=runtime.job_store(), orchestrator=runtime.orchestrator(), settings=get_settings(),
+                   sign_url=runtime.sign_url, delete_uri=runtime.delete_uri,
+                   uploads=S3Uploads(inbox, runtime.client("s3")) if inbox else None)
 
 
 def reset() -> None:
@@ -161,18 +169,25 @@ def api(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
 
 
 def on_upload(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    """S3 ObjectCreated on the inbox bucket → one job per object (rules in mediajet.aws.uploads).
+    """S3 ObjectCreated on the inbox bucket → one job per object (rules in mediajet.aws.uploads), or, under
+    `library/`, one media library file (mediajet.aws.library_uploads).
 
     S3 may deliver an event twice; the upload's idempotency claim makes that one job, and starting
     it again is a no-op (the execution is named by the job id)."""
     from mediajet.aws import runtime
+    from mediajet.aws.library_uploads import file_for_upload, parse_upload_key
     from mediajet.aws.uploads import job_for_upload
 
-    created = []
+    created, filed = [], []
     for record in event.get("Records", []):
         bucket = record["s3"]["bucket"]["name"]
         key = unquote_plus(record["s3"]["object"]["key"])
         etag = record["s3"]["object"].get("eTag", "")
+        if parse_upload_key(key) is not None:  # a media library upload (POST /signatures): a file, not a job
+            file_id = file_for_upload(bucket, key, etag, _deps())
+            log.info("upload s3://%s/%s → file %s", bucket, key, file_id)
+            filed.append(file_id)
+            continue
         found = job_for_upload(bucket, key, runtime.client("s3"), runtime.aws_settings().upload_project, etag)
         if found is None:
             continue
@@ -181,4 +196,4 @@ def on_upload(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
             runtime.orchestrator().start_job(job)
         log.info("upload s3://%s/%s → job %s", bucket, key, job.id, extra={"job_id": job.id})
         created.append(job.id)
-    return {"jobs": created}
+    return {"jobs": created, **({"files": filed} if filed else {})}

@@ -27,8 +27,7 @@ class StepFunctionsOrchestrator:
     def start_task(self, task: Task) -> None:
         if not (self.lambda_client and self.task_function):
             raise RuntimeError("standalone tasks need MEDIAJET_ENCODE_FUNCTION")
-        self.lambda_client.invoke(FunctionName=self.task_function, InvocationType="Event",
-                                  Payload=json.dumps({"task_id": task.id}).encode())
+        invoke_task(self.lambda_client, self.task_function, task)
 
     def execution_arn(self, job_id: str) -> str:
         return self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"
@@ -38,3 +37,8 @@ class StepFunctionsOrchestrator:
             self.sfn.stop_execution(executionArn=self.execution_arn(job.id), cause="cancelled through the API")
         except self.sfn.exceptions.ExecutionDoesNotExist:
             pass
+
+
+def invoke_task(lambda_client: Any, function: str, task: Task) -> None:
+    """A standalone task runs in the encode function, invoked asynchronously (`{"task_id"}`)."""
+    lambda_client.invoke(FunctionName=function, InvocationType="Event", Payload=json.dumps({"task_id": task.id}).encode())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -11,6 +12,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
     from mediajet.aws.orchestrator import StepFunctionsOrchestrator
+    from mediajet.models.job import Task
     from mediajet.pipeline.context import StepContext
     from mediajet.storage.s3 import S3BlobStore
     from mediajet.store.dynamo import DynamoJobStore
@@ -86,6 +88,20 @@ def sign_url(uri: str) -> str:
     return output_store().signed_url(uri[len(prefix):], get_settings().link_ttl_s)
 
 
+def delete_uri(uri: str) -> None:
+    """DELETE /files and /media on AWS: a file's bytes in the output bucket; a task's result takes the task's
+    whole folder (its copied input goes too). Any other URI is not ours to delete."""
+    prefix = f"s3://{aws_settings().output_bucket}/"
+    if not uri.startswith(prefix):
+        return
+    key = uri[len(prefix):]
+    parts = key.split("/")
+    if parts[0] == "tasks" and len(parts) > 2:
+        output_store().delete_prefix(f"tasks/{parts[1]}/")
+    else:
+        output_store().delete(key)
+
+
 def step_context(lambda_context: Any = None) -> StepContext:
     from mediajet.pipeline.context import StepContext
     from mediajet.settings import get_settings
@@ -96,7 +112,22 @@ def step_context(lambda_context: Any = None) -> StepContext:
     return StepContext(
         jobs=job_store(), work=work_store(), outputs=output_store(), settings=get_settings(),
         scratch=aws_settings().scratch_dir, deadline=deadline, s3_client=client("s3"),
+        # A task here reads s3:// URIs of our buckets itself: an automation hands it the file's URI, not a
+        # presigned link it would fetch through the internet.
+        start_task=start_task, sign_url=lambda uri: uri,
     )
+
+
+def start_task(task: Task) -> None:
+    """Run a standalone task in the encode function, asynchronously (a media library automation's next
+    tasks, started where a task finished). The encode function names itself: Lambda sets
+    AWS_LAMBDA_FUNCTION_NAME; its own MEDIAJET_ENCODE_FUNCTION would make the function depend on itself."""
+    from mediajet.aws.orchestrator import invoke_task
+
+    name = aws_settings().encode_function or os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+    if not name:
+        raise RuntimeError("no encode function to run tasks in (MEDIAJET_ENCODE_FUNCTION)")
+    invoke_task(client("lambda"), name, task)
 
 
 def reset() -> None:

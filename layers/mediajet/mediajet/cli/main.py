@@ -22,8 +22,10 @@ EXIT_FAILED, EXIT_USAGE, EXIT_API = 1, 2, 3
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-i", "--input", required=True, help="path, http(s):// or s3:// URL (task: JSON)")
-    parser.add_argument("-o", "--output", help="output path, or s3:// URL")
+    parser.add_argument("-i", "--input", required=True,
+                        help="path, http(s):// or s3:// URL (task: JSON); without --local a path is uploaded first")
+    parser.add_argument("-o", "--output",
+                        help="output path (without --local: downloaded there when the job succeeds), or s3:// URL")
     parser.add_argument("--local", action="store_true", help="run with ffmpeg on this machine")
     parser.add_argument("--async", dest="run_async", action="store_true", help="return without waiting")
     parser.add_argument("--json", action="store_true", help="JSON Lines output")
@@ -33,14 +35,52 @@ def _common(parser: argparse.ArgumentParser) -> None:
     add_option_flags(parser)
 
 
+DESCRIPTION = """Process media with ffmpeg, here or on a server.
+
+With --local, a command runs the whole job on this machine. Without it, the job runs on the server at
+MEDIAJET_API_URL (default http://127.0.0.1:8080, e.g. `mediajet serve`) with the key in MEDIAJET_API_KEY
+(or ITTYBIT_API_KEY); a local -i file is uploaded first and a local -o receives the result."""
+JOB_HELP = {"video": "a video", "audio": "an audio", "image": "an image (a still)", "animation": "an animation (GIF, WebP)",
+            "adaptive": "an adaptive (HLS) video"}
+
+
+class Parser(argparse.ArgumentParser):
+    """Unknown flags are named with the closest known ones, in the usage of the command they were given to."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.commands: dict[str, argparse.ArgumentParser] = {}  # filled by build_parser
+
+    def parse_args(self, args: Any = None, namespace: Any = None) -> argparse.Namespace:  # type: ignore[override]
+        parsed, extra = self.parse_known_args(args, namespace)
+        if extra:
+            command = self.commands.get(getattr(parsed, "command", None) or "", self)
+            command.error(unknown_flags(extra, command))
+        return parsed
+
+
+def unknown_flags(extra: list[str], parser: argparse.ArgumentParser) -> str:
+    import difflib
+
+    known = [flag for action in parser._actions for flag in action.option_strings]
+    parts = []
+    for arg in extra:
+        close = difflib.get_close_matches(arg.split("=", 1)[0], known, n=1) if arg.startswith("-") else []
+        parts.append(f"{arg} (did you mean {close[0]}?)" if close else arg)
+    return "unrecognized arguments: " + " ".join(parts)
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="mediajet", description="Process media with ffmpeg, here or on a server.")
-    sub = parser.add_subparsers(dest="command", required=True)
+    parser = Parser(prog="mediajet", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=argparse.ArgumentParser)
+    commands = parser.commands
     for name in KIND_COMMANDS:
-        _common(sub.add_parser(name, help=f"create a {KIND_COMMANDS[name]} job"))
+        commands[name] = sub.add_parser(name, help=f"create {JOB_HELP[name]} job")
+        _common(commands[name])
     task = sub.add_parser("task", help="run one task: probe, import, an encode kind, export")
     task.add_argument("kind", choices=TASK_KINDS)
     _common(task)
+    commands["task"] = task
 
     jobs = sub.add_parser("jobs", help="list jobs, show one, or `jobs create --body JSON`")
     jobs.add_argument("job_id", nargs="?")
@@ -96,9 +136,16 @@ def cmd_kind(args: argparse.Namespace) -> int:
         from mediajet.cli.local import run_job_locally
 
         return _finish(run_job_locally(kind, args.input, args.output, options, _settings(), renderer), renderer)
+    from mediajet.cli import transfer
+
     client = _client()
-    body: dict[str, Any] = {"input": args.input, "kind": kind, "options": options}
-    if args.output:
+    source, saved = args.input, None
+    if transfer.is_local(source):  # a file here: uploaded through the media library, then read by the job
+        source = transfer.upload(client, Path(source).expanduser(), renderer.transfer)["url"]
+    body: dict[str, Any] = {"input": source, "kind": kind, "options": options}
+    if args.output and transfer.is_local(args.output):
+        saved = Path(args.output).expanduser()  # the result comes back here once the job succeeds
+    elif args.output:
         body["output"] = args.output
     if args.connection:
         body["connection_id"] = args.connection
@@ -106,7 +153,11 @@ def cmd_kind(args: argparse.Namespace) -> int:
     if args.run_async:
         print(json.dumps(job))
         return 0
-    return _finish(client.wait(lambda: client.get_job(job["id"]), renderer.update), renderer)
+    record = client.wait(lambda: client.get_job(job["id"]), renderer.update)
+    if saved is not None and record.get("status") == "succeeded":
+        transfer.download(record["output"], saved, renderer.transfer, timeout=client.timeout)
+        record = {**record, "saved": str(saved.resolve())}
+    return _finish(record, renderer)
 
 
 def cmd_task(args: argparse.Namespace) -> int:
@@ -214,13 +265,14 @@ def main(argv: list[str] | None = None) -> int:
         media_log.addHandler(handler)
         media_log.setLevel(logging.DEBUG)
     command = COMMANDS.get(args.command, cmd_kind)
+    human = not getattr(args, "json", False) and sys.stderr.isatty()  # JSON for pipes and --json
     try:
         return command(args)
     except Unauthorized as exc:
-        error(exc.to_dict())
+        error(exc.to_dict(), human=human)
         return EXIT_API
     except MediaJetError as exc:
-        error(exc.to_dict())
+        error(exc.to_dict(), human=human)
         http_status = getattr(exc, "http_status", None)
         if http_status == 0 or http_status in (401, 403):
             return EXIT_API

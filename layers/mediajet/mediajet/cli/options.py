@@ -15,19 +15,22 @@ def _size(text: str) -> int | str:
 
 
 def add_option_flags(parser: argparse.ArgumentParser) -> None:
+    """The job options as flags (the API's names); unset ones keep the server's defaults."""
     add = parser.add_argument
-    add("--format")
-    add("--codec")
-    add("--quality", choices=QUALITIES)
-    add("--width", type=_size)
-    add("--height", type=_size)
-    add("--fit", choices=["contain", "cover", "fill"])
-    add("--position")
-    add("--background")
-    add("--fps", type=float)
-    add("--bitrate", type=int)
-    add("--start", type=float)
-    add("--end", type=float)
+    add("--format", help="container or image format: mp4, webm, mov | mp3, aac, ogg, opus, wav, flac | jpeg, png, "
+        "webp, avif | gif, webp (default: mp4 / mp3 / jpeg / gif; -o's extension when it has one)")
+    add("--codec", help="video codec: h264, h265, vp9, av1 (default: the format's usual one)")
+    add("--quality", choices=QUALITIES, help="quality level (default: medium)")
+    add("--width", type=_size, help="output width in pixels, or a percentage like 50%%")
+    add("--height", type=_size, help="output height in pixels, or a percentage like 50%%")
+    add("--fit", choices=["contain", "cover", "fill"], help="how the picture fills width x height (default: contain)")
+    add("--position", help="where a cover crop or contain pad sits: center, top, bottom, left, right, top_left, "
+        "… (default: center)")
+    add("--background", help="pad colour with --fit contain, e.g. black or #ffffff")
+    add("--fps", type=float, help="output frame rate")
+    add("--bitrate", type=int, help="video bitrate in bit/s (instead of the quality level)")
+    add("--start", type=float, help="start at this second of the input")
+    add("--end", type=float, help="end at this second of the input")
     add("--no-audio", "--mute", dest="mute", action="store_true", help="strip the audio track")
 
 

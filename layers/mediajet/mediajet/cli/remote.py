@@ -13,9 +13,16 @@ from mediajet.errors import MediaJetError, Unauthorized
 
 
 class ApiError(MediaJetError):
+    """What the API answered: its `{kind, message, field}` and HTTP status (0: it could not be reached), so
+    the CLI's exit code says whose fault it was (a 4xx is the request's: exit 2)."""
+
     def __init__(self, status: int, body: dict[str, Any]) -> None:
-        super().__init__(str(body.get("message", "request failed")), kind=str(body.get("kind", "api_error")))
+        field = body.get("field")
+        super().__init__(str(body.get("message", "request failed")), kind=str(body.get("kind", "api_error")),
+                         field=str(field) if field else None)
         self.http_status = status
+        if 400 <= status < 600:
+            self.status = status  # type: ignore[misc]  # the instance's own, instead of the class's 500
 
 
 class Client:

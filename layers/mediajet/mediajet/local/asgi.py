@@ -7,6 +7,7 @@ parsing it by hand is how a chunk size of -1 once lifted the body limit.
 - Bodies over `max_body_bytes` are refused with 413 before they are read: by their Content-Length
   (no `100 Continue` is sent, so curl does not even send them) or, for chunked bodies, as soon as
   the running total passes the limit.
+- Uploads (`PUT /uploads/…`, local/uploads.py) stream to a file under their own, larger limit.
 - Powertools' resolver keeps the current event in class attributes, so calls to `resolve` run one at
   a time on one thread; reading bodies, writing responses and streaming files happen on the event
   loop, where a slow client only delays itself.
@@ -27,8 +28,9 @@ from typing import Any
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from mediajet.local.downloads import FILES_PREFIX, Download, reply, reply_json
+from mediajet.local.downloads import Download, is_download, is_legacy_link, reply, reply_json
 from mediajet.local.events import response_parts, to_event
+from mediajet.local.uploads import Uploads, is_upload
 from mediajet.storage.local import LocalBlobStore
 
 log = logging.getLogger("mediajet.http")
@@ -48,10 +50,12 @@ class ClientGone(Exception):
 
 
 class EmbeddedApp:
-    """The ASGI application: `/files/…` are signed downloads, everything else is the API."""
+    """The ASGI application: `/downloads/…` (and signed links from before, under /files/) are signed
+    downloads, `/uploads/…` uploads (local/uploads.py), everything else is the API."""
 
-    def __init__(self, resolve: Resolve, files: LocalBlobStore, max_body_bytes: int) -> None:
-        self.resolve, self.files, self.max_body_bytes = resolve, files, max_body_bytes
+    def __init__(self, resolve: Resolve, files: LocalBlobStore, max_body_bytes: int,
+                 uploads: Uploads | None = None) -> None:
+        self.resolve, self.files, self.max_body_bytes, self.uploads = resolve, files, max_body_bytes, uploads
         self._api_thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="mediajet-api")
 
     async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -71,8 +75,12 @@ class EmbeddedApp:
                 await reply_json(tracked_send, 400, "request_invalid", "the request has both Content-Length and "
                                  "Transfer-Encoding, so its length is ambiguous; send one of them",
                                  [("Connection", "close")])
-            elif scope["path"].startswith(FILES_PREFIX):
+            elif is_download(scope["path"]) or is_legacy_link(scope["method"], scope["path"],
+                                                               scope["query_string"].decode("latin-1")):
                 await self._download(scope, tracked_send)
+            elif self.uploads is not None and is_upload(scope["path"]):
+                # streamed to a file under its own size limit (MEDIAJET_MAX_UPLOAD_BYTES), not the JSON body's
+                await self.uploads.respond(scope, receive, tracked_send)
             else:
                 await self._api(scope, receive, tracked_send)
         except Exception:
@@ -195,5 +203,6 @@ class EmbeddedServer:
         self.socket.close()
 
 
-def serve_http(resolve: Resolve, host: str, port: int, *, files: LocalBlobStore, max_body_bytes: int) -> EmbeddedServer:
-    return EmbeddedServer(EmbeddedApp(resolve, files, max_body_bytes), host, port)
+def serve_http(resolve: Resolve, host: str, port: int, *, files: LocalBlobStore, max_body_bytes: int,
+               uploads: Uploads | None = None) -> EmbeddedServer:
+    return EmbeddedServer(EmbeddedApp(resolve, files, max_body_bytes, uploads), host, port)

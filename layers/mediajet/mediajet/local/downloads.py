@@ -1,4 +1,8 @@
-"""Signed downloads of stored outputs (`/files/<key>?expires=…&signature=…`, no API key).
+"""Signed downloads of stored outputs (`/downloads/<key>?expires=…&signature=…`, no API key).
+
+Links issued before the Files API took `/files/` (`/files/<key>?expires=…&signature=…`) still work: a
+GET or HEAD under /files/ that carries both `expires` and `signature` is such a link (`is_legacy_link`);
+its signature covers the old path, so it is checked against that.
 
 - Downloads answer Range requests (206, `Content-Range`), send the media type players expect and
   allow any origin (a signed link is a capability; hls.js and <video> need CORS).
@@ -26,9 +30,8 @@ from urllib.parse import parse_qs, unquote
 import anyio
 
 from mediajet.errors import InvalidRequest
-from mediajet.storage.local import LocalBlobStore, check_key, sign
+from mediajet.storage.local import DOWNLOADS_ROUTE, LEGACY_DOWNLOADS_ROUTE, LocalBlobStore, check_key, sign
 
-FILES_PREFIX = "/files/"
 MAX_PLAYLIST_BYTES = 16 * 1024 * 1024
 CHUNK_BYTES = 256 * 1024
 MAX_EXPIRES_DIGITS = 12  # a Unix time in seconds has 10 digits until the year 2286
@@ -56,7 +59,19 @@ def media_type(key: str) -> str:
     return MEDIA_TYPES.get(posixpath.splitext(key)[1].lstrip(".").lower(), "application/octet-stream")
 
 
-def sign_playlist(text: str, key: str, expires: int, secret: bytes) -> str:
+def is_download(path: str) -> bool:
+    return path.startswith(DOWNLOADS_ROUTE)
+
+
+def is_legacy_link(method: str, path: str, query: str) -> bool:
+    """A signed link from before the move to /downloads/ (a Files API request never carries both)."""
+    if method not in ("GET", "HEAD") or not path.startswith(LEGACY_DOWNLOADS_ROUTE):
+        return False
+    params = parse_qs(query)
+    return "expires" in params and "signature" in params
+
+
+def sign_playlist(text: str, key: str, expires: int, secret: bytes, route: str = DOWNLOADS_ROUTE) -> str:
     """Give each relative URI in an HLS playlist under `key`'s folder its own signature (same expiry)."""
     folder = posixpath.dirname(key)
 
@@ -70,7 +85,7 @@ def sign_playlist(text: str, key: str, expires: int, secret: bytes) -> str:
             check_key(target)
         except InvalidRequest:
             return uri
-        return f"{uri}?expires={expires}&signature={sign(secret, target, expires)}"
+        return f"{uri}?expires={expires}&signature={sign(secret, target, expires, route)}"
 
     lines = []
     for line in text.splitlines(keepends=True):
@@ -106,11 +121,13 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None | str:
 
 
 class Download:
-    """One request under /files/: checks the link, then answers with the file (or its playlist, signed)."""
+    """One request under /downloads/ (or a legacy /files/ link): checks the link, then answers with the file
+    (or its playlist, signed)."""
 
     def __init__(self, files: LocalBlobStore, method: str, path: str, query: str, range_header: str | None) -> None:
         self.files, self.method, self.range_header = files, method, range_header
-        self.key = unquote(path[len(FILES_PREFIX):])
+        self.route = DOWNLOADS_ROUTE if path.startswith(DOWNLOADS_ROUTE) else LEGACY_DOWNLOADS_ROUTE
+        self.key = unquote(path[len(self.route):])
         params = parse_qs(query)
         self.expires, self.signature = params.get("expires", [""])[0], params.get("signature", [""])[0]
 
@@ -128,7 +145,7 @@ class Download:
             return await reply_json(send, 404, "not_found", "no file at this link (it may have been deleted)", CORS)
         if self.key.lower().endswith((".m3u8", ".m3u")) and path.stat().st_size <= MAX_PLAYLIST_BYTES:
             text = sign_playlist(path.read_text(encoding="utf-8", errors="replace"), self.key, int(self.expires),
-                                 self.files.secret)
+                                 self.files.secret, self.route)
             return await self._send_bytes(send, text.encode())
         return await self._send_file(send, path)
 
@@ -138,7 +155,7 @@ class Download:
             return "signature_missing", "this link is not signed; take the output URL from the job"
         if int(self.expires) < time.time():
             return "link_expired", "this download link has expired; read the job again for a fresh link"
-        if not self.files.verify_signature(self.key, int(self.expires), self.signature):
+        if not self.files.verify_signature(self.key, int(self.expires), self.signature, route=self.route):
             return "signature_invalid", "the signature of this download link does not match"
         return None
 

@@ -13,12 +13,12 @@ import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from mediajet.local.worker import LocalWorker
 from mediajet.pipeline.context import StepContext
 from mediajet.settings import Settings
-from mediajet.storage.local import LocalBlobStore
+from mediajet.storage.local import DOWNLOADS_ROUTE, LEGACY_DOWNLOADS_ROUTE, LocalBlobStore
 from mediajet.store.sqlite import SqliteJobStore
 
 log = logging.getLogger("mediajet")
@@ -72,16 +72,31 @@ class LocalRuntime:
         key = self.outputs.key_for_uri(uri)
         return uri if key is None else self.outputs.signed_url(key, self.settings.link_ttl_s)
 
+    def delete_uri(self, uri: str) -> None:
+        """Delete a stored output (a media library file's bytes); URIs outside output storage are left alone.
+        A standalone task's result takes its task's folder with it (`tasks/<id>/`: the runner keeps its copy of
+        the input there, pipeline/tasks.py), since the file is all that task made."""
+        key = self.outputs.key_for_uri(uri)
+        if key is None:
+            return
+        parts = key.split("/")
+        if parts[0] == "tasks" and len(parts) > 2:
+            self.outputs.delete_prefix(f"tasks/{parts[1]}/")
+        else:
+            self.outputs.path(key).unlink(missing_ok=True)
+
     def own_key(self, url: str) -> str | None:
         """A signed link this server issued → the output key it names (so chained tasks don't fetch
         their own server over the network, which the SSRF guard would rightly refuse)."""
-        if not url.startswith(self.base_url.rstrip("/") + "/files/"):
+        base = self.base_url.rstrip("/")
+        route = next((r for r in (DOWNLOADS_ROUTE, LEGACY_DOWNLOADS_ROUTE) if url.startswith(base + r)), None)
+        if route is None:
             return None
         parts = urlsplit(url)
-        key = parts.path.removeprefix("/files/")
+        key = unquote(parts.path.removeprefix(route))
         query = parse_qs(parts.query)
         expires, signature = query.get("expires", [""])[0], query.get("signature", [""])[0]
-        ok = expires.isdigit() and self.outputs.verify_signature(key, int(expires), signature)
+        ok = expires.isdigit() and self.outputs.verify_signature(key, int(expires), signature, route=route)
         return key if ok else None
 
     def context(self, cancel: threading.Event | None = None, stop: threading.Event | None = None) -> StepContext:
@@ -89,6 +104,7 @@ class LocalRuntime:
         return StepContext(
             jobs=self.jobs, work=self.work, outputs=self.outputs, settings=self.settings, scratch=self.scratch,
             cancel=cancel, stop=stop, allow_local_files=self.allow_local_files, resolve_own_url=self.own_key,
+            sign_url=self.sign_url,
         )
 
     def worker(self, concurrency: int | None = None) -> LocalWorker:

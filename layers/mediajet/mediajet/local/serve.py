@@ -43,7 +43,9 @@ def serve(settings: Settings, *, host: str, port: int, data_dir: str | Path | No
           workers: int | None = None) -> int:
     from mediajet.api.app import create_app
     from mediajet.api.deps import ApiDeps
+    from mediajet.library import LibraryContext
     from mediajet.local.asgi import serve_http
+    from mediajet.local.uploads import Uploads
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     base_url = (settings.public_url or f"http://{_link_host(host)}:{port}").rstrip("/")
@@ -54,8 +56,12 @@ def serve(settings: Settings, *, host: str, port: int, data_dir: str | Path | No
     warn_if_private_allowed(settings)  # at start, and only once: the fetcher would say it at the first job
     _ensure_key(runtime, settings)
     worker = runtime.worker(workers)
-    app = create_app(ApiDeps(jobs=runtime.jobs, orchestrator=worker, settings=settings, sign_url=runtime.sign_url))
-    server = serve_http(app.resolve, host, port, files=runtime.outputs, max_body_bytes=settings.max_body_bytes)
+    uploads = Uploads(runtime.outputs, runtime.secret, base_url, settings,
+                      LibraryContext(runtime.jobs, worker.start_task, runtime.sign_url))
+    app = create_app(ApiDeps(jobs=runtime.jobs, orchestrator=worker, settings=settings, sign_url=runtime.sign_url,
+                             delete_uri=runtime.delete_uri, uploads=uploads))
+    server = serve_http(app.resolve, host, port, files=runtime.outputs, max_body_bytes=settings.max_body_bytes,
+                        uploads=uploads)
     worker.start()
     # uvicorn stops on SIGTERM/SIGINT by itself, then re-raises the signal to the handler it found
     # installed: let that be a no-op, so the worker below still stops its encoders.

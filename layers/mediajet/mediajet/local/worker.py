@@ -113,7 +113,7 @@ class LocalWorker:
                 self._pending.discard(ident)
                 self._running[ident] = cancel
             try:
-                ctx = dataclasses.replace(self.make_context(cancel), stop=self._stopping)
+                ctx = dataclasses.replace(self.make_context(cancel), stop=self._stopping, start_task=self.start_task)
                 if what == "job":
                     run_job(ident, ctx, resume=resume)
                 else:

@@ -31,6 +31,10 @@ class StepContext:
     allow_local_files: bool = False  # the local CLI may read and write plain paths; the API may not
     s3_client: Any = None  # created lazily when an s3:// URL shows up
     resolve_own_url: Callable[[str], str | None] | None = None  # our own signed link → outputs key
+    # The media library's automations start tasks and hand them signed links to stored files; where these
+    # are None (the AWS steps, the CLI) results still become library files, but no automation runs.
+    start_task: Callable[[Any], None] | None = None
+    sign_url: Callable[[str], str] | None = None
     _s3: Any = field(default=None, init=False, repr=False)
 
     def remaining_s(self) -> float:

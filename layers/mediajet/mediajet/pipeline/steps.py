@@ -172,9 +172,23 @@ def finalize(state: State, ctx: StepContext) -> State:
         return job
 
     job = transition(ctx.jobs, job_id, change)
+    _file_result(ctx, job)
     ctx.work.delete_prefix(f"jobs/{job_id}/")
     log.info("job %s %s", job_id, job.status, extra={"job_id": job_id, "status": job.status})
     return {"job_id": job_id, "status": job.status}
+
+
+def _file_result(ctx: StepContext, job: Job) -> None:
+    """A succeeded job's result joins the media library (library/files.py). A failure there is logged: the
+    job did what it was asked, and its output stays readable through the job."""
+    from mediajet.library import files
+
+    if job.status != "succeeded":
+        return
+    try:
+        files.job_finished(ctx.jobs, job)  # type: ignore[arg-type]
+    except Exception:
+        log.exception("job %s succeeded, but its result could not be added to the media library", job.id)
 
 
 def _cancel_unfinished(job: Job) -> Job | None:

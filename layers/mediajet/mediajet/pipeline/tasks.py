@@ -18,8 +18,10 @@ from mediajet.pipeline.steps import error_info
 log = logging.getLogger("mediajet.pipeline")
 
 # Keys a wire format may keep in a task's options to label its output (version 2025-08-20 echoes `ref`,
-# `filename`, `folder` and `webhook_url` there, seed 003). They are no encoder option: the encoder never sees them.
-LABEL_OPTIONS = frozenset({"ref", "filename", "folder", "webhook_url"})
+# `filename`, `folder` and `webhook_url` there, seed 003), and where the media library files it (`media_id`;
+# `automation_id` and `step` for a task an automation started). They are no encoder option: the encoder never
+# sees them.
+LABEL_OPTIONS = frozenset({"ref", "filename", "folder", "webhook_url", "media_id", "automation_id", "step"})
 
 
 def encoder_options(options: dict | None) -> dict:
@@ -108,7 +110,7 @@ def run_task(task_id: str, ctx: StepContext) -> Task:
             t.status, t.error, t.finished_at, t.updated_at = status, info, now, now
             return t
 
-        return _update(ctx, task_id, fail)
+        return _filed(ctx, _update(ctx, task_id, fail))
 
     def succeed(t: Task) -> Task | None:
         if t.status != "processing":
@@ -120,4 +122,16 @@ def run_task(task_id: str, ctx: StepContext) -> Task:
             t.progress = 100
         return t
 
-    return _update(ctx, task_id, succeed)
+    return _filed(ctx, _update(ctx, task_id, succeed))
+
+
+def _filed(ctx: StepContext, task: Task) -> Task:
+    """Record the finished task's result in the media library (library/files.py). A failure there is logged:
+    the task itself did what it was asked, and its output stays readable through the task."""
+    from mediajet.library import LibraryContext, files
+
+    try:
+        files.task_finished(LibraryContext(ctx.jobs, ctx.start_task, ctx.sign_url), task)
+    except Exception:
+        log.exception("task %s finished, but its result could not be added to the media library", task.id)
+    return task

@@ -171,6 +171,8 @@ def _export(ctx: StepContext, job: Job, encoded: File, encoded_prefix: str) -> F
     if job.destination:
         rendered = paths.render(job.destination, job_id=job.id, kind=job.kind, filename=filename, ext=ext)
         store, key = ctx.destination(rendered)
+    elif job.kind == "adaptive_video":  # no name asked for: the master playlist is master.m3u8, as documented
+        store, key = ctx.outputs, paths.default_output_prefix(job.id) + main_name
     else:
         store, key = ctx.outputs, paths.default_output_key(job.id, filename, ext)
     if job.kind == "adaptive_video":

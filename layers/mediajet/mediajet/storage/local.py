@@ -45,10 +45,15 @@ def check_key(key: str, *, prefix: bool = False) -> str:
     return key
 
 
-def sign(secret: bytes, key: str, expires: int) -> str:
+DOWNLOADS_ROUTE = "/downloads/"
+# Links issued before the Files API took /files/: their signatures cover this path, so they still verify.
+LEGACY_DOWNLOADS_ROUTE = "/files/"
+
+
+def sign(secret: bytes, key: str, expires: int, route: str = DOWNLOADS_ROUTE) -> str:
     """base64url HMAC-SHA256 over the path and expiry of a download link (the Ittybit signed-URL scheme,
-    spec 6.7, with `expires` as the parameter name)."""
-    message = f"/files/{_url_path(key)}?expires={expires}".encode()
+    spec 6.7, with `expires` as the parameter name). `route` is the path the link was issued under."""
+    message = f"{route}{_url_path(key)}?expires={expires}".encode()
     digest = hmac.new(secret, message, hashlib.sha256).digest()
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
@@ -160,10 +165,11 @@ class LocalBlobStore:
         check_key(key)
         expires = int(time.time()) + int(expires_s)
         signature = sign(self.secret, key, expires)
-        return f"{self.base_url}/files/{_url_path(key)}?expires={expires}&signature={signature}"
+        return f"{self.base_url}{DOWNLOADS_ROUTE}{_url_path(key)}?expires={expires}&signature={signature}"
 
-    def verify_signature(self, key: str, expires: int, signature: str, now: float | None = None) -> bool:
-        """Whether `signature` is ours for `key` (decoded, as stored) and the link has not expired."""
+    def verify_signature(self, key: str, expires: int, signature: str, now: float | None = None,
+                         route: str = DOWNLOADS_ROUTE) -> bool:
+        """Whether `signature` is ours for `key` (decoded, as stored) under `route` and the link has not expired."""
         if not self.secret or expires < (time.time() if now is None else now):
             return False
         try:
@@ -171,7 +177,7 @@ class LocalBlobStore:
             given = signature.rstrip("=").encode("ascii")
         except (InvalidRequest, UnicodeEncodeError):
             return False
-        return hmac.compare_digest(sign(self.secret, key, expires).encode(), given)
+        return hmac.compare_digest(sign(self.secret, key, expires, route).encode(), given)
 
 
 def _is_partial(key: str) -> bool:

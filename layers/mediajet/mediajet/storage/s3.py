@@ -150,6 +150,10 @@ class S3BlobStore:
         if batch:
             self._delete(batch)
 
+    def delete(self, key: str) -> None:
+        """This one object (a missing one is no error)."""
+        self._delete([_check_key(key)])
+
     def _delete(self, keys: list[str]) -> None:
         try:
             response = self.client.delete_objects(
@@ -238,12 +242,12 @@ class S3BlobStore:
     def signed_url(self, key: str, expires_s: int) -> str:
         # Signed with the credentials of the Lambda role's session: the link also stops working when
         # that session expires (hours), whatever `expires_s` says.
-        return _sigv4(self.client).generate_presigned_url(
+        return sigv4_client(self.client).generate_presigned_url(
             "get_object", Params={"Bucket": self.bucket, "Key": _check_key(key)},
             ExpiresIn=max(1, min(int(expires_s), MAX_PRESIGN_S)))
 
 
-def _sigv4(client: Any) -> Any:
+def sigv4_client(client: Any) -> Any:
     """A client like `client` that presigns with SigV4. A boto3 S3 client without an explicit
     signature_version presigns with the legacy SigV2 on the global endpoint, which newer buckets and
     regions refuse, and from outside it cannot be told whether the option was set: so always this."""

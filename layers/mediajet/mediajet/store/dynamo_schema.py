@@ -10,6 +10,9 @@ Single-table design (every key is a string):
 | job task pointer | TASK#<task id>           | JOB    | (holds job_id)    |          |
 | idempotency      | IDEM#<project>#<key>     | IDEM   |                   |          |
 | API key          | KEY#<sha256 hex>         | KEY    |                   |          |
+| library record   | LIB#<file/med/auto id>   | FILE, MEDIA, AUTO | LIB#<type>#<project> | <id> |
+
+Library records (files, media, automations) and their access patterns: store/dynamo_library.py.
 
 Job ids are ULIDs, so `gsi1sk` order is creation order: `GET /jobs` is one Query on the GSI in
 either direction, with `after`/`before` as key conditions. Standalone tasks sit in a partition of their own
@@ -84,3 +87,18 @@ def idempotency_pk(project_id: str, key: str) -> str:
 
 def api_key_pk(key_hash: str) -> str:
     return f"KEY#{key_hash}"
+
+
+LIBRARY_SK = {"file": "FILE", "media": "MEDIA", "automation": "AUTO"}
+
+
+def library_pk(record_id: str) -> str:
+    return f"LIB#{record_id}"
+
+
+def library_sk(record_type: str) -> str:
+    return LIBRARY_SK[record_type]
+
+
+def library_list_pk(record_type: str, project_id: str) -> str:
+    return f"LIB#{record_type}#{project_id}"

@@ -9,11 +9,11 @@ from mediajet.errors import StaleWrite, TaskNotFound
 from mediajet.models.job import IdempotencyClaim, Task, task_record
 from mediajet.store import dynamo_schema as schema
 from mediajet.store.base import KEY_HELD_ELSEWHERE, IdempotencyKeyReused, TaskPage, TaskQuery, TaskUnreadable
-from mediajet.store.dynamo_claims import DynamoClaims
 from mediajet.store.dynamo_codec import item_project
+from mediajet.store.dynamo_library import DynamoLibrary
 
 
-class DynamoTasks(DynamoClaims):
+class DynamoTasks(DynamoLibrary):
     def _task_item(self, task: Task) -> dict[str, Any]:
         return self._item({schema.PARTITION_KEY: schema.task_pk(task.id), schema.SORT_KEY: schema.TASK_SK,
                            schema.PROJECT_INDEX_PARTITION_KEY: schema.task_list_pk(task.project_id),

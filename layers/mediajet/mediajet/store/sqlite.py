@@ -33,6 +33,7 @@ from mediajet.store.base import (
     page_window,
 )
 from mediajet.store.sqlite_db import SqliteDatabase, open_connection
+from mediajet.store.sqlite_library import SqliteLibrary
 from mediajet.store.sqlite_migrations import SCHEMA_VERSION, SchemaTooNew, migrate
 
 __all__ = ["SCHEMA_VERSION", "SchemaTooNew", "SqliteJobStore", "migrate", "open_connection"]
@@ -45,7 +46,7 @@ _MAX_OFFSET = 2**62  # SQLite integers are 64-bit: a page number past this is pa
 _TASK_SORT = {"updated": "json_extract(record, '$.updated_at')", "filesize": "json_extract(record, '$.output.filesize')"}
 
 
-class SqliteJobStore:
+class SqliteJobStore(SqliteLibrary):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._db = SqliteDatabase(self.path)  # pool, write lock, WAL checkpoints (sqlite_db.py)

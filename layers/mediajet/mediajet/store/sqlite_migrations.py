@@ -62,6 +62,19 @@ MIGRATIONS: tuple[str, ...] = (
     """
     CREATE INDEX tasks_by_project ON tasks (project_id, id);
     """,
+    # 4: the media library (files, media, automations: store/sqlite_library.py)
+    """
+    CREATE TABLE library (
+        id TEXT PRIMARY KEY,
+        type TEXT NOT NULL,
+        project_id TEXT NOT NULL,
+        media_id TEXT,
+        version INTEGER NOT NULL,
+        record TEXT NOT NULL
+    );
+    CREATE INDEX library_by_project ON library (project_id, type, id);
+    CREATE INDEX library_by_media ON library (media_id, id) WHERE media_id IS NOT NULL;
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

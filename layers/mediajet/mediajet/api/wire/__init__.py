@@ -38,7 +38,9 @@ GEN_D = "2024-08-21"
 VERSIONS = {"2025-08-20": GEN_C, "latest": GEN_C, "2024-08-21": GEN_D}
 MODULES = {GEN_A: "mediajet.api.wire.jobs_api", GEN_C: "mediajet.api.wire.v2025_08_20",
            GEN_D: "mediajet.api.wire.v2024_08_21"}
-DATED_PATHS = ("/tasks",)  # paths (and their sub-paths) where Accept-Version picks the generation
+# Paths (and their sub-paths) where Accept-Version picks the generation: of the answers on /tasks, of the
+# errors only on the media library's paths (only version 2025-08-20 has them: api/routes_library.py).
+DATED_PATHS = ("/tasks", "/files", "/media", "/automations", "/signatures")
 
 
 def requested_version(headers: Mapping[str, str]) -> str | None:

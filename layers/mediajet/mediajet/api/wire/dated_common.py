@@ -1,6 +1,7 @@
 """What the two dated API versions (2025-08-20 and 2024-08-21) share: ISO times, the refusal of kinds the
-engine does not run, and what a `file_…` id names while MediaJet has no file library: the output of the
-finished task `task_<suffix>`. Each version words its own errors; the lookup is one."""
+engine does not run, and the task behind a `file_…` id: `file_<suffix>` is the output of the task
+`task_<suffix>` (a file of the media library since it has one, library/files.py; this lookup also finds the
+outputs of tasks that finished before). Each version words its own errors; the lookup is one."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 from mediajet.api import tasks
 from mediajet.api.present import link
 from mediajet.api.wire import WireContext
-from mediajet.errors import Conflict, MediaJetError, NotFound, TaskNotFound
+from mediajet.errors import Conflict, FileNotFound, MediaJetError, TaskNotFound
 from mediajet.models.job import Task
 
 TASK_PREFIX, FILE_PREFIX = "task_", "file_"
@@ -23,8 +24,7 @@ class KindNotRun(MediaJetError):
     default_kind = "unsupported_kind"
 
 
-class FileNotFound(NotFound):
-    default_kind = "file_not_found"
+__all__ = ["FileNotFound", "FileNotReady", "KindNotRun"]
 
 
 class FileNotReady(Conflict):

@@ -7,8 +7,9 @@ options, validated by the engine's options models (`width`, `format`, `quality`,
 the R-era form, is read too). Kinds: `ingest` is the engine's `import` (the input stored as a file);
 `video`, `image` and `audio` encode. The kinds this engine does not run are a 422 that says so.
 
-`file_id`: until MediaJet has a file library, `file_<suffix>` is the output of the finished task
-`task_<suffix>` of the same project. Unknown (or its task failed): 404; its task still running: 409.
+`file_id`: a file of the media library (api/library.py); a task's result is one, `file_<suffix>` made by the
+task `task_<suffix>`. A task finished before the library kept it is still found through that task. Unknown (or
+its task failed): 404; not ready yet: 409. `media_id`: the media item the result joins (404 when unknown).
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from mediajet.api.wire import WireContext, dated_common
 from mediajet.api.wire.dated_common import FileNotFound, FileNotReady, KindNotRun
 from mediajet.api.wire.v2025_08_20_present import STATUSES, task_view
 from mediajet.errors import InvalidRequest
+from mediajet.library.automations import task_input
+from mediajet.models.library import LibraryFile, Media
 from mediajet.models.options import OPTIONS_BY_KIND
 from mediajet.models.requests import INPUT_SCHEMES, MAX_URL_CHARS
 from mediajet.models.validation import clip, parse
@@ -37,7 +40,7 @@ NOT_RUN = ("chapters", "subtitles", "thumbnails", "nsfw", "speech", "description
            "conditions", "http")
 # The option keys that label a task's output; the standalone runner leaves them out of the encoder's options
 # (pipeline/tasks.py LABEL_OPTIONS, not imported here: it would load the whole media pipeline into the API).
-LABEL_OPTIONS = frozenset({"ref", "filename", "folder", "webhook_url"})
+LABEL_OPTIONS = frozenset({"ref", "filename", "folder", "webhook_url", "media_id"})
 LABEL_CHARS = 255
 MAX_PAGE = 1_000_000
 MAX_LIMIT = 100
@@ -53,6 +56,8 @@ def create_task(ctx: WireContext) -> Response:
     kind, options = parse_body(body)
     source = body.get("url"), body.get("file_id")
     task_input = url_input(source[0]) if source[0] is not None else file_input(ctx, project, source[1])
+    if "media_id" in options:  # its result joins this media item (library/files.py): it must be one of ours
+        ctx.deps.jobs.get_record(Media, options["media_id"], project)
     engine_kind = RUN_KINDS[kind]
     if engine_kind in OPTIONS_BY_KIND:
         check_size(ctx.deps, engine_kind, parse(OPTIONS_BY_KIND[engine_kind], encoder_options(options)))
@@ -67,8 +72,8 @@ def get_task(ctx: WireContext, task_id: str) -> Response:
 def list_tasks(ctx: WireContext) -> Response:
     project = ctx.project()
     query = ctx.query()
-    page = _count(query, "page", 1, MAX_PAGE, 1)
-    limit = _count(query, "limit", 1, MAX_LIMIT, 20)
+    page = count_param(query, "page", 1, MAX_PAGE, 1)
+    limit = count_param(query, "limit", 1, MAX_LIMIT, 20)
     found = ctx.deps.jobs.list_tasks(project, TaskQuery(page=page, limit=limit))
     return json_response(200, [task_view(task, ctx.deps.sign_url) for task in found.items])
 
@@ -112,9 +117,9 @@ def parse_body(body: Any) -> tuple[str, dict[str, Any]]:
                                      "different values", kind="invalid_option", field=key)
             if value is not None:
                 options[key] = value
-    for name in ("filename", "folder", "ref"):
+    for name in ("filename", "folder", "ref", "media_id"):
         if name in options:
-            _label(name, options[name])
+            check_label(name, options[name])
     if "webhook_url" in options:
         _url("webhook_url", options["webhook_url"], ("http", "https"))
     engine_kind = RUN_KINDS[kind]
@@ -132,7 +137,7 @@ def encoder_options(options: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in options.items() if key not in LABEL_OPTIONS}
 
 
-def _label(name: str, value: Any) -> None:
+def check_label(name: str, value: Any) -> None:
     if not isinstance(value, str) or not 1 <= len(value) <= LABEL_CHARS:
         raise InvalidRequest(f"{name} must be a string of 1 to {LABEL_CHARS} characters", field=name)
     if any(unicodedata.category(char) == "Cc" for char in value):
@@ -158,11 +163,25 @@ def url_input(url: Any) -> dict[str, Any]:
 
 
 def file_input(ctx: WireContext, project: str, file_id: Any) -> dict[str, Any]:
-    """The File `file_id` names (the output of task `task_<suffix>`), with a link the task can fetch."""
+    """The File `file_id` names (a file of the media library; before it, the output of task `task_<suffix>`),
+    with a link the task can fetch."""
     if not isinstance(file_id, str):
         raise InvalidRequest("file_id must be a string: the id of a file (file_…)", kind="invalid_input",
                              field="file_id")
     shown = clip(file_id)
+    try:
+        record = ctx.deps.jobs.get_record(LibraryFile, file_id, project)
+    except FileNotFound:
+        record = None
+    if record is not None:
+        if record.status in ("waiting", "processing"):
+            raise FileNotReady(f"file '{shown}' is not ready yet: it is {record.status}; send this request once "
+                               "it is ready", field="file_id")
+        if record.status != "ready" or not record.uri:
+            raise FileNotFound(f"file '{shown}' has no stored copy ({record.error or record.status})",
+                               field="file_id")
+        labels = {key: getattr(record, key) for key in ("ref", "folder", "filename") if getattr(record, key)}
+        return {**task_input(record, ctx.deps.sign_url), **labels}
     source, output = dated_common.file_source(ctx, project, file_id)
     if source is None:
         raise FileNotFound(f"file '{shown}' was not found in this project", field="file_id")
@@ -177,7 +196,7 @@ def file_input(ctx: WireContext, project: str, file_id: Any) -> dict[str, Any]:
     return {**output, "id": file_id, **labels}
 
 
-def _count(query: dict[str, str], name: str, low: int, high: int, default: int) -> int:
+def count_param(query: dict[str, str], name: str, low: int, high: int, default: int) -> int:
     raw = query.get(name)
     if raw is None or raw == "":
         return default

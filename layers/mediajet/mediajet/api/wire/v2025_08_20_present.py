@@ -6,7 +6,8 @@
   cancelled → `cancelled`. Kinds: the engine's `import` is `ingest`; the others keep their names.
 - Times: ISO-8601 in UTC with milliseconds and `Z` (`2025-01-01T01:23:45.678Z`).
 - Files (§6.4): `object: "source"`, `type` (MIME), `codec`, `container`, signed `url`, `status: "ready"`.
-  MediaJet has no file library yet: `file_<suffix>` is the output of task `task_<suffix>`.
+  A task's output is the media library's file `file_<suffix>` made by task `task_<suffix>` (library/files.py);
+  library records read as in v2025_08_20_library.py.
 """
 
 from __future__ import annotations
@@ -17,32 +18,13 @@ from typing import Any
 from mediajet.api.present import link
 from mediajet.api.wire.dated_common import file_id_for, iso
 from mediajet.models.job import Task
+from mediajet.models.mime import mime_type
 
 Signer = Callable[[str], str]
 
 STATUSES = {"waiting": "pending", "processing": "processing", "succeeded": "completed", "failed": "failed",
             "cancelled": "cancelled"}
 KINDS = {"import": "ingest"}  # engine kind → C kind where they differ
-MIME = {
-    "video": {"mp4": "video/mp4", "m4v": "video/x-m4v", "mov": "video/quicktime", "webm": "video/webm",
-              "mkv": "video/x-matroska", "ts": "video/mp2t", "avi": "video/x-msvideo", "3gp": "video/3gpp",
-              "3g2": "video/3gpp2", "ogg": "video/ogg", "flv": "video/x-flv", "mpeg": "video/mpeg",
-              "gif": "image/gif", "webp": "image/webp", "hls": "application/vnd.apple.mpegurl"},
-    "audio": {"mp3": "audio/mpeg", "aac": "audio/aac", "m4a": "audio/mp4", "mp4": "audio/mp4", "ogg": "audio/ogg",
-              "opus": "audio/ogg", "wav": "audio/wav", "flac": "audio/flac", "webm": "audio/webm",
-              "aiff": "audio/aiff", "amr": "audio/amr"},
-    "image": {"jpeg": "image/jpeg", "png": "image/png", "webp": "image/webp", "avif": "image/avif",
-              "gif": "image/gif", "heic": "image/heic", "bmp": "image/bmp", "tiff": "image/tiff"},
-}
-
-
-def mime_type(kind: str | None, fmt: str | None) -> str:
-    known = MIME.get(kind or "", {}).get(fmt or "")
-    if known:
-        return known
-    return f"{kind}/{fmt}" if kind and fmt else "application/octet-stream"
-
-
 def file_view(data: dict[str, Any], sign: Signer, **extra: Any) -> dict[str, Any]:
     """An engine File (models/file.py, as stored) as a §6.4 File; `extra` adds id, labels, status, times.
     Fields the engine does not know are left out rather than sent as null."""
