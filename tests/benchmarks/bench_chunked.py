@@ -49,6 +49,7 @@ from mediajet.pipeline.execute import run_job
 from mediajet.settings import Settings
 from mediajet.storage.local import LocalBlobStore
 from mediajet.storage.media_source import media_source
+from tests.benchmarks.cpu import machine_busy, own_cpu
 from tests.benchmarks.report import write_section
 
 CACHE = Path(tempfile.gettempdir()) / "mediajet-bench-chunked"
@@ -141,17 +142,6 @@ def packet_counts(path: Path) -> list[tuple[str, int]]:
 
 # --- CPU accounting: this machine is shared --------------------------------------------------------------
 
-def _machine_busy() -> float:
-    """CPU-seconds every process on the machine has used (since boot)."""
-    with open("/proc/stat") as stat:
-        ticks = [int(v) for v in stat.readline().split()[1:9]]
-    return (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
-
-
-def _own_cpu() -> float:
-    """CPU-seconds of this process and its finished children (every ffmpeg/ffprobe it ran)."""
-    t = os.times()
-    return t.user + t.system + t.children_user + t.children_system
 
 
 @dataclass
@@ -162,11 +152,11 @@ class Usage:
 
     @classmethod
     def measure(cls, work: Callable[[], object]) -> tuple[Usage, object]:
-        busy, own, start = _machine_busy(), _own_cpu(), time.perf_counter()
+        busy, own, start = machine_busy(), own_cpu(), time.perf_counter()
         result = work()
         wall = time.perf_counter() - start
-        cpu = _own_cpu() - own
-        return cls(wall, cpu, max(0.0, (_machine_busy() - busy - cpu) / wall)), result
+        cpu = own_cpu() - own
+        return cls(wall, cpu, max(0.0, (machine_busy() - busy - cpu) / wall)), result
 
 
 def wait_quiet(limit_s: float = 10.0, threshold: float = 0.25) -> float:

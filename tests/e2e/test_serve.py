@@ -302,3 +302,31 @@ def test_on_a_terminal_the_bar_reaches_100_percent_then_one_final_line(server: S
     assert bar.startswith("[####################] 100%"), text
     assert final == f"{final.split()[0]} succeeded: {tmp_path / 'out.mp4'}", text
     assert "upload" in text and "step" in text, "the upload and the job's steps were shown on the way"
+
+
+def test_every_example_of_the_openapi_document_is_accepted_as_shown(tmp_path: Path) -> None:
+    """What Swagger UI's "Try it out" sends: each request body example, posted as it stands (on a server of
+    its own: the jobs it creates are nobody else's business)."""
+    server = Server(tmp_path / "data")
+    server.data_dir.mkdir()
+    server.start()
+    try:
+        _post_every_example(server)
+    finally:
+        server.kill()
+
+
+def _post_every_example(server: Server) -> None:
+    doc = requests.get(f"{server.url}/openapi.json", timeout=10).json()
+    sent = []
+    for path, item in doc["paths"].items():
+        for method, operation in item.items():
+            examples = (operation.get("requestBody") or {}).get("content", {}).get("application/json", {})
+            for name, example in examples.get("examples", {}).items():
+                resp = requests.request(method, f"{server.url}{path}", json=example["value"], timeout=30,
+                                        headers={"Authorization": f"Bearer {API_KEY}"})
+                assert 200 <= resp.status_code < 300, (path, name, resp.status_code, resp.text)
+                sent.append((path, name))
+    assert {path for path, _ in sent} >= {"/jobs", "/tasks", "/steps", "/files", "/media", "/automations",
+                                          "/signatures"}, sent
+    assert "<kind>" not in json.dumps(doc), "no HTML-like text that Swagger UI would swallow"

@@ -133,3 +133,13 @@ def test_task_rules(body: dict, kind: str) -> None:
     with pytest.raises(InvalidRequest) as err:
         parse_task_create(body)
     assert err.value.kind == kind
+
+
+def test_an_unknown_option_is_named_with_the_closest_known_one() -> None:
+    with pytest.raises(InvalidRequest) as caught:
+        parse_options("video", {"widht": 640})
+    assert (caught.value.kind, caught.value.field) == ("invalid_option", "options.widht")
+    assert caught.value.message == "options.widht: unknown field 'widht' (did you mean 'width'?)"
+    with pytest.raises(InvalidRequest) as far:
+        parse_options("video", {"zzz": 1})
+    assert "did you mean" not in far.value.message

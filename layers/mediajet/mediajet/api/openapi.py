@@ -111,6 +111,40 @@ def ok(code: int, description: str, model: Any, headers: dict[str, Any] | None =
     return {code: response}
 
 
+# The request bodies Swagger UI offers ("Try it out"): the seed pages' own examples, each one a request this
+# server accepts as shown (tests/unit/test_api.py sends every one). Without them Swagger UI fills a body from
+# the schema ("string" for every text), which the API refuses.
+EXAMPLES: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
+    ("/jobs", "post"): {
+        "video": {"summary": "a 1280x720 MP4", "value": {
+            "input": "https://example.com/upload.mov", "kind": "video",
+            "options": {"width": 1280, "height": 720, "format": "mp4", "quality": "high"}}},
+        "audio": {"summary": "the sound as MP3", "value": {
+            "input": "https://example.com/interview.mp4", "kind": "audio", "options": {"format": "mp3"}}},
+        "image": {"summary": "a poster frame", "value": {
+            "input": "https://example.com/video.mp4", "kind": "image",
+            "options": {"start": 5, "format": "webp", "width": 640}}},
+        "adaptive_video": {"summary": "an HLS ladder", "value": {
+            "input": "https://example.com/video.mp4", "kind": "adaptive_video", "metadata": {"customer": "42"}}},
+    },
+    ("/tasks", "post"): {"probe": {"summary": "describe a file", "value": {
+        "kind": "probe", "input": {"url": "https://example.com/video.mp4"}}}},
+    ("/steps", "post"): {"probe": {"summary": "describe a file", "value": {
+        "kind": "probe", "input": {"url": "https://example.com/video.mp4"}}}},
+    ("/files", "post"): {"ingest": {"summary": "add a file by URL", "value": {
+        "url": "https://example.com/video.mp4", "folder": "talks", "ref": "original"}}},
+    ("/media", "post"): {"empty": {"summary": "an empty media item", "value": {"title": "Intro talk"}}},
+    ("/automations", "post"): {"renditions": {"summary": "a small MP4 and a poster for every new media item",
+                                              "value": {"name": "renditions",
+                                                        "trigger": {"kind": "event", "event": "media.created"},
+                                                        "workflow": [{"kind": "video", "ref": "small", "width": 640},
+                                                                     {"kind": "image", "ref": "poster",
+                                                                      "format": "jpeg", "width": 640}]}}},
+    ("/signatures", "post"): {"upload": {"summary": "a URL to PUT a file to", "value": {
+        "filename": "video.mp4", "folder": "talks", "method": "put"}}},
+}
+
+
 class Resolver(APIGatewayHttpResolver):
     """Adds the request bodies the handlers read themselves to the generated document."""
 
@@ -140,8 +174,16 @@ class Resolver(APIGatewayHttpResolver):
             operation.requestBody = RequestBody.model_validate({
                 "required": True,
                 "description": "JSON (any Content-Type is accepted, so `curl -d` works without -H)",
-                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"}}},
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model.__name__}"},
+                                                 "examples": EXAMPLES.get((path, method), {})}},
             })
+        for (path, method), examples in EXAMPLES.items():
+            item = (schema.paths or {}).get(path)
+            operation = getattr(item, method, None) if item is not None else None
+            if operation is not None and operation.requestBody is None:  # the library's bodies: examples only
+                operation.requestBody = RequestBody.model_validate({
+                    "required": True, "description": "JSON",
+                    "content": {"application/json": {"schema": {"type": "object"}, "examples": examples}}})
         for item in (schema.paths or {}).values():
             for method in ("get", "post"):
                 operation = getattr(item, method, None)

@@ -42,7 +42,7 @@ def register(app: Resolver, deps: ApiDeps) -> None:
         return json_response(status, job_dict(job, deps.sign_url))
 
     @app.post("/jobs", summary="Create a job", tags=["jobs"], operation_id="createJob",
-              description="Runs probe → import → <kind> → export on the input. Answers 201 with the queued job.",
+              description="Runs probe → import → the kind's encode → export on the input. Answers 201 with the queued job.",
               responses={**ok(201, "the job, queued, with its four tasks", Job),
                          **ok(200, "Idempotency-Key replay: the original job", Job),
                          **error_responses(400, 401, 409, 413)})

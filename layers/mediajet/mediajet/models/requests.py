@@ -50,11 +50,12 @@ TASK_BOUNDS = Bounds(keys=32, key_chars=40, text_chars=MAX_URL_CHARS)
 Nested = Callable[[Any, str], None] | None
 
 
-def check_input_url(url: str, schemes: tuple[str, ...] = INPUT_SCHEMES) -> str:
+def check_input_url(url: str, schemes: tuple[str, ...] = INPUT_SCHEMES, *, name: str = "input",
+                    kind: str = "invalid_input") -> str:
     parts = urlsplit(url.strip())
     if parts.scheme.lower() not in schemes or not parts.netloc:
         listed = ", ".join(f"{s}://" for s in schemes)
-        raise PydanticCustomError("invalid_input", f"input must be a URL using one of the {listed} schemes")
+        raise PydanticCustomError(kind, f"{name} must be a URL using one of the {listed} schemes")
     return url.strip()
 
 
@@ -98,7 +99,8 @@ class JobCreate(BaseModel):
     @field_validator("webhook_url")
     @classmethod
     def _webhook(cls, value: str | None) -> str | None:
-        return None if value is None else check_input_url(value, ("http", "https"))
+        return None if value is None else check_input_url(value, ("http", "https"), name="webhook_url",
+                                                           kind="request_invalid")
 
     def parsed_options(self) -> MediaOptions:
         raw = dict(self.options or {})

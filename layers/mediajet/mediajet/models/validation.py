@@ -26,7 +26,7 @@ def _field_name(loc: tuple[Any, ...]) -> str:
     return ".".join(clip(str(part)) for part in loc if not isinstance(part, int)) or "body"
 
 
-def to_domain_error(exc: ValidationError, *, prefix: str = "") -> InvalidRequest:
+def to_domain_error(exc: ValidationError, *, prefix: str = "", model: type[BaseModel] | None = None) -> InvalidRequest:
     err = exc.errors(include_url=False)[0]
     loc = tuple(err.get("loc", ())) + tuple(filter(None, [err.get("ctx", {}).get("field")]))
     leaf = clip(str(loc[-1])) if loc else ""
@@ -41,7 +41,7 @@ def to_domain_error(exc: ValidationError, *, prefix: str = "") -> InvalidRequest
         message = f"{leaf} is required"
     elif etype == "extra_forbidden":
         kind = "invalid_option" if "options" in (field or "") else "request_invalid"
-        message = f"unknown field '{leaf}'"
+        message = f"unknown field '{leaf}'" + _did_you_mean(leaf, _fields_at(model, loc[:-1]))
     else:
         kind = _FIELD_KINDS.get(leaf, "invalid_option" if "options" in (field or "") else "request_invalid")
         if etype == "literal_error":
@@ -55,4 +55,20 @@ def parse(model: type[M], data: Any, *, prefix: str = "") -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise to_domain_error(exc, prefix=prefix) from None
+        raise to_domain_error(exc, prefix=prefix, model=model) from None
+
+
+def _fields_at(model: type[BaseModel] | None, path: tuple[Any, ...]) -> list[str]:
+    """The field names of the model that `path` leads to inside `model` (none when it leads elsewhere)."""
+    for part in path:
+        field = model.model_fields.get(str(part)) if model is not None else None
+        annotation = field.annotation if field is not None else None
+        model = annotation if isinstance(annotation, type) and issubclass(annotation, BaseModel) else None
+    return list(model.model_fields) if model is not None else []
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(name, known, n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
