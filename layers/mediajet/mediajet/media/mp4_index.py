@@ -28,8 +28,6 @@ class TrackIndex:
     """One `trak`, in file order (ffmpeg makes one stream per trak, in this order)."""
 
     handler: str  # "vide", "soun", ...
-    width: int
-    height: int
     timescale: int
     pts: list[int]  # per sample, decode order, in `timescale` ticks, before any edit
     keys: list[bool]  # per sample: a sync sample
@@ -112,13 +110,12 @@ def _track(trak: bytes, movie_timescale: int) -> TrackIndex | None:
     mdia = _child(trak, b"mdia")
     stbl = _child(trak, b"mdia", b"minf", b"stbl")
     if mdia is None or stbl is None:
-        return TrackIndex(handler="", width=0, height=0, timescale=1, pts=[], keys=[], edit_start=None)
+        return TrackIndex(handler="", timescale=1, pts=[], keys=[], edit_start=None)
     hdlr, mdhd = _child(mdia, b"hdlr"), _child(mdia, b"mdhd")
     if hdlr is None or mdhd is None or len(hdlr) < 12:
         return None
     handler = hdlr[8:12].decode("latin-1")
     timescale = struct.unpack_from(">I", mdhd, 20 if mdhd[0] == 1 else 12)[0]
-    width, height = _dimensions(_child(stbl, b"stsd"))
     durations = _runs(_child(stbl, b"stts"), signed=False)
     if durations is None or timescale == 0:
         return None
@@ -147,16 +144,8 @@ def _track(trak: bytes, movie_timescale: int) -> TrackIndex | None:
         end = start + length * timescale / max(1, movie_timescale)
         if count and end < max(pts) + durations[-1] / 2:  # the edit ends before the media: ffmpeg drops the rest
             return None
-    return TrackIndex(handler=handler, width=width, height=height, timescale=timescale, pts=pts, keys=keys,
+    return TrackIndex(handler=handler, timescale=timescale, pts=pts, keys=keys,
                       edit_start=edit[0] if isinstance(edit, tuple) else None)
-
-
-def _dimensions(stsd: bytes | None) -> tuple[int, int]:
-    # full box header 4, entry count 4; then the first entry: size 4, format 4, reserved 6, data ref 2,
-    # and for a visual entry: pre_defined/reserved 16, width 2, height 2
-    if stsd is None or len(stsd) < 8 + 36:
-        return 0, 0
-    return struct.unpack_from(">HH", stsd, 8 + 32)
 
 
 def _table(box: bytes, columns: int) -> array | None:
