@@ -37,6 +37,14 @@ def test_video_local_writes_the_output(clip: Path, tmp_path: Path) -> None:
     assert not list(tmp_path.glob(".mediajet-*")), "scratch space is cleaned up"
 
 
+def test_the_output_extension_sets_the_format(clip: Path, tmp_path: Path) -> None:
+    """As in Ittybit's CLI: `-o out.webm --codec vp9` writes WebM (it used to refuse vp9 for mp4)."""
+    result = run("video", "-i", str(clip), "-o", "out.webm", "--codec", "vp9", "--width", "96", "--local", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = probe(tmp_path / "out.webm")
+    assert (out.format, out.codecs.video) == ("webm", "vp9")
+
+
 def test_default_output_name_in_the_working_directory(clip: Path, tmp_path: Path) -> None:
     result = run("audio", "-i", str(clip), "--local", "--json", cwd=tmp_path)
     assert result.returncode == 0, result.stderr

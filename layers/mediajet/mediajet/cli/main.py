@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from mediajet.cli.options import KIND_COMMANDS, add_option_flags, options_from
+from mediajet.cli.options import KIND_COMMANDS, add_option_flags, options_from, with_output_format
 from mediajet.cli.render import Renderer, error
 from mediajet.errors import InvalidRequest, MediaJetError, Unauthorized
 from mediajet.models.job import TASK_KINDS
@@ -130,7 +130,7 @@ def _finish(record: dict[str, Any], renderer: Renderer) -> int:
 
 def cmd_kind(args: argparse.Namespace) -> int:
     kind = KIND_COMMANDS[args.command]
-    options = options_from(args)
+    options = with_output_format(kind, options_from(args), args.output)
     renderer = _renderer(args)
     if args.local:
         from mediajet.cli.local import run_job_locally

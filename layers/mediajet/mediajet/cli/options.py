@@ -44,3 +44,25 @@ def options_from(args: argparse.Namespace) -> dict[str, Any]:
     if getattr(args, "mute", False):
         options["mute"] = True
     return options
+
+
+# An output file's extension → the format it names, where the two differ.
+EXTENSION_FORMATS = {"jpg": "jpeg"}
+
+
+def with_output_format(kind: str, options: dict[str, Any], output: str | None) -> dict[str, Any]:
+    """`-o out.webm` without `--format` asks for WebM, as in Ittybit's CLI: the extension sets the format
+    when it is one the kind makes. An explicit `--format` wins; other extensions change nothing."""
+    name = (output or "").rsplit("/", 1)[-1]
+    if "format" in options or "." not in name:
+        return options
+    ext = name.rsplit(".", 1)[-1].lower()
+    wanted = EXTENSION_FORMATS.get(ext, ext)
+    from mediajet.errors import InvalidRequest
+    from mediajet.models.requests import parse_options
+
+    try:
+        parse_options(kind, {**options, "format": wanted})
+    except InvalidRequest:
+        return options  # not a format of this kind (or another option rules it out): the server decides
+    return {**options, "format": wanted}
