@@ -144,7 +144,8 @@ def _api():  # built once per container, on the first request
     return create_app(_deps())
 
 
-def _deps() -> Any:
+@lru_cache(maxsize=1)
+def _deps() -> Any:  # the API's and the upload trigger's: built once per container
     from mediajet.api.deps import ApiDeps
     from mediajet.aws import runtime
     from mediajet.aws.library_uploads import S3Uploads
@@ -161,6 +162,7 @@ def reset() -> None:
     from mediajet.aws import runtime
 
     _api.cache_clear()
+    _deps.cache_clear()
     runtime.reset()
 
 

@@ -16,23 +16,22 @@ import time
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from mediajet.storage.paths import split_upload_path, upload_path
 from mediajet.storage.s3 import MAX_PRESIGN_S, sigv4_client
 
 LIBRARY_PREFIX = "library/"
 
 
 def upload_key(project: str, folder: str | None, filename: str) -> str:
-    return LIBRARY_PREFIX + "/".join(part for part in (project, folder, filename) if part)
+    return LIBRARY_PREFIX + upload_path(project, folder, filename)
 
 
 def parse_upload_key(key: str) -> tuple[str, str | None, str] | None:
     """(project, folder, filename) of an inbox key under `library/`, or None for any other key."""
-    if not key.startswith(LIBRARY_PREFIX) or key.endswith("/"):
+    rest = key.removeprefix(LIBRARY_PREFIX)
+    if rest == key or "" in rest.split("/"):  # not under library/, or an empty segment (a "folder/" key)
         return None
-    parts = key[len(LIBRARY_PREFIX):].split("/")
-    if len(parts) < 2 or not all(parts):
-        return None
-    return parts[0], "/".join(parts[1:-1]) or None, parts[-1]
+    return split_upload_path(rest)
 
 
 class S3Uploads:

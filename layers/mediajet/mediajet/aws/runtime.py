@@ -89,15 +89,17 @@ def sign_url(uri: str) -> str:
 
 
 def delete_uri(uri: str) -> None:
-    """DELETE /files and /media on AWS: a file's bytes in the output bucket; a task's result takes the task's
-    whole folder (its copied input goes too). Any other URI is not ours to delete."""
+    """DELETE /files and /media on AWS: a file's bytes in the output bucket, with the folder it owns
+    (storage/paths.py). Any other URI is not ours to delete."""
+    from mediajet.storage.paths import owned_folder
+
     prefix = f"s3://{aws_settings().output_bucket}/"
     if not uri.startswith(prefix):
         return
     key = uri[len(prefix):]
-    parts = key.split("/")
-    if parts[0] == "tasks" and len(parts) > 2:
-        output_store().delete_prefix(f"tasks/{parts[1]}/")
+    folder = owned_folder(key)
+    if folder is not None:
+        output_store().delete_prefix(folder)
     else:
         output_store().delete(key)
 

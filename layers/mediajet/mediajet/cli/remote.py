@@ -25,6 +25,30 @@ class ApiError(MediaJetError):
             self.status = status  # type: ignore[misc]  # the instance's own, instead of the class's 500
 
 
+def send(request: urllib.request.Request, timeout: float, *, where: str, kind: str = "api_error") -> Any:
+    """The JSON answer (None for an empty or non-JSON body), or ApiError with the server's `{kind, message,
+    field}` and status (0 when it could not be reached)."""
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as resp:
+            raw = resp.read()
+    except urllib.error.HTTPError as exc:
+        try:
+            payload = json.loads(exc.read() or b"{}")
+        except ValueError:
+            payload = {}
+        if not isinstance(payload, dict):
+            payload = {}
+        payload.setdefault("kind", kind)
+        payload.setdefault("message", f"HTTP {exc.code} from {where}")
+        raise ApiError(exc.code, payload) from None
+    except urllib.error.URLError as exc:
+        raise ApiError(0, {"kind": "api_unreachable", "message": f"{where}: {exc.reason}"}) from None
+    try:
+        return json.loads(raw) if raw else None
+    except ValueError:
+        return None
+
+
 class Client:
     def __init__(self, base_url: str, api_key: str | None, timeout: float = 30) -> None:
         if not api_key:
@@ -41,17 +65,7 @@ class Client:
         req = urllib.request.Request(url, data=data, method=method, headers={
             "Authorization": f"Bearer {self.api_key}", "Content-Type": "application/json",
         })
-        try:
-            with urllib.request.urlopen(req, timeout=self.timeout) as resp:
-                return json.loads(resp.read() or b"null")
-        except urllib.error.HTTPError as exc:
-            try:
-                payload = json.loads(exc.read() or b"{}")
-            except ValueError:
-                payload = {"kind": "api_error", "message": f"HTTP {exc.code}"}
-            raise ApiError(exc.code, payload) from None
-        except urllib.error.URLError as exc:
-            raise ApiError(0, {"kind": "api_unreachable", "message": f"{self.base_url}: {exc.reason}"}) from None
+        return send(req, self.timeout, where=self.base_url)
 
     def create_job(self, body: dict[str, Any]) -> dict[str, Any]:
         return self.request("POST", "/jobs", body)

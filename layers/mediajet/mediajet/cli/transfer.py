@@ -8,20 +8,18 @@ is renamed into place, so an interrupted one leaves no half file under the reque
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import secrets
 import tempfile
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from mediajet.cli.remote import ApiError, Client
+from mediajet.cli.remote import ApiError, Client, send
 
 CHUNK = 1024 * 1024
 Progress = Callable[[str, int, int], None]  # (what, bytes done, bytes in all)
@@ -43,7 +41,7 @@ def upload(client: Client, path: Path, on_progress: Progress, poll_s: float = 0.
         request = urllib.request.Request(signed["url"], data=_Reading(body, size, on_progress), method="PUT",
                                          headers={"Content-Length": str(size),
                                                   "Content-Type": "application/octet-stream"})
-        answer = _send(request, client.timeout)
+        answer = send(request, client.timeout, where="the upload URL", kind="upload_failed")
     if isinstance(answer, dict) and answer.get("id", "").startswith("file_"):
         file = answer
     else:  # S3 answers a presigned PUT with an empty 200: the server files the upload on its own time
@@ -161,23 +159,3 @@ def _write(path: Path, data: bytes) -> None:
     with os.fdopen(fd, "wb") as out:
         out.write(data)
     os.replace(name, path)
-
-
-def _send(request: urllib.request.Request, timeout: float) -> Any:
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:
-            raw = resp.read()
-    except urllib.error.HTTPError as exc:
-        try:
-            payload = json.loads(exc.read() or b"{}")
-        except ValueError:
-            payload = {}
-        payload.setdefault("kind", "upload_failed")
-        payload.setdefault("message", f"the upload was refused (HTTP {exc.code})")
-        raise ApiError(exc.code, payload) from None
-    except urllib.error.URLError as exc:
-        raise ApiError(0, {"kind": "api_unreachable", "message": f"the upload failed: {exc.reason}"}) from None
-    try:
-        return json.loads(raw) if raw else None
-    except ValueError:
-        return None

@@ -19,6 +19,7 @@ from mediajet.local.worker import LocalWorker
 from mediajet.pipeline.context import StepContext
 from mediajet.settings import Settings
 from mediajet.storage.local import DOWNLOADS_ROUTE, LEGACY_DOWNLOADS_ROUTE, LocalBlobStore
+from mediajet.storage.paths import owned_folder
 from mediajet.store.sqlite import SqliteJobStore
 
 log = logging.getLogger("mediajet")
@@ -73,15 +74,14 @@ class LocalRuntime:
         return uri if key is None else self.outputs.signed_url(key, self.settings.link_ttl_s)
 
     def delete_uri(self, uri: str) -> None:
-        """Delete a stored output (a media library file's bytes); URIs outside output storage are left alone.
-        A standalone task's result takes its task's folder with it (`tasks/<id>/`: the runner keeps its copy of
-        the input there, pipeline/tasks.py), since the file is all that task made."""
+        """Delete a stored output (a media library file's bytes, with the folder it owns: storage/paths.py);
+        URIs outside output storage are left alone."""
         key = self.outputs.key_for_uri(uri)
         if key is None:
             return
-        parts = key.split("/")
-        if parts[0] == "tasks" and len(parts) > 2:
-            self.outputs.delete_prefix(f"tasks/{parts[1]}/")
+        folder = owned_folder(key)
+        if folder is not None:
+            self.outputs.delete_prefix(folder)
         else:
             self.outputs.path(key).unlink(missing_ok=True)
 

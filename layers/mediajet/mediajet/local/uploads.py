@@ -38,6 +38,7 @@ from mediajet.media.probe import probe
 from mediajet.models.library import LibraryFile, Media
 from mediajet.settings import Settings
 from mediajet.storage.local import LocalBlobStore, check_key
+from mediajet.storage.paths import split_upload_path, upload_path
 
 UPLOADS_ROUTE = "/uploads/"
 STORE_PREFIX = "uploads"  # the key of an upload in output storage: uploads/<project>/<folder>/<filename>
@@ -68,7 +69,7 @@ class Uploads:
     # --- signing (POST /signatures) ---------------------------------------------------------------
 
     def signature(self, project: str, folder: str | None, filename: str, expiry: int, method: str) -> dict[str, Any]:
-        path = UPLOADS_ROUTE + quote("/".join(p for p in (project, folder, filename) if p), safe="/")
+        path = UPLOADS_ROUTE + quote(upload_path(project, folder, filename), safe="/")
         check_key(unquote(path.removeprefix("/")))  # a folder of ".." or "a//b" names no place
         signature = self._sign(path, expiry, method)
         return {"domain": urlsplit(self.base_url).netloc, "filename": filename, "folder": folder, "expiry": expiry,
@@ -215,11 +216,13 @@ async def _error(send: Any, status: int, kind: str, message: str, headers: Seque
 
 
 def _parse(path: str) -> Upload:
-    parts = path.removeprefix(UPLOADS_ROUTE).split("/")
-    if len(parts) < 2:
+    rest = path.removeprefix(UPLOADS_ROUTE)
+    found = split_upload_path(rest)
+    if found is None:
         raise InvalidRequest("an upload URL is /uploads/<project>/<folder>/<filename>; get one from POST /signatures")
-    key = check_key("/".join([STORE_PREFIX, *parts]))
-    return Upload(project=parts[0], key=key, folder="/".join(parts[1:-1]) or None, filename=parts[-1])
+    key = check_key(f"{STORE_PREFIX}/{rest}")
+    project, folder, filename = found
+    return Upload(project=project, key=key, folder=folder, filename=filename)
 
 
 def _header(scope: dict[str, Any], name: bytes) -> str | None:

@@ -61,11 +61,13 @@ def fetch_and_probe(ctx: StepContext, url: str, key: str) -> File:
     An s3:// input bound for S3 working storage is copied inside S3 and probed where it lands (ranged
     reads of its header): an hour of video never passes through the function. Anything else is
     downloaded once and probed before it is stored, so a bad download is never uploaded."""
-    if not ctx.work.exists(key) and _copies_inside_s3(ctx, url):
+    in_work = ctx.work.exists(key)  # a resumed or retried job
+    if not in_work and _copies_inside_s3(ctx, url):
         from mediajet.storage.s3_fetch import copy_s3
 
         copy_s3(url, ctx.work, key, settings=ctx.settings)  # type: ignore[arg-type]
-    if ctx.work.exists(key):  # copied just now, or a resumed or retried job
+        in_work = True
+    if in_work:
         with media_source(ctx.work, key) as stored:
             return probe_checked(ctx, stored, url=url)
     with local_copy(ctx, url) as (path, scratch):

@@ -78,3 +78,24 @@ def default_output_key(job_id: str, filename: str, ext: str) -> str:
 
 def default_output_prefix(job_id: str) -> str:
     return f"jobs/{sanitize_name(job_id)}/"
+
+
+def owned_folder(key: str) -> str | None:
+    """The folder a stored result takes with it when it is deleted: a standalone task's result is all that
+    task made, so `tasks/<id>/` goes whole (the runner keeps its copy of the input there); None otherwise."""
+    parts = key.split("/")
+    return f"tasks/{parts[1]}/" if parts[0] == "tasks" and len(parts) > 2 else None
+
+
+def upload_path(project: str, folder: str | None, filename: str) -> str:
+    """`<project>/<folder>/<filename>`: where a media library upload lives (the embedded server's
+    /uploads/ URL, the inbox's library/ key on AWS)."""
+    return "/".join(part for part in (project, folder, filename) if part)
+
+
+def split_upload_path(path: str) -> tuple[str, str | None, str] | None:
+    """(project, folder, filename) of an `upload_path`, or None when it names no file in a project."""
+    parts = path.split("/")
+    if len(parts) < 2:
+        return None
+    return parts[0], "/".join(parts[1:-1]) or None, parts[-1]

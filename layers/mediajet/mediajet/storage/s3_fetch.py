@@ -54,10 +54,11 @@ def copy_s3(url: str, dest: S3BlobStore, dest_key: str, *, settings: Settings) -
     with _s3_errors(where, action="s3:GetObjectVersion" if pin else "s3:GetObject"):
         dest.client.copy({"Bucket": bucket, "Key": key, **(pin or {})}, dest.bucket, dest_key,
                          Config=dest.transfer_config())
-    copied = dest.size(dest_key)
-    if copied > settings.max_input_bytes:  # unversioned, and replaced by a larger object after the size check
-        dest.delete_prefix(dest_key)
-        raise too_large(copied, settings.max_input_bytes, where=where)
+    if pin is None:  # unversioned: the object may have been replaced by a larger one after the size check
+        copied = dest.size(dest_key)
+        if copied > settings.max_input_bytes:
+            dest.delete(dest_key)
+            raise too_large(copied, settings.max_input_bytes, where=where)
 
 
 def fetch_s3(url: str, dest: Path, *, settings: Settings, s3_client: Any = None) -> FetchResult:
