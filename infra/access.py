@@ -1,7 +1,8 @@
 """IAM grants with exactly the actions MediaJet's code calls (no `s3:Get*`-style action wildcards).
 
 The action lists follow the clients in mediajet: store/dynamo*.py (GetItem, PutItem and conditional
-transactional puts, Query on the table and its index) and storage/s3.py + storage/s3_fetch.py
+transactional puts, Query on the table and the index a function reads: the project index, or the webhook
+sender's outbox index) and storage/s3.py + storage/s3_fetch.py
 (upload_file, download_file, head_object, list_objects_v2, delete_objects, presigned GETs).
 tests/infra check that every operation those modules call is covered.
 """
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 from aws_cdk import Resource
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 
@@ -32,10 +34,11 @@ WRITE_OBJECTS = ("s3:PutObject", "s3:AbortMultipartUpload")  # upload_file (mult
 DELETE_OBJECTS = ("s3:DeleteObject",)  # delete_objects is authorised per key
 
 
-def table(role: iam.IRole, jobs: dynamodb.ITable) -> None:
-    index_arn = f"{jobs.table_arn}/index/{dynamo_schema.PROJECT_INDEX}"
+def table(role: iam.IRole, jobs: dynamodb.ITable, indexes: Sequence[str] = (dynamo_schema.PROJECT_INDEX,)) -> None:
+    """The table and the indexes the role queries (the project index; the webhook sender: the outbox index)."""
+    index_arns = [f"{jobs.table_arn}/index/{index}" for index in indexes]
     role.add_to_principal_policy(iam.PolicyStatement(actions=list(TABLE_ACTIONS),
-                                                     resources=[jobs.table_arn, index_arn]))
+                                                     resources=[jobs.table_arn, *index_arns]))
 
 
 def objects(role: iam.IRole, bucket: s3.IBucket, *, read: bool = False, write: bool = False,
@@ -58,6 +61,15 @@ def invoke(role: iam.IRole, function: lambda_.IFunction) -> None:
     """The unqualified function only (no versions or aliases)."""
     role.add_to_principal_policy(iam.PolicyStatement(actions=["lambda:InvokeFunction"],
                                                      resources=[function.function_arn]))
+
+
+CONNECTION_SECRETS_API = ("kms:Encrypt", "kms:Decrypt")  # POST/PATCH /connections encrypt; nothing else
+CONNECTION_SECRETS_STEPS = ("kms:Decrypt",)  # a step makes a connection's client
+
+
+def connection_secrets(role: iam.IRole, key: kms.IKey, actions: Sequence[str]) -> None:
+    """Exactly `actions` on the connections' key (mediajet.connections.crypto.KmsCipher)."""
+    role.add_to_principal_policy(iam.PolicyStatement(actions=list(actions), resources=[key.key_arn]))
 
 
 def decrypt(role: iam.IRole, key_arns: Sequence[str]) -> None:

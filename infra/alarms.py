@@ -34,6 +34,7 @@ class DeadLetterQueue:
     queue: sqs.IQueue
     what: str  # whose failed invocations land in it
     redrive_to: str  # the function to invoke again with each record's requestPayload
+    redrive: str | None = None  # what to do instead, for a queue whose messages are not invocation records
 
 
 class Alarms(Construct):
@@ -101,10 +102,10 @@ class Alarms(Construct):
             alarm(f"DeadLetters{_pascal(short)}",
                   dead.queue.metric_approximate_number_of_messages_visible(period=PERIOD, statistic="Maximum"),
                   threshold=0, comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD, description=(
-                      f"MediaJet: {dead.what} failed for good; the invocation is kept in the dead-letter queue "
-                      f"(14 days). Read a message (its responsePayload says why), fix the cause, then invoke "
+                      f"MediaJet: {dead.what} failed for good; it is kept in the dead-letter queue (14 days). "
+                      + (dead.redrive or "Read a message (its responsePayload says why), fix the cause, then invoke "
                       f"the {dead.redrive_to} function again with each message's requestPayload and delete the message "
-                      "(README \"Alarms and dead letters\")."))
+                      "(README \"Alarms and dead letters\").")))
 
         # The API.
         api_5xx = http_api.metric_server_error(period=PERIOD, statistic="Sum")
@@ -168,6 +169,10 @@ def _errors_description(name: str) -> str:
     elif name == names.UPLOAD_FUNCTION:
         what = ("the inbox upload trigger failed on an upload; Lambda retries it twice, then it lands in the "
                 "uploads dead-letter queue.")
+    elif name == names.WEBHOOKS_FUNCTION:
+        what = ("a batch of webhook deliveries failed (DynamoDB or SQS refused a call, or a bug: a receiver's own "
+                "failures are recorded on the event, not raised); stream batches and retry messages are retried, "
+                "then land in the webhooks dead-letter queue, and the events wait in the outbox.")
     elif name == names.ENCODE_FUNCTION:
         what = ("the encode step failed (a job step, or a standalone task that died: then it is in the tasks "
                 "dead-letter queue). A job's own error is also on the job (GET /jobs/<id>).")

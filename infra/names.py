@@ -22,11 +22,12 @@ STACK_ID = "MediaJet"
 HANDLER = "handler.handler"  # functions/<name>/handler.py defines `handler`
 
 # Lambda functions: one per pipeline step (the folder name is the step name; the fan-out's encode_chunk
-# and join included), plus these two.
+# and join included), plus these three.
 API_FUNCTION = "api"
 UPLOAD_FUNCTION = "on_upload"
+WEBHOOKS_FUNCTION = "webhooks"  # webhook deliveries (infra/webhooks.py)
 STEP_FUNCTIONS: tuple[str, ...] = tuple(s.name for s in ALL_STEPS)
-ALL_FUNCTIONS: tuple[str, ...] = (API_FUNCTION, *STEP_FUNCTIONS, UPLOAD_FUNCTION)
+ALL_FUNCTIONS: tuple[str, ...] = (API_FUNCTION, *STEP_FUNCTIONS, UPLOAD_FUNCTION, WEBHOOKS_FUNCTION)
 ENCODE_FUNCTION = next(s.name for s in STEPS if s.heavy)  # also runs standalone tasks (POST /tasks)
 CHUNK_FUNCTION = ENCODE_CHUNK.name  # one part of a chunked encode (the Map's item processor)
 JOIN_FUNCTION = JOIN.name
@@ -45,6 +46,13 @@ ENV_FFPROBE = "MEDIAJET_FFPROBE"
 ENV_DATA_DIR = "MEDIAJET_DATA_DIR"
 ENV_SCRATCH_DIR = "MEDIAJET_SCRATCH_DIR"
 ENV_UPLOAD_PROJECT = "MEDIAJET_UPLOAD_PROJECT"
+# Connections (mediajet.connections): the KMS key of their secrets, and the buckets jobs may use with the
+# stack's own role (no connection): the ones the construct was given (mediajet.settings.Settings.s3_buckets).
+ENV_CONNECTIONS_KMS_KEY = "MEDIAJET_CONNECTIONS_KMS_KEY"
+ENV_S3_BUCKETS = "MEDIAJET_S3_BUCKETS"
+ENV_S3_SERVER_CREDENTIALS = "MEDIAJET_S3_SERVER_CREDENTIALS"
+ENV_WEBHOOK_QUEUE_URL = "MEDIAJET_WEBHOOK_QUEUE_URL"
+ENV_WEBHOOK_RETRY_S = "MEDIAJET_WEBHOOK_RETRY_S"
 # What the encoders can do, for admission at probe (mediajet.pipeline.admission): their time limit and
 # their speed relative to the 2-core reference machine.
 ENV_STEP_TIMEOUT = "MEDIAJET_STEP_TIMEOUT_S"
@@ -67,6 +75,8 @@ OUTPUT_WORK_BUCKET = "WorkBucketName"
 OUTPUT_LOG_BUCKET = "AccessLogsBucketName"
 OUTPUT_TABLE = "TableName"
 OUTPUT_STATE_MACHINE = "StateMachineArn"
+OUTPUT_WEBHOOK_RETRY_QUEUE = "WebhookRetryQueueArn"
+OUTPUT_WEBHOOK_DEAD_LETTERS = "WebhookDeadLettersArn"
 
 
 def function_dir(name: str) -> Path:

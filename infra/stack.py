@@ -20,9 +20,20 @@ from infra.layers import Layers
 from infra.pipeline import DEFAULT_CHUNK_CONCURRENCY, SAME_AS_CHUNK_CONCURRENCY, Pipeline
 from infra.storage import Storage
 from infra.triggers import UploadTrigger
+from infra.webhooks import RESERVED_CONCURRENCY as WEBHOOK_RESERVED_CONCURRENCY
+from infra.webhooks import Webhooks
 
 # The functions that read `s3://` inputs (infra.pipeline's `_grant_files`; tests/infra check the two agree).
 INPUT_READERS = ("probe", "import", names.ENCODE_FUNCTION)
+# The functions that reach s3:// URLs through a connection: the input readers, export (a job's output) and the
+# encode function (standalone tasks, export tasks included).
+CONNECTION_USERS = (*INPUT_READERS, "export")
+
+
+def server_buckets(inbox: str, inputs: Sequence[str], exports: Sequence[str]) -> str:
+    """MEDIAJET_S3_BUCKETS for every project: the inbox and your input buckets to read, your export buckets to
+    write (mediajet.connections.access.allowed_buckets); the output bucket is not: it is ours, keyed by job."""
+    return "*=" + ",".join([f"{inbox}:read", *(f"{b}:read" for b in inputs), *(f"{b}:write" for b in exports)])
 
 
 class MediaJet(Construct):
@@ -50,6 +61,8 @@ class MediaJet(Construct):
       MEDIAJET_ALLOW_PLACEHOLDER_LAYERS=1, or context mediajet:allowPlaceholderLayers=true) synth refuses.
     - alarm_topic: an SNS topic (or its ARN) that every alarm notifies (on ALARM and on OK); None: alarms
       without actions.
+    - webhook_reserved_concurrency: Lambda concurrency reserved for (and capping) webhook deliveries (10 by
+      default); None reserves nothing (accounts with a low concurrency quota).
     """
 
     def __init__(
@@ -71,6 +84,7 @@ class MediaJet(Construct):
         placeholder_layers: bool = False,
         allow_placeholder_layers: bool = False,
         alarm_topic: sns.ITopic | str | None = None,
+        webhook_reserved_concurrency: int | None = WEBHOOK_RESERVED_CONCURRENCY,
     ) -> None:
         super().__init__(scope, construct_id)
         if architecture not in lambdas.ARCHITECTURES:
@@ -86,6 +100,11 @@ class MediaJet(Construct):
             names.ENV_DATA_DIR: names.LAMBDA_TMP,
             names.ENV_SCRATCH_DIR: names.LAMBDA_TMP,
             names.ENV_UPLOAD_PROJECT: upload_project,
+            names.ENV_CONNECTIONS_KMS_KEY: self.storage.connections_key.key_arn,
+            # s3:// without a connection: the stack's role, on the buckets it was given and no others
+            names.ENV_S3_SERVER_CREDENTIALS: "true",
+            names.ENV_S3_BUCKETS: server_buckets(self.storage.inbox_bucket.bucket_name, input_bucket_names,
+                                                 export_bucket_names),
         }
         defaults = lambdas.FunctionDefaults(architecture=architecture, log_retention=log_retention,
                                             environment=environment, mediajet_layer=self.layers.mediajet,
@@ -99,9 +118,15 @@ class MediaJet(Construct):
         )
         for name in INPUT_READERS:
             access.decrypt(self.pipeline.roles[name], input_kms_key_arns or ())
+        for name in CONNECTION_USERS:
+            access.connection_secrets(self.pipeline.roles[name], self.storage.connections_key,
+                                      access.CONNECTION_SECRETS_STEPS)
         self.api = Api(self, "Api", storage=self.storage, pipeline=self.pipeline, defaults=defaults,
                        rate_limit=rate_limit, burst_limit=burst_limit)
+        access.connection_secrets(self.api.role, self.storage.connections_key, access.CONNECTION_SECRETS_API)
         self.uploads = UploadTrigger(self, "Uploads", storage=self.storage, pipeline=self.pipeline, defaults=defaults)
+        self.webhooks = Webhooks(self, "Webhooks", storage=self.storage, defaults=defaults,
+                                 reserved_concurrency=webhook_reserved_concurrency)
         if isinstance(alarm_topic, str):
             alarm_topic = sns.Topic.from_topic_arn(self, "AlarmTopic", alarm_topic)
         self.alarms = Alarms(self, "Alarms", topic=alarm_topic, state_machine=self.pipeline.state_machine,
@@ -109,17 +134,25 @@ class MediaJet(Construct):
                                  "uploads": DeadLetterQueue(self.uploads.dead_letters, "an inbox upload (on_upload)",
                                                             names.UPLOAD_FUNCTION),
                                  "tasks": DeadLetterQueue(self.api.task_dead_letters, "a standalone task (POST /tasks)",
-                                                          names.ENCODE_FUNCTION)})
+                                                          names.ENCODE_FUNCTION),
+                                 "webhooks": DeadLetterQueue(
+                                     self.webhooks.dead_letters, "a webhook delivery (a retry message, or a batch of "
+                                     "the table's stream)", names.WEBHOOKS_FUNCTION, redrive=(
+                                         "Fix the cause (the webhooks function's logs say it), then move the messages "
+                                         "back: aws sqs start-message-move-task --source-arn <WebhookDeadLettersArn> "
+                                         "--destination-arn <WebhookRetryQueueArn> (README \"Webhooks on AWS\"). "
+                                         "The events stay in the outbox meanwhile."))})
 
     @property
     def functions(self) -> dict[str, Any]:
         """Every MediaJet Lambda function by name (the folder under functions/)."""
         return {names.API_FUNCTION: self.api.function, **self.pipeline.functions,
-                names.UPLOAD_FUNCTION: self.uploads.function}
+                names.UPLOAD_FUNCTION: self.uploads.function, names.WEBHOOKS_FUNCTION: self.webhooks.function}
 
     @property
     def roles(self) -> dict[str, Any]:
-        return {names.API_FUNCTION: self.api.role, **self.pipeline.roles, names.UPLOAD_FUNCTION: self.uploads.role}
+        return {names.API_FUNCTION: self.api.role, **self.pipeline.roles, names.UPLOAD_FUNCTION: self.uploads.role,
+                names.WEBHOOKS_FUNCTION: self.webhooks.role}
 
 
 class MediaJetStack(Stack):
@@ -138,6 +171,10 @@ class MediaJetStack(Stack):
             (names.OUTPUT_TABLE, storage.table.table_name, "Jobs, tasks and API key hashes"),
             (names.OUTPUT_STATE_MACHINE, self.mediajet.pipeline.state_machine.state_machine_arn,
              "The job pipeline"),
+            (names.OUTPUT_WEBHOOK_RETRY_QUEUE, self.mediajet.webhooks.retry_queue.queue_arn,
+             "Webhook retries (redrive the dead letters here)"),
+            (names.OUTPUT_WEBHOOK_DEAD_LETTERS, self.mediajet.webhooks.dead_letters.queue_arn,
+             "Webhook deliveries that failed for good"),
         ):
             CfnOutput(self, output_id, value=value, description=description)
 
@@ -149,8 +186,9 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None,
     Context keys: `mediajet:stackName` (default "MediaJet"), `mediajet:architecture` ("arm64" or
     "x86_64"), `mediajet:placeholderLayers` (true: synthesize without the built layers),
     `mediajet:alarmTopicArn` (an SNS topic every alarm notifies),
-    `mediajet:chunkConcurrency` and `mediajet:chunkReservedConcurrency` (a number, or "none" to reserve
-    nothing: `-c mediajet:chunkReservedConcurrency=none` on accounts with a low concurrency quota).
+    `mediajet:chunkConcurrency`, `mediajet:chunkReservedConcurrency` and `mediajet:webhookReservedConcurrency`
+    (a number, or "none" to reserve nothing: `-c mediajet:chunkReservedConcurrency=none` on accounts with a low
+    concurrency quota).
     """
     app = App(context=context, outdir=outdir)
     get = app.node.try_get_context
@@ -163,6 +201,8 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None,
         options["chunk_concurrency"] = int(get("mediajet:chunkConcurrency"))
     if get("mediajet:chunkReservedConcurrency") is not None:
         options["chunk_reserved_concurrency"] = concurrency_option(get("mediajet:chunkReservedConcurrency"))
+    if get("mediajet:webhookReservedConcurrency") is not None:
+        options["webhook_reserved_concurrency"] = concurrency_option(get("mediajet:webhookReservedConcurrency"))
     MediaJetStack(app, get("mediajet:stackName") or names.STACK_ID, env=env, mediajet=options)
     nag.check(app)
     return app

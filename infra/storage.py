@@ -5,6 +5,7 @@ from __future__ import annotations
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
@@ -13,6 +14,7 @@ from mediajet.store import dynamo_schema
 
 ATTRIBUTE_TYPES = {"S": dynamodb.AttributeType.STRING, "N": dynamodb.AttributeType.NUMBER,
                    "B": dynamodb.AttributeType.BINARY}
+PROJECTIONS = {"ALL": dynamodb.ProjectionType.ALL, "KEYS_ONLY": dynamodb.ProjectionType.KEYS_ONLY}
 LOG_EXPIRY_DAYS = 90
 
 
@@ -24,7 +26,7 @@ def _key(schema: list[dict], key_type: str, types: dict[str, str]) -> dynamodb.A
 def job_table(scope: Construct, construct_id: str) -> dynamodb.Table:
     """The table exactly as `dynamo_schema.create_table_kwargs` describes it (the tests use the same
     data under moto), on demand, with point-in-time recovery, encryption and the TTL attribute."""
-    spec = dynamo_schema.create_table_kwargs("unused")
+    spec = dynamo_schema.create_table_kwargs("unused", stream=True)
     types = {a["AttributeName"]: a["AttributeType"] for a in spec["AttributeDefinitions"]}
     table = dynamodb.Table(
         scope, construct_id,
@@ -36,14 +38,15 @@ def job_table(scope: Construct, construct_id: str) -> dynamodb.Table:
         encryption=dynamodb.TableEncryption.AWS_MANAGED,
         time_to_live_attribute=dynamo_schema.TTL_ATTRIBUTE,
         removal_policy=RemovalPolicy.RETAIN,  # jobs and API keys outlive the stack; see README
+        # the webhook delivery function reads it (infra/webhooks.py)
+        stream=dynamodb.StreamViewType[spec["StreamSpecification"]["StreamViewType"]],
     )
     for index in spec.get("GlobalSecondaryIndexes", []):
-        assert index["Projection"]["ProjectionType"] == "ALL", "only ALL projections are mapped"
         table.add_global_secondary_index(
             index_name=index["IndexName"],
             partition_key=_key(index["KeySchema"], "HASH", types),
             sort_key=_key(index["KeySchema"], "RANGE", types),
-            projection_type=dynamodb.ProjectionType.ALL,
+            projection_type=PROJECTIONS[index["Projection"]["ProjectionType"]],
         )
     return table
 
@@ -64,6 +67,11 @@ class Storage(Construct):
         )
         self.output_bucket = self._bucket("Output")  # results: kept until you delete them
         self.inbox_bucket = self._bucket("Inbox")  # uploads here become jobs (see infra.triggers)
+        # Encrypts the secret access keys of storage connections (mediajet.connections.crypto.KmsCipher): the
+        # API encrypts and decrypts, the steps that read or write s3:// URLs decrypt.
+        self.connections_key = kms.Key(self, "ConnectionsKey", enable_key_rotation=True,
+                                       description="MediaJet: secrets of storage connections (POST /connections)",
+                                       removal_policy=RemovalPolicy.RETAIN)  # stored secrets outlive the stack
 
     def _bucket(self, construct_id: str, *, log: bool = True,
                 rules: list[s3.LifecycleRule] | None = None) -> s3.Bucket:

@@ -53,6 +53,7 @@ class Server:
     data_dir: Path
     port: int = field(default_factory=free_port)
     proc: subprocess.Popen | None = None
+    env: dict[str, str] = field(default_factory=dict)  # settings of this server (MEDIAJET_…)
 
     @property
     def url(self) -> str:
@@ -64,7 +65,7 @@ class Server:
 
     def start(self) -> None:
         env = {**os.environ, "MEDIAJET_API_KEY": API_KEY, "MEDIAJET_ALLOW_PRIVATE_URLS": "true",
-               "MEDIAJET_WORKERS": "2"}
+               "MEDIAJET_WORKERS": "2", **self.env}
         with self.log.open("ab") as log:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "mediajet.cli.main", "serve", "--port", str(self.port),

@@ -150,6 +150,14 @@ def moto_aws(monkeypatch: pytest.MonkeyPatch, scratch: Path, definition: str) ->
         machine = sfn.create_state_machine(name="mediajet-pipeline", definition=definition, type="STANDARD",
                                            roleArn=f"arn:aws:iam::{ACCOUNT}:role/mediajet-pipeline")
         aws = Aws(s3=s3, dynamodb=dynamodb, sfn=sfn, state_machine_arn=machine["stateMachineArn"])
+        # what the construct gives every function for connections (infra/stack.py)
+        connections_key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
+        for key, value in {names.ENV_CONNECTIONS_KMS_KEY: connections_key, names.ENV_S3_SERVER_CREDENTIALS: "true",
+                           names.ENV_S3_BUCKETS: f"*={INBOX}:read"}.items():
+            monkeypatch.setenv(key, value)
+        from mediajet.settings import get_settings
+
+        get_settings.cache_clear()  # read again, with these
         for key, value in {names.ENV_TABLE: TABLE, names.ENV_WORK_BUCKET: WORK, names.ENV_OUTPUT_BUCKET: OUTPUT,
                            names.ENV_INBOX_BUCKET: INBOX, names.ENV_STATE_MACHINE_ARN: aws.state_machine_arn,
                            names.ENV_ENCODE_FUNCTION: "encode", names.ENV_SCRATCH_DIR: str(scratch),
@@ -183,6 +191,7 @@ def moto_aws(monkeypatch: pytest.MonkeyPatch, scratch: Path, definition: str) ->
             yield aws
         finally:
             handlers.reset()
+            get_settings.cache_clear()
 
 
 def fail_map_runs_beyond_tolerance(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -48,4 +48,4 @@ def test_importing_a_handler_loads_nothing_heavy(function: str) -> None:
 
 def test_every_function_is_checked() -> None:
     assert {"api", "probe", "import", "encode", "encode_chunk", "join", "export", "finalize",
-            "on_upload"} <= set(FUNCTIONS)
+            "on_upload", "webhooks"} <= set(FUNCTIONS)

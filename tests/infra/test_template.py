@@ -177,7 +177,9 @@ def test_no_action_wildcards_and_resource_star_only_for_xray(template: dict[str,
             acts = [statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"]
             assert not any("*" in a for a in acts), (name, acts)
             if statement["Resource"] == "*":
-                assert set(acts) == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, (name, acts)
+                # dynamodb:ListStreams (no resource-level permissions): the stream's event source mapping
+                stream = {"dynamodb:ListStreams"} if name == names.WEBHOOKS_FUNCTION else set()
+                assert set(acts) - stream == {"xray:PutTraceSegments", "xray:PutTelemetryRecords"}, (name, acts)
 
 
 BUCKET_ACCESS = {  # function → bucket → actions on its objects (ListBucket is on the bucket itself)
@@ -199,6 +201,7 @@ BUCKET_ACCESS = {  # function → bucket → actions on its objects (ListBucket 
     # finalize reads the error a failed part left (mediajet.aws.handlers) and removes the job's files.
     "finalize": {"Work": {"s3:GetObject", "s3:DeleteObject", "s3:ListBucket"}},
     "on_upload": {"Inbox": {"s3:GetObject", "s3:ListBucket"}},
+    names.WEBHOOKS_FUNCTION: {"Output": {"s3:GetObject"}},  # presigned links in payloads, like the API's
 }
 
 
@@ -213,10 +216,14 @@ def test_bucket_permissions_per_function(template: dict[str, Any], functions: Fu
 def test_every_function_reads_and_writes_the_table_and_its_index(template: dict[str, Any],
                                                                  functions: Functions) -> None:
     table = logical_id(template, "AWS::DynamoDB::Table", "Jobs")
+    stream_reads = {"dynamodb:DescribeStream", "dynamodb:GetRecords", "dynamodb:GetShardIterator"}
     for name, (_, fn) in functions.items():
-        assert actions_on(template, fn, table) == set(access.TABLE_ACTIONS), name
-        index = [s for s in statements(template, role_id(fn)) if f"/index/{dynamo_schema.PROJECT_INDEX}" in json.dumps(s)]
-        assert index, f"{name} cannot query the project index"
+        webhooks = name == names.WEBHOOKS_FUNCTION  # reads the stream; queries the outbox index, not the project's
+        assert actions_on(template, fn, table) == set(access.TABLE_ACTIONS) | (stream_reads if webhooks else set()), name
+        wanted = dynamo_schema.OUTBOX_INDEX if webhooks else dynamo_schema.PROJECT_INDEX
+        for index in (dynamo_schema.PROJECT_INDEX, dynamo_schema.OUTBOX_INDEX):
+            granted = [s for s in statements(template, role_id(fn)) if f"/index/{index}\"" in json.dumps(s)]
+            assert bool(granted) == (index == wanted), f"{name}: Query on {index}"
 
 
 def test_only_the_api_and_upload_trigger_start_jobs_and_only_the_api_stops_them(template: dict[str, Any],
@@ -291,8 +298,8 @@ def test_the_parts_run_in_a_distributed_map_reading_their_list_from_the_working_
     # Reserved for the part function, so a burst of parts cannot starve the API (and capped there).
     chunk = functions[ENCODE_CHUNK.name][1]["Properties"]
     assert chunk["ReservedConcurrentExecutions"] == parts["MaxConcurrency"]
-    assert all("ReservedConcurrentExecutions" not in fn["Properties"]
-               for name, (_, fn) in functions.items() if name != ENCODE_CHUNK.name)
+    assert all("ReservedConcurrentExecutions" not in fn["Properties"]  # (webhooks: a small reservation of its own)
+               for name, (_, fn) in functions.items() if name not in (ENCODE_CHUNK.name, names.WEBHOOKS_FUNCTION))
 
 
 def test_the_state_machine_may_read_the_list_of_parts_and_run_the_maps_child_executions(
@@ -350,6 +357,7 @@ def test_table_matches_the_schema_on_demand_pitr_encrypted_ttl(template: dict[st
     assert props["PointInTimeRecoverySpecification"] == {"PointInTimeRecoveryEnabled": True}
     assert props["SSESpecification"] == {"SSEEnabled": True}
     assert props["TimeToLiveSpecification"] == {"AttributeName": dynamo_schema.TTL_ATTRIBUTE, "Enabled": True}
+    assert props["StreamSpecification"] == {"StreamViewType": dynamo_schema.STREAM_VIEW}
     table = next(iter(resources(template, "AWS::DynamoDB::Table").values()))
     assert table["DeletionPolicy"] == "Retain"
 
@@ -406,5 +414,6 @@ def test_http_api_routes_everything_to_the_api_function_with_logs_and_throttling
 def test_outputs_name_the_url_buckets_table_and_state_machine(template: dict[str, Any]) -> None:
     assert set(template["Outputs"]) == {names.OUTPUT_API_URL, names.OUTPUT_INBOX_BUCKET, names.OUTPUT_OUTPUT_BUCKET,
                                         names.OUTPUT_WORK_BUCKET, names.OUTPUT_LOG_BUCKET, names.OUTPUT_TABLE,
-                                        names.OUTPUT_STATE_MACHINE}
+                                        names.OUTPUT_STATE_MACHINE, names.OUTPUT_WEBHOOK_RETRY_QUEUE,
+                                        names.OUTPUT_WEBHOOK_DEAD_LETTERS}
     assert "execute-api" in json.dumps(template["Outputs"][names.OUTPUT_API_URL]["Value"])

@@ -84,3 +84,34 @@ def test_an_idempotency_key_creates_one_record_and_names_nothing_else(store) -> 
     task = Task(kind="probe", project_id=PROJECT)
     with pytest.raises(IdempotencyKeyReused):
         store.create_task(task, claim.model_copy(update={"resource_id": task.id}))
+
+
+def test_connections_are_records_of_their_own_project_and_type(store) -> None:  # noqa: F811
+    from mediajet.errors import ConnectionNotFound
+    from mediajet.models.connection import Connection
+
+    made = store.create_record(Connection(project_id=PROJECT, name="r2", endpoint="https://r2.example", region="auto",
+                                          access_key_id="AKIA", secret="v1:ciphertext", secret_hint="wxyz",
+                                          is_default=True))
+    assert made.id.startswith("con_") and made.version == 1
+    assert store.get_record(Connection, made.id, PROJECT) == made
+    with pytest.raises(ConnectionNotFound):
+        store.get_record(Connection, made.id, OTHER)
+    with pytest.raises(ConnectionNotFound):
+        store.get_record(Connection, made.id.replace("con_", "med_"), PROJECT)
+    with pytest.raises(MediaNotFound):  # an id of one type is not found as another
+        store.get_record(Media, made.id, PROJECT)
+    second = store.create_record(Connection(project_id=PROJECT, name="aws", access_key_id="AKIA", secret="v1:x"))
+    store.create_record(Connection(project_id=OTHER, name="theirs", access_key_id="AKIA", secret="v1:y"))
+    assert [c.id for c in store.list_records(Connection, PROJECT, 1, 10)] == [second.id, made.id]
+    assert store.list_records(Media, PROJECT, 1, 10) == []  # connections are not in other types' lists
+    saved = store.save_record(made.touched(is_default=False))
+    assert saved.version == 2 and not store.get_record(Connection, made.id, PROJECT).is_default
+    with pytest.raises(StaleWrite):
+        store.save_record(made.touched(name="lost"))
+    with pytest.raises(ConnectionNotFound):
+        store.delete_record(Connection, made.id, OTHER)
+    store.delete_record(Connection, made.id, PROJECT)
+    with pytest.raises(ConnectionNotFound):
+        store.get_record(Connection, made.id, PROJECT)
+    assert [c.id for c in store.list_records(Connection, PROJECT, 1, 10)] == [second.id]

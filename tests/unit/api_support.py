@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from mediajet.api.app import create_app
 from mediajet.api.auth import hash_key
 from mediajet.api.deps import ApiDeps
+from mediajet.connections.crypto import KEY_FILE, LocalCipher
 from mediajet.models.job import Job, Task
 from mediajet.settings import Settings
 from mediajet.store.sqlite import SqliteJobStore
@@ -110,5 +111,6 @@ def make_api(tmp_path: Path, **settings: Any) -> Api:
     orchestrator = RecordingOrchestrator()
     cfg = Settings(data_dir=tmp_path, **settings)
     api = Api(store, orchestrator, cfg)
-    api.app = create_app(ApiDeps(jobs=store, orchestrator=orchestrator, settings=cfg, sign_url=sign))
+    api.app = create_app(ApiDeps(jobs=store, orchestrator=orchestrator, settings=cfg, sign_url=sign,
+                                 cipher=LocalCipher(tmp_path / KEY_FILE)))
     return api

@@ -108,6 +108,10 @@ def test_create_job_answers_201_with_exactly_the_seed_002_shape(api: Api) -> Non
     {"input": "https://example.com/upload.mov", "kind": "video", "output": "s3://my-bucket/processed/video.mp4"},
 ], ids=["audio", "image", "adaptive", "output-to-s3"])
 def test_every_seed_002_example_is_accepted_and_echoed(api: Api, body: dict) -> None:
+    if "output" in body:  # "Requires a connection": the project's first one is its default
+        made = api.call("POST", "/connections", {"kind": "s3", "name": "mine", "access_key_id": "AKIAEXAMPLE",
+                                                 "secret_access_key": "secret-example-1234"})
+        assert made.status == 201, made.text
     job = create(api, body)
     assert (job["kind"], job["input"], job["options"]) == (body["kind"], body["input"], body.get("options", {}))
     assert [t["kind"] for t in job["tasks"]] == ["probe", "import", body["kind"], "export"]
@@ -493,7 +497,17 @@ def test_openapi_document_is_valid_and_describes_the_api(api: Api) -> None:
                                ("/media", "get"), ("/media/{media_id}", "get"), ("/media/{media_id}", "patch"),
                                ("/media/{media_id}", "delete"), ("/automations", "post"), ("/automations", "get"),
                                ("/automations/{automation_id}", "get"), ("/automations/{automation_id}", "patch"),
-                               ("/automations/{automation_id}", "delete"), ("/signatures", "post")}
+                               ("/automations/{automation_id}", "delete"), ("/signatures", "post"),
+                               # storage connections (api/routes_connections.py)
+                               ("/connections", "post"), ("/connections", "get"),
+                               ("/connections/{connection_id}", "get"), ("/connections/{connection_id}", "patch"),
+                               ("/connections/{connection_id}", "delete"),
+                               # webhooks and events (api/routes_webhooks.py)
+                               ("/webhooks/endpoints", "post"), ("/webhooks/endpoints", "get"),
+                               ("/webhooks/endpoints/{endpoint_id}", "get"),
+                               ("/webhooks/endpoints/{endpoint_id}", "patch"),
+                               ("/webhooks/endpoints/{endpoint_id}", "delete"), ("/webhooks/secret", "get"),
+                               ("/webhooks/secret/rotate", "post"), ("/events", "get"), ("/events/{event_id}", "get")}
     assert len({op["operationId"] for op in operations.values()}) == len(operations)
     assert operations["/health", "get"]["security"] == []
     for key in [("/jobs/{job_id}/cancel", "post"), ("/tasks/{task_id}", "get"), ("/health", "get")]:

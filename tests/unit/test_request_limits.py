@@ -210,6 +210,7 @@ def test_task_input_and_options_past_their_limits_are_refused(api: Api, tmp_path
     {"kind": "import", "input": FILE_INPUT, "options": {"tags": ["a", 1, None], "note": "é" * 100}},
 ])
 def test_tasks_within_their_limits_round_trip(api: Api, tmp_path: Path, body: dict) -> None:
+    api.call("POST", "/connections", {"name": "out", "access_key_id": "AKIA", "secret_access_key": "s"})
     created = api.call("POST", "/tasks", body)
     assert created.status == 201, created.text
     task = created.body

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from mediajet.api.wire.steps import FIELD_ORDER, STEP_KINDS, TO_ENGINE, StepNotFound, step_dict
 from mediajet.ids import now_ms
+from mediajet.models.connection import Connection
 from mediajet.models.job import TASK_KINDS, ErrorInfo, Task
 from tests.unit.api_support import KEY_B, SIGNED, Api, make_api, sign
 
@@ -46,7 +47,11 @@ STATUSES = ("waiting", "processing", "succeeded", "failed", "cancelled")
 
 @pytest.fixture
 def api(tmp_path: Path) -> Api:
-    return make_api(tmp_path)
+    made = make_api(tmp_path)
+    # the connection seed 000's upload names (conn_abc123: the guides' spelling of con_abc123), project A's
+    made.store.create_record(Connection(id="con_abc123", project_id="prj_a", name="seed", access_key_id="AKIA",
+                                        secret="v1:unused", is_default=False))
+    return made
 
 
 def post(api: Api, body: Any, **kwargs: Any):
@@ -193,19 +198,27 @@ def test_anything_but_a_source_is_invalid_input_for_source_kinds(api: Api, kind:
     assert "Source" in reply.body["message"]
 
 
-def test_upload_takes_a_source_an_s3_url_and_a_connection_kept_as_sent(api: Api) -> None:
+def test_upload_takes_a_source_an_s3_url_and_a_connection_by_its_id(api: Api) -> None:
     step = create(api, {"kind": "upload", "input": {"object": "source", "url": URL, "kind": "video",
                                                     "format": "mp4"}, "options": UPLOAD_OPTIONS})
-    assert (step["kind"], step["options"]) == ("upload", UPLOAD_OPTIONS)
+    checked = {**UPLOAD_OPTIONS, "connection_id": "con_abc123"}  # the connection the export will use
+    assert (step["kind"], step["options"]) == ("upload", checked)
     assert step["input"] == {"object": "source", "url": URL, "kind": "video", "format": "mp4"}
     task = engine_task(api, step["id"])
-    assert (task.kind, task.options, task.input["object"]) == ("export", UPLOAD_OPTIONS, "file")
+    assert (task.kind, task.options, task.input["object"]) == ("export", checked, "file")
 
 
-def test_upload_without_a_connection_is_accepted(api: Api) -> None:
-    # Connections do not exist yet: the export writes with the server's own credentials either way.
+def test_upload_without_a_connection_needs_one(api: Api) -> None:
+    reply = post(api, {"kind": "upload", "input": SOURCE, "options": {"url": "s3://bucket/out.mp4"}})
+    assert reply.status == 400 and (reply.body["kind"], reply.body["field"]) == ("connection_required", "options.url")
+    reply = post(api, {"kind": "upload", "input": SOURCE, "options": {"url": "s3://bucket/out.mp4",
+                                                                      "connection_id": "conn_nope"}})
+    assert reply.status == 400
+    assert (reply.body["kind"], reply.body["field"]) == ("connection_not_found", "options.connection_id")
+    # the project's default serves it
+    api.store.save_record(api.store.get_record(Connection, "con_abc123", "prj_a").touched(is_default=True))
     step = create(api, {"kind": "upload", "input": SOURCE, "options": {"url": "s3://bucket/out.mp4"}})
-    assert step["options"] == {"url": "s3://bucket/out.mp4"}
+    assert step["options"] == {"url": "s3://bucket/out.mp4", "connection_id": "con_abc123"}
 
 
 @pytest.mark.parametrize(("options", "field"), [

@@ -77,6 +77,25 @@ class AutomationNotFound(NotFound):
     default_kind = "automation_not_found"
 
 
+class EndpointNotFound(NotFound):
+    default_kind = "webhook_endpoint_not_found"
+
+
+class EventNotFound(NotFound):
+    default_kind = "event_not_found"
+
+
+class ConnectionNotFound(NotFound):
+    default_kind = "connection_not_found"
+
+
+class ConnectionRequired(InvalidRequest):
+    """400: an s3:// input or output that no connection of the project (named or default) and no bucket the
+    operator allowed for it can serve; refused when the job or task is created, never at export."""
+
+    default_kind = "connection_required"
+
+
 class MethodNotAllowed(MediaJetError):
     status = 405
     default_kind = "method_not_allowed"

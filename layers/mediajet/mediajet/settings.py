@@ -26,7 +26,16 @@ class Settings(BaseSettings):
     api_url: str = "http://127.0.0.1:8080"
     api_key: str | None = Field(default=None, validation_alias=AliasChoices("MEDIAJET_API_KEY", "ITTYBIT_API_KEY"))
 
-    # hostile-input limits
+    # s3:// inputs and outputs (README "Connections"): a job or task names a connection (`connection_id`) or
+    # uses its project's default one. Without either, only the buckets allowed here may be used, with the
+    # server's own credentials: "prj_default=bucket-a,bucket-b;prj_x=bucket-c" (`*=` for every project; a
+    # bucket ending in :read or :write is allowed in that direction only). Anything else is a 400 at POST.
+    s3_buckets: str = ""
+    # The server's own AWS credentials (boto3's default chain: environment, ~/.aws, container or instance
+    # metadata) serve the buckets above. Off by default: `mediajet serve` never asks a metadata service.
+    s3_server_credentials: bool = False
+
+    # hostile-input limits (MEDIAJET_ALLOW_PRIVATE_URLS also lets connection endpoints be private addresses)
     allow_private_urls: bool = False
     max_input_bytes: int = 4 * GB
     max_body_bytes: int = 1024 * 1024
@@ -51,6 +60,11 @@ class Settings(BaseSettings):
     chunk_workers: int | None = None  # parts encoded at once on one machine; default: number of cores
     encode_speed: float | None = None  # the encoder's cores / 2 (pipeline/admission.py); default: this machine's
     link_ttl_s: int = 7 * 24 * 3600
+
+    # webhooks (webhooks/delivery.py): seconds between attempts (the Standard Webhooks guidance: 8 attempts
+    # over about 28 h), and how long a receiver has to answer
+    webhook_retry_s: str = "5,300,1800,7200,18000,36000,36000"
+    webhook_timeout_s: float = 5.0
 
 
 @lru_cache(maxsize=1)

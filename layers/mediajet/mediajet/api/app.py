@@ -20,7 +20,16 @@ import aws_lambda_powertools.event_handler as powertools_event_handler
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 
 from mediajet import __version__
-from mediajet.api import errors, openapi, routes_jobs, routes_library, routes_steps, routes_tasks
+from mediajet.api import (
+    errors,
+    openapi,
+    routes_connections,
+    routes_jobs,
+    routes_library,
+    routes_steps,
+    routes_tasks,
+    routes_webhooks,
+)
 from mediajet.api.deps import ApiDeps
 from mediajet.api.errors import RouteTable, json_response
 
@@ -83,6 +92,8 @@ def create_app(deps: ApiDeps) -> APIGatewayHttpResolver:
     routes_tasks.register(app, deps)
     routes_steps.register(app, deps)
     routes_library.register(app, deps)
+    routes_connections.register(app, deps)
+    routes_webhooks.register(app, deps)
     table = RouteTable(app)
     errors.register(app, lambda: table)
     return app

@@ -24,3 +24,6 @@ class ApiDeps:
     delete_uri: Callable[[str], None] | None = None
     # Signs upload and download URLs for POST /signatures (local/uploads.py); None: no uploads here.
     uploads: Any = None
+    # Encrypts connection secrets (connections/crypto.py: a key in the data dir, or KMS); None: this runtime
+    # keeps no connections (POST /connections answers 501).
+    cipher: Any = None

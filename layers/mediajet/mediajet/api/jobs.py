@@ -9,6 +9,7 @@ from typing import Any
 
 from mediajet.api import idempotency, records
 from mediajet.api.deps import ApiDeps
+from mediajet.connections import access
 from mediajet.errors import Conflict, InvalidRequest, ProcessingError
 from mediajet.ids import now_ms
 from mediajet.media.sizing import check_requested_size
@@ -18,6 +19,7 @@ from mediajet.models.requests import JobCreate, build_job, parse_job_create
 from mediajet.storage.paths import validate_template
 from mediajet.storage.s3 import parse_s3_uri
 from mediajet.store.base import JobPage, JobQuery, transition
+from mediajet.webhooks.delivery import check_url
 
 log = logging.getLogger("mediajet.api")
 
@@ -55,8 +57,13 @@ def create_job(deps: ApiDeps, project_id: str, body: Any, key: str | None) -> tu
     """Validate, store (once per Idempotency-Key) and start a job. Returns (job, created)."""
     request = parse_job_create(body)
     check_output(request)
+    if request.webhook_url is not None:
+        check_url(request.webhook_url, deps.settings)
     check_size(deps, request.kind, request.parsed_options())
     job = build_job(request, project_id)
+    # what serves its s3:// input and output, checked now and stored: the pipeline uses exactly this
+    job.connection_id = access.resolve(deps.jobs, deps.settings, project_id, request.connection_id, access.s3_uses(
+        (request.input, "read", "input"), (request.output, "write", "output")))
     records.check_job(job)
     job, created = idempotency.create_job(deps.jobs, job, key, body)
     if created:

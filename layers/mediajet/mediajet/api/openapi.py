@@ -23,6 +23,8 @@ from mediajet.models.options import (
     ImageOptions,
     VideoOptions,
 )
+from mediajet.models.webhook_requests import KNOWN_TOPICS, MAX_DESCRIPTION_CHARS, MAX_TOPICS
+from mediajet.models.webhooks import Delivery
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.openapi.models import OpenAPI
@@ -70,7 +72,8 @@ class JobCreateBody(BaseModel):
     webhook_url: str | None = Field(
         default=None, description=EXTENSION + "http(s) URL that receives the job when it ends, with "
         "Standard Webhooks signature headers.")
-    connection_id: str | None = Field(default=None, description="storage connection for s3:// input and output")
+    connection_id: str | None = Field(default=None, description="the storage connection (`con_…`, `conn_…` or its "
+                                      "name) for s3:// input and output; default: the project's default connection")
 
 
 class TaskCreateBody(BaseModel):
@@ -94,7 +97,63 @@ class StepCreateBody(BaseModel):
         examples=[{"url": "https://example.com/video.mp4"}])
     options: dict[str, Any] | None = Field(
         default=None, description="encoding kinds: the options of POST /jobs for that kind; upload: "
-        "`{\"url\": \"s3://bucket/key\", \"connection_id\": \"conn_…\"}` (connection_id optional, kept as sent)")
+        "`{\"url\": \"s3://bucket/key\", \"connection_id\": \"conn_…\"}` (connection_id optional: the project's "
+        "default connection otherwise)")
+
+
+# --- webhooks (api/routes_webhooks.py) -----------------------------------------------------------------
+Topic = Literal[KNOWN_TOPICS]  # type: ignore[valid-type]
+TOPICS_HELP = ("what the endpoint receives: `job.created`, `job.updated`, `job.succeeded`, `job.failed`, "
+               "`job.cancelled`, the same five for standalone tasks (`task.…`), or the wildcards `job.*`, "
+               f"`task.*`, `*`; 1-{MAX_TOPICS} of them, duplicates dropped (a bad one: 400 invalid_topic)")
+URL_HELP = ("https:// URL that receives the events (plain http:// and private or loopback hosts only where the "
+            "server sets MEDIAJET_ALLOW_PRIVATE_URLS; a bad one: 400 invalid_webhook_url)")
+
+
+class WebhookEndpointCreateBody(BaseModel):
+    url: str = Field(description=URL_HELP, examples=["https://example.com/webhooks/mediajet"])
+    topics: list[Topic] = Field(description=TOPICS_HELP, examples=[["job.*", "task.failed"]])
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_CHARS)
+
+
+class WebhookEndpointUpdateBody(BaseModel):
+    url: str | None = Field(default=None, description=URL_HELP)
+    topics: list[Topic] | None = Field(default=None, description=TOPICS_HELP)
+    description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_CHARS, description="null clears it")
+    status: Literal["active", "disabled"] | None = Field(
+        default=None, description="a disabled endpoint receives no new events")
+
+
+class WebhookEndpointView(BaseModel):
+    id: str = Field(examples=["we_01jz8k2m3n4p5q6r7s8t9v0w1x"])
+    object: Literal["webhook_endpoint"] = "webhook_endpoint"
+    url: str
+    topics: list[Topic]
+    description: str | None = None
+    status: Literal["active", "disabled"]
+    created_at: int = Field(description="Unix ms")
+    updated_at: int = Field(description="Unix ms")
+
+
+class EventView(BaseModel):
+    id: str = Field(description="`evt_…`: also the `webhook-id` header of every delivery of this event (the "
+                    "same on each retry, so a receiver can drop duplicates)",
+                    examples=["evt_01jz8k2m3n4p5q6r7s8t9v0w1x"])
+    object: Literal["event"] = "event"
+    kind: Topic = Field(description="the topic, e.g. job.succeeded")
+    data: dict[str, Any] = Field(description="the job or standalone task as the API showed it when the change "
+                                 "happened (in the API generation it was created in), links signed anew")
+    created_at: int = Field(description="Unix ms")
+    deliveries: list[Delivery] = Field(description="one per receiver: the record's own `webhook_url` "
+                                       "(`endpoint_id` null) and each subscribed endpoint, with every attempt")
+
+
+class WebhookSecretView(BaseModel):
+    object: Literal["webhook_secret"] = "webhook_secret"
+    secret: str = Field(description="the Standard Webhooks secret (`whsec_` + base64) that `webhook-signature` "
+                        "is made with", examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])
+    previous_expires_at: int | None = Field(description="Unix ms until which the secret before the last rotation "
+                                            "still signs too (each request then carries both signatures)")
 
 
 def error_responses(*codes: int) -> dict[int, dict[str, Any]]:
@@ -142,6 +201,12 @@ EXAMPLES: dict[tuple[str, str], dict[str, dict[str, Any]]] = {
                                                                       "format": "jpeg", "width": 640}]}}},
     ("/signatures", "post"): {"upload": {"summary": "a URL to PUT a file to", "value": {
         "filename": "video.mp4", "folder": "talks", "method": "put"}}},
+    ("/webhooks/endpoints", "post"): {"jobs": {"summary": "every job change, and failed tasks", "value": {
+        "url": "https://example.com/webhooks/mediajet", "topics": ["job.*", "task.failed"],
+        "description": "production receiver"}}},
+    ("/connections", "post"): {"aws": {"summary": "an AWS S3 bucket's credentials", "value": {
+        "kind": "s3", "name": "my-aws", "region": "us-east-1", "access_key_id": "AKIAIOSFODNN7EXAMPLE",
+        "secret_access_key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"}}},
 }
 
 
@@ -152,6 +217,8 @@ class Resolver(APIGatewayHttpResolver):
         ("/jobs", "post"): JobCreateBody,
         ("/tasks", "post"): TaskCreateBody,
         ("/steps", "post"): StepCreateBody,
+        ("/webhooks/endpoints", "post"): WebhookEndpointCreateBody,
+        ("/webhooks/endpoints/{endpoint_id}", "patch"): WebhookEndpointUpdateBody,
     }
     PUBLIC_PATHS: ClassVar[tuple[str, ...]] = ("/health",)
 
@@ -185,10 +252,13 @@ class Resolver(APIGatewayHttpResolver):
                     "required": True, "description": "JSON",
                     "content": {"application/json": {"schema": {"type": "object"}, "examples": examples}}})
         for item in (schema.paths or {}).values():
-            for method in ("get", "post"):
+            for method in ("get", "post", "patch", "delete"):
                 operation = getattr(item, method, None)
                 if operation is not None and operation.responses:
-                    operation.responses.pop(422, None)  # bad requests are 400 {kind, message, field} here
+                    answer = operation.responses.get(422)
+                    # bad requests are 400 {kind, message, field} here; a 422 a route documents itself stays
+                    if method in ("get", "post") or "HTTPValidationError" in str(answer):
+                        operation.responses.pop(422, None)
         for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
             components.pop(name, None)
         for path in self.PUBLIC_PATHS:

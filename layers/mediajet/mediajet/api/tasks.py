@@ -10,11 +10,13 @@ from urllib.parse import urlsplit
 from mediajet.api import idempotency, records
 from mediajet.api.deps import ApiDeps
 from mediajet.api.jobs import check_size
+from mediajet.connections import access
 from mediajet.errors import InvalidRequest
 from mediajet.ids import now_ms
 from mediajet.models.job import ErrorInfo, Task
 from mediajet.models.options import OPTIONS_BY_KIND
 from mediajet.models.requests import TaskCreate, parse_options, parse_task_create
+from mediajet.webhooks.delivery import check_url
 
 log = logging.getLogger("mediajet.api")
 
@@ -43,7 +45,7 @@ def check_s3_destination(url: Any, what: str) -> None:
 
 
 def create_task(deps: ApiDeps, project_id: str, body: Any, key: str | None = None,
-                sent: Any = None) -> tuple[Task, bool]:
+                sent: Any = None, wire: str | None = None) -> tuple[Task, bool]:
     """Validate, store (once per Idempotency-Key `key`) and start a Jobs API task body. `sent` is the body as
     the client sent it, hashed for the key, when a wire format translated it into `body` (POST /steps).
     Returns (task, created)."""
@@ -52,18 +54,25 @@ def create_task(deps: ApiDeps, project_id: str, body: Any, key: str | None = Non
         check_export(request)
     if request.kind in OPTIONS_BY_KIND:
         check_size(deps, request.kind, parse_options(request.kind, request.options))
-    return start_task(deps, project_id, request.kind, normalise_input(request.input), dict(request.options or {}),
-                      key=key, sent=body if sent is None else sent)
+    options = dict(request.options or {})
+    if request.webhook_url is not None:
+        options["webhook_url"] = request.webhook_url
+    return start_task(deps, project_id, request.kind, normalise_input(request.input), options,
+                      key=key, sent=body if sent is None else sent, wire=wire)
 
 
 def start_task(deps: ApiDeps, project_id: str, kind: str, task_input: dict[str, Any],
                options: dict[str, Any], *, key: str | None = None, sent: Any = None,
-               before_start: Callable[[Task], None] | None = None) -> tuple[Task, bool]:
+               before_start: Callable[[Task], None] | None = None, wire: str | None = None) -> tuple[Task, bool]:
     """Store and start a standalone task from parts a wire format has already validated and bounded
     (`create_task` for the Jobs API; api/wire/v2025_08_20 for version 2025-08-20). With an Idempotency-Key,
     a retry whose `sent` body matches gets the original task, not started again. `before_start` runs once the
-    task is stored and before it starts (POST /files records the file it fills in). Returns (task, created)."""
-    task = Task(kind=kind, input=task_input, options=options, project_id=project_id)  # type: ignore[arg-type]
+    task is stored and before it starts (POST /files records the file it fills in). `wire` names the API
+    generation the task was created in: its webhooks show it in that shape. Returns (task, created)."""
+    if isinstance(options.get("webhook_url"), str):
+        check_url(options["webhook_url"], deps.settings)
+    options = access.for_task(deps.jobs, deps.settings, project_id, kind, task_input, options)
+    task = Task(kind=kind, input=task_input, options=options, project_id=project_id, wire=wire)  # type: ignore[arg-type]
     task.updated_at = task.created_at
     records.check_task(task)
     stored, created = idempotency.create_task(deps.jobs, task, key, sent)

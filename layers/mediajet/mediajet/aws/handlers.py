@@ -154,7 +154,7 @@ def _deps() -> Any:  # the API's and the upload trigger's: built once per contai
     inbox = runtime.aws_settings().inbox_bucket
     return ApiDeps(jobs=runtime.job_store(), orchestrator=runtime.orchestrator(), settings=get_settings(),
                    sign_url=runtime.sign_url, delete_uri=runtime.delete_uri,
-                   uploads=S3Uploads(inbox, runtime.client("s3")) if inbox else None)
+                   uploads=S3Uploads(inbox, runtime.client("s3")) if inbox else None, cipher=runtime.cipher())
 
 
 def reset() -> None:
@@ -168,6 +168,13 @@ def reset() -> None:
 
 def api(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
     return _api().resolve(event, context)
+
+
+def webhooks(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
+    """Webhook deliveries: the table's stream, the retry queue and the sweep schedule (mediajet.aws.webhooks)."""
+    from mediajet.aws.webhooks import handle
+
+    return handle(event, context)
 
 
 def on_upload(event: dict[str, Any], context: Any = None) -> dict[str, Any]:

@@ -30,6 +30,8 @@ class AwsSettings(BaseSettings):
     state_machine_arn: str | None = None  # the API and the upload trigger start executions
     encode_function: str | None = None  # runs standalone tasks (POST /tasks), invoked asynchronously
     upload_project: str = "prj_default"  # the project of jobs created by inbox uploads
+    webhook_queue_url: str | None = None  # the webhook retry queue (mediajet.aws.webhooks; infra/webhooks.py)
+    connections_kms_key: str | None = None  # the KMS key that encrypts connection secrets (infra/storage.py)
     scratch_dir: Path = Path("/tmp/mediajet")
 
 
@@ -78,6 +80,15 @@ def orchestrator() -> StepFunctionsOrchestrator:
                                      client("lambda") if cfg.encode_function else None, cfg.encode_function)
 
 
+@lru_cache(maxsize=1)
+def cipher() -> Any:
+    """Connection secrets: KMS with the stack's key (the client is made on first use); none without one."""
+    from mediajet.connections.crypto import KmsCipher, NoCipher
+
+    key = aws_settings().connections_kms_key
+    return KmsCipher(key, lambda: client("kms")) if key else NoCipher()
+
+
 def sign_url(uri: str) -> str:
     """Our output bucket's objects get presigned links; any other URI is echoed as given."""
     from mediajet.settings import get_settings
@@ -113,7 +124,7 @@ def step_context(lambda_context: Any = None) -> StepContext:
         deadline = time.monotonic() + lambda_context.get_remaining_time_in_millis() / 1000
     return StepContext(
         jobs=job_store(), work=work_store(), outputs=output_store(), settings=get_settings(),
-        scratch=aws_settings().scratch_dir, deadline=deadline, s3_client=client("s3"),
+        scratch=aws_settings().scratch_dir, deadline=deadline, s3_client=client("s3"), cipher=cipher(),
         # A task here reads s3:// URIs of our buckets itself: an automation hands it the file's URI, not a
         # presigned link it would fetch through the internet.
         start_task=start_task, sign_url=lambda uri: uri,
@@ -134,5 +145,5 @@ def start_task(task: Task) -> None:
 
 def reset() -> None:
     """Forget the cached settings, clients and stores (tests; a Lambda container never needs it)."""
-    for cached in (aws_settings, client, job_store, work_store, output_store, orchestrator):
+    for cached in (aws_settings, client, job_store, work_store, output_store, orchestrator, cipher):
         cached.cache_clear()

@@ -15,6 +15,8 @@ from typing import Any
 
 from mediajet.cli.options import KIND_COMMANDS, add_option_flags, options_from, with_output_format
 from mediajet.cli.render import Renderer, error
+from mediajet.cli.webhooks import add_parsers as add_webhook_parsers
+from mediajet.cli.webhooks import cmd_events, cmd_webhooks
 from mediajet.errors import InvalidRequest, MediaJetError, Unauthorized
 from mediajet.models.job import TASK_KINDS
 
@@ -32,6 +34,8 @@ def _common(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--tty", action="store_true", help="human-readable output")
     parser.add_argument("--debug", action="store_true", help="print each ffmpeg command and its stderr")
     parser.add_argument("--connection", help="name of the S3 connection (remote mode)")
+    parser.add_argument("--webhook_url", "--webhook-url", dest="webhook_url",
+                        help="the server POSTs the job (task) there, signed, when it ends (remote mode)")
     add_option_flags(parser)
 
 
@@ -103,6 +107,25 @@ def build_parser() -> argparse.ArgumentParser:
     keys.add_argument("--data-dir")
     keys.add_argument("--project", default="prj_default")
 
+    conns = sub.add_parser("connections", help="S3 connections: list, create (or add s3), delete NAME")
+    conns.add_argument("action", choices=["list", "create", "add", "delete"])
+    conns.add_argument("target", nargs="*", help="add: the kind (s3); delete: the connection's name or id")
+    conns.add_argument("--name")
+    conns.add_argument("--endpoint", help="S3-compatible service URL (R2, MinIO, GCS); leave out for AWS S3")
+    conns.add_argument("--region", help="e.g. us-east-1; auto for R2 and MinIO")
+    conns.add_argument("--access-key-id")
+    conns.add_argument("--secret-access-key")
+    conns.add_argument("--default", dest="is_default", action="store_true", default=None,
+                       help="make it the project's default (its first connection is)")
+    conns.add_argument("--no-default", dest="is_default", action="store_false")
+    conns.add_argument("--local", action="store_true", help="the local server's data dir, not the API")
+    conns.add_argument("--data-dir")
+    conns.add_argument("--project", default="prj_default", help="--local: the project (default prj_default)")
+    conns.add_argument("--json", action="store_true")
+    commands["connections"] = conns
+
+    commands.update(add_webhook_parsers(sub))  # webhooks, events (cli/webhooks.py)
+
     sub.add_parser("health", help="report the ffmpeg and ffprobe in use")
 
     sample = sub.add_parser("sample", help="write a test clip (colour bars and a tone) to try things with")
@@ -128,10 +151,17 @@ def _finish(record: dict[str, Any], renderer: Renderer) -> int:
     return 0 if record.get("status") == "succeeded" else EXIT_FAILED
 
 
+def _no_webhook_here(args: argparse.Namespace) -> None:
+    if args.local and args.webhook_url:
+        raise InvalidRequest("--webhook_url is sent by a server when the job ends: drop --local (here the command "
+                             "itself waits for the result)", kind="invalid_option", field="webhook_url")
+
+
 def cmd_kind(args: argparse.Namespace) -> int:
     kind = KIND_COMMANDS[args.command]
     options = with_output_format(kind, options_from(args), args.output)
     renderer = _renderer(args)
+    _no_webhook_here(args)
     if args.local:
         from mediajet.cli.local import run_job_locally
 
@@ -147,8 +177,10 @@ def cmd_kind(args: argparse.Namespace) -> int:
         saved = Path(args.output).expanduser()  # the result comes back here once the job succeeds
     elif args.output:
         body["output"] = args.output
-    if args.connection:
-        body["connection_id"] = args.connection
+    if _connection(args):
+        body["connection_id"] = _connection(args)
+    if args.webhook_url:
+        body["webhook_url"] = args.webhook_url
     job = client.create_job(body)
     if args.run_async:
         print(json.dumps(job))
@@ -169,6 +201,7 @@ def cmd_task(args: argparse.Namespace) -> int:
         raise InvalidRequest("-i must be a JSON object such as '{\"url\": \"...\"}'", kind="invalid_input")
     options = options_from(args)
     renderer = _renderer(args)
+    _no_webhook_here(args)
     if args.local:
         from mediajet.cli.local import run_task_locally
 
@@ -177,7 +210,12 @@ def cmd_task(args: argparse.Namespace) -> int:
     client = _client()
     if args.kind == "export" and args.output:
         options = {**options, "url": args.output}
-    task = client.create_task({"kind": args.kind, "input": task_input, "options": options})
+    if _connection(args):
+        options = {**options, "connection_id": _connection(args)}
+    body = {"kind": args.kind, "input": task_input, "options": options}
+    if args.webhook_url:
+        body["webhook_url"] = args.webhook_url
+    task = client.create_task(body)
     if args.run_async:
         print(json.dumps(task))
         return 0
@@ -204,6 +242,19 @@ def cmd_jobs(args: argparse.Namespace) -> int:
             for job in jobs:
                 print(f"{job['id']}  {job['kind']:<15} {job['status']:<11} {job['input']}")
     return 0
+
+
+def _connection(args: argparse.Namespace) -> str | None:
+    """--connection, else MEDIAJET_CONNECTION (or ITTYBIT_CONNECTION); none: the server uses the default."""
+    import os
+
+    return args.connection or os.environ.get("MEDIAJET_CONNECTION") or os.environ.get("ITTYBIT_CONNECTION") or None
+
+
+def cmd_connections(args: argparse.Namespace) -> int:
+    from mediajet.cli import connections
+
+    return connections.run(args, _settings)
 
 
 def _client():
@@ -253,7 +304,8 @@ def cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"sample": cmd_sample, "task": cmd_task, "jobs": cmd_jobs, "serve": cmd_serve, "keys": cmd_keys, "health": cmd_health}
+COMMANDS = {"sample": cmd_sample, "task": cmd_task, "jobs": cmd_jobs, "serve": cmd_serve, "keys": cmd_keys, "health": cmd_health,
+            "connections": cmd_connections, "webhooks": cmd_webhooks, "events": cmd_events}
 
 
 def main(argv: list[str] | None = None) -> int:

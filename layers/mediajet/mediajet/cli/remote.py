@@ -7,7 +7,7 @@ import time
 import urllib.error
 import urllib.request
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from mediajet.errors import MediaJetError, Unauthorized
 
@@ -81,6 +81,15 @@ class Client:
 
     def get_task(self, task_id: str) -> dict[str, Any]:
         return self.request("GET", f"/tasks/{task_id}")
+
+    def list_connections(self) -> list[dict[str, Any]]:
+        return self.request("GET", "/connections")
+
+    def create_connection(self, body: dict[str, Any]) -> dict[str, Any]:
+        return self.request("POST", "/connections", body)
+
+    def delete_connection(self, ref: str) -> dict[str, Any]:
+        return self.request("DELETE", f"/connections/{quote(ref, safe='')}")
 
     def wait(self, read: Any, on_update: Any, poll_s: float = 0.5) -> dict[str, Any]:
         while True:

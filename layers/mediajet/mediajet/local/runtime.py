@@ -15,6 +15,7 @@ from functools import cached_property
 from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from mediajet.connections.crypto import KEY_FILE, LocalCipher
 from mediajet.local.worker import LocalWorker
 from mediajet.pipeline.context import StepContext
 from mediajet.settings import Settings
@@ -56,6 +57,11 @@ class LocalRuntime:
                         fh.write(secrets.token_urlsafe(32))
                 self._secret = path.read_text().strip().encode()
         return self._secret
+
+    @cached_property
+    def cipher(self) -> LocalCipher:
+        """Encrypts connection secrets with the key in the data dir (connections.key, made 0600 on first use)."""
+        return LocalCipher(self.data_dir / KEY_FILE)
 
     @cached_property
     def outputs(self) -> LocalBlobStore:
@@ -104,7 +110,7 @@ class LocalRuntime:
         return StepContext(
             jobs=self.jobs, work=self.work, outputs=self.outputs, settings=self.settings, scratch=self.scratch,
             cancel=cancel, stop=stop, allow_local_files=self.allow_local_files, resolve_own_url=self.own_key,
-            sign_url=self.sign_url,
+            sign_url=self.sign_url, cipher=self.cipher,
         )
 
     def worker(self, concurrency: int | None = None) -> LocalWorker:

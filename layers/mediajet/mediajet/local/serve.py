@@ -46,6 +46,7 @@ def serve(settings: Settings, *, host: str, port: int, data_dir: str | Path | No
     from mediajet.library import LibraryContext
     from mediajet.local.asgi import serve_http
     from mediajet.local.uploads import Uploads
+    from mediajet.local.webhook_sender import WebhookSender
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     base_url = (settings.public_url or f"http://{_link_host(host)}:{port}").rstrip("/")
@@ -59,10 +60,12 @@ def serve(settings: Settings, *, host: str, port: int, data_dir: str | Path | No
     uploads = Uploads(runtime.outputs, runtime.secret, base_url, settings,
                       LibraryContext(runtime.jobs, worker.start_task, runtime.sign_url))
     app = create_app(ApiDeps(jobs=runtime.jobs, orchestrator=worker, settings=settings, sign_url=runtime.sign_url,
-                             delete_uri=runtime.delete_uri, uploads=uploads))
+                             delete_uri=runtime.delete_uri, uploads=uploads, cipher=runtime.cipher))
     server = serve_http(app.resolve, host, port, files=runtime.outputs, max_body_bytes=settings.max_body_bytes,
                         uploads=uploads)
     worker.start()
+    webhooks = WebhookSender(runtime.jobs, runtime.sign_url, settings)
+    webhooks.start()
     # uvicorn stops on SIGTERM/SIGINT by itself, then re-raises the signal to the handler it found
     # installed: let that be a no-op, so the worker below still stops its encoders.
     signal.signal(signal.SIGTERM, lambda signum, frame: None)
@@ -72,6 +75,7 @@ def serve(settings: Settings, *, host: str, port: int, data_dir: str | Path | No
         server.serve_forever()
     finally:
         worker.stop()
+        webhooks.stop()
         server.server_close()
     print("stopped; unfinished jobs resume on the next start", file=sys.stderr)
     return 0

@@ -48,6 +48,7 @@ class Task(BaseModel):
     # internal: never on the wire
     project_id: str = Field(default="", exclude=True)
     job_id: str | None = Field(default=None, exclude=True)
+    wire: str | None = Field(default=None, exclude=True)  # the API generation it was created in (webhooks)
     version: int = Field(default=0, exclude=True)
 
 
@@ -74,6 +75,7 @@ class Job(BaseModel):
     destination: str | None = Field(default=None, exclude=True)  # requested `output` (s3:// or template)
     webhook_url: str | None = Field(default=None, exclude=True)
     connection_id: str | None = Field(default=None, exclude=True)
+    wire: str | None = Field(default=None, exclude=True)  # the API generation it was created in (webhooks)
     version: int = Field(default=0, exclude=True)
 
     def task(self, kind: str) -> Task:
@@ -111,7 +113,7 @@ class Job(BaseModel):
         """Everything, internal fields included: what the stores persist."""
         data = self.model_dump(mode="json")
         data.update(project_id=self.project_id, destination=self.destination, webhook_url=self.webhook_url,
-                    connection_id=self.connection_id, version=self.version)
+                    connection_id=self.connection_id, wire=self.wire, version=self.version)
         data["tasks"] = [t.model_dump(mode="json") | {"project_id": t.project_id, "job_id": t.job_id}
                          for t in self.tasks]
         return data
@@ -119,7 +121,7 @@ class Job(BaseModel):
 
 def task_record(task: Task) -> dict[str, Any]:
     return task.model_dump(mode="json") | {"project_id": task.project_id, "job_id": task.job_id,
-                                           "version": task.version}
+                                           "wire": task.wire, "version": task.version}
 
 
 class IdempotencyClaim(BaseModel):

@@ -115,6 +115,13 @@ class TaskCreate(BaseModel):
     kind: str
     input: dict[str, Any]
     options: dict[str, Any] | None = None
+    webhook_url: str | None = Field(default=None, max_length=MAX_URL_CHARS)  # kept in options, as 2025-08-20 does
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook(cls, value: str | None) -> str | None:
+        return None if value is None else check_input_url(value, ("http", "https"), name="webhook_url",
+                                                           kind="request_invalid")
 
     @model_validator(mode="before")
     @classmethod

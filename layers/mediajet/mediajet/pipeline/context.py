@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import tempfile
 import threading
@@ -12,7 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mediajet.errors import InvalidRequest
+from mediajet.errors import ConnectionNotFound, InvalidRequest, ProcessingError
 from mediajet.settings import Settings
 from mediajet.storage.base import BlobStore
 from mediajet.store.base import JobStore
@@ -29,7 +30,13 @@ class StepContext:
     stop: threading.Event | None = None  # this process is stopping: stop the step, the job resumes later
     deadline: float | None = None  # time.monotonic() by which the step must end (Lambda timeout)
     allow_local_files: bool = False  # the local CLI may read and write plain paths; the API may not
-    s3_client: Any = None  # created lazily when an s3:// URL shows up
+    # The server's own S3 client (AWS: the stack's role); None: made from boto3's default chain when
+    # MEDIAJET_S3_SERVER_CREDENTIALS is on (or for the CLI's --local runs), else s3:// needs a connection.
+    s3_client: Any = None
+    cipher: Any = None  # decrypts connection secrets (connections/crypto.py)
+    # The connection that serves this job's or task's s3:// URLs (`acting_for`); None: the server's own client.
+    connection_id: str | None = None
+    project_id: str | None = None
     resolve_own_url: Callable[[str], str | None] | None = None  # our own signed link → outputs key
     # The media library's automations start tasks and hand them signed links to stored files; where these
     # are None (the AWS steps, the CLI) results still become library files, but no automation runs.
@@ -43,14 +50,43 @@ class StepContext:
             limit = min(limit, self.deadline - time.monotonic() - 5)  # keep time to record the outcome
         return max(1.0, limit)
 
+    def acting_for(self, project_id: str, connection_id: str | None) -> StepContext:
+        """This context for one job or task: its s3:// URLs go through its connection (the one the API checked
+        and stored), one client per step."""
+        return dataclasses.replace(self, project_id=project_id, connection_id=connection_id)
+
     def s3(self) -> Any:
+        """The S3 client for this job's s3:// URLs: its connection's, or the server's own."""
         if self._s3 is None:
-            if self.s3_client is None:
+            if self.connection_id is not None:
+                self._s3 = self._connection_client()
+            elif self.s3_client is not None:
+                self._s3 = self.s3_client
+            elif self.settings.s3_server_credentials or self.allow_local_files:
                 import boto3  # only when an s3:// URL is used
 
-                self.s3_client = boto3.client("s3")
-            self._s3 = self.s3_client
+                self._s3 = self.s3_client = boto3.client("s3")
+            else:
+                raise ProcessingError("s3:// URLs need a connection here (POST /connections), or the operator's "
+                                      "MEDIAJET_S3_SERVER_CREDENTIALS", kind="connection_required")
         return self._s3
+
+    def _connection_client(self) -> Any:
+        from mediajet.connections.access import s3_client
+        from mediajet.connections.crypto import NoCipher
+        from mediajet.models.connection import Connection
+
+        try:
+            connection = self.jobs.get_record(Connection, self.connection_id, self.project_id)
+        except ConnectionNotFound:
+            raise ProcessingError(f"the connection {self.connection_id} this uses was deleted",
+                                  kind="connection_not_found") from None
+        return s3_client(connection, self.cipher or NoCipher(), self.settings)
+
+    def through_connection(self, store: BlobStore) -> bool:
+        """`store` writes with this job's connection (a customer's service): nothing is copied into it from
+        our own buckets inside S3."""
+        return self.connection_id is not None and self._s3 is not None and getattr(store, "client", None) is self._s3
 
     @contextmanager
     def tempdir(self, prefix: str) -> Iterator[Path]:

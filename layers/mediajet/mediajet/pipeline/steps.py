@@ -76,7 +76,7 @@ def _succeed(ctx: StepContext, job_id: str, index: int, output: File, job_output
 def probe(state: State, ctx: StepContext) -> State:
     job_id = state["job_id"]
     job = _start(ctx, job_id, PROBE, {"object": "external_file", "url": ctx.jobs.get_job(job_id).input})
-    found = transfer.fetch_and_probe(ctx, job.input, input_key(job_id))
+    found = transfer.fetch_and_probe(ctx.acting_for(job.project_id, job.connection_id), job.input, input_key(job_id))
     admission.admit(job.kind, parse_options(job.kind, job.options), found, ctx.settings, may_chunk=True)
     _succeed(ctx, job_id, PROBE, found)
     return state
@@ -88,7 +88,8 @@ def import_(state: State, ctx: StepContext) -> State:
     probed = job.probe_task.output or {"object": "external_file", "url": job.input}
     _start(ctx, job_id, IMPORT, probed)
     key = input_key(job_id)
-    transfer.ensure_fetched(ctx, job.input, key)  # a no-op when probe already fetched it
+    # a no-op when probe already fetched it
+    transfer.ensure_fetched(ctx.acting_for(job.project_id, job.connection_id), job.input, key)
     imported = File.model_validate(probed).model_copy(update={"object": "file", "url": ctx.work.uri(key)})
     _succeed(ctx, job_id, IMPORT, imported)
     return state

@@ -21,7 +21,8 @@ log = logging.getLogger("mediajet.pipeline")
 # `filename`, `folder` and `webhook_url` there, seed 003), and where the media library files it (`media_id`;
 # `automation_id` and `step` for a task an automation started). They are no encoder option: the encoder never
 # sees them.
-LABEL_OPTIONS = frozenset({"ref", "filename", "folder", "webhook_url", "media_id", "automation_id", "step"})
+LABEL_OPTIONS = frozenset({"ref", "filename", "folder", "webhook_url", "media_id", "automation_id", "step",
+                           "connection_id"})
 
 
 def encoder_options(options: dict | None) -> dict:
@@ -45,6 +46,7 @@ def _update(ctx: StepContext, task_id: str, change: Callable[[Task], Task | None
 def _perform(task: Task, ctx: StepContext) -> File:
     url = str(task.input.get("url")) if task.input else ""
     key = f"tasks/{task.id}/input"
+    ctx = ctx.acting_for(task.project_id, (task.options or {}).get("connection_id"))  # what the API checked
     if task.kind == "probe":
         with transfer.local_copy(ctx, url) as (path, _):
             return transfer.probe_checked(ctx, path, url=url)

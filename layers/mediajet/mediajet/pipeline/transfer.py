@@ -42,8 +42,8 @@ def local_copy(ctx: StepContext, url: str) -> Iterator[tuple[Path, bool]]:
             yield stored, False
         return
     with ctx.tempdir("fetch-") as tmp:
-        result = fetch(url, tmp / "input", settings=ctx.settings, s3_client=ctx.s3_client,
-                       allow_local=ctx.allow_local_files)
+        s3 = ctx.s3() if url.strip().lower().startswith("s3://") else None
+        result = fetch(url, tmp / "input", settings=ctx.settings, s3_client=s3, allow_local=ctx.allow_local_files)
         yield result.path, True
 
 
@@ -80,7 +80,9 @@ def _copies_inside_s3(ctx: StepContext, url: str) -> bool:
     from mediajet.storage.s3 import S3BlobStore
 
     own = ctx.resolve_own_url(url) if ctx.resolve_own_url else None
-    return url.startswith("s3://") and own is None and isinstance(ctx.work, S3BlobStore)
+    # through a connection, the input is on another service (or another account): it comes down and goes up
+    return (url.startswith("s3://") and own is None and isinstance(ctx.work, S3BlobStore)
+            and ctx.connection_id is None)
 
 
 def probe_checked(ctx: StepContext, source: Path | Readable, *, url: str) -> File:
@@ -151,7 +153,7 @@ def _deliver(ctx: StepContext, src_key: str, store: BlobStore, dest_key: str) ->
     through local disk (a rename when both are local)."""
     from mediajet.storage.s3 import S3BlobStore
 
-    if isinstance(store, S3BlobStore) and isinstance(ctx.work, S3BlobStore):
+    if isinstance(store, S3BlobStore) and isinstance(ctx.work, S3BlobStore) and not ctx.through_connection(store):
         store.copy_in(dest_key, ctx.work, src_key)
         return
     with ctx.work.local_path(src_key) as path:
@@ -160,6 +162,7 @@ def _deliver(ctx: StepContext, src_key: str, store: BlobStore, dest_key: str) ->
 
 def export_from_work(ctx: StepContext, job: Job, encoded: File, encoded_prefix: str) -> File:
     """Copy the encoder results to the job's destination (or the default output location)."""
+    ctx = ctx.acting_for(job.project_id, job.connection_id)
     try:
         return _export(ctx, job, encoded, encoded_prefix)
     except OSError as exc:  # a full disk, a read-only or missing destination folder

@@ -6,6 +6,9 @@ write of an existing record is a conditional put on `version`; creating a job wr
 task pointers and the Idempotency-Key claim in one transaction, so two retries racing with one key
 still create one job.
 
+A save that changes a job's status writes the webhook events it makes in the same transaction as the job
+(dynamo_outbox.py); a save that does not is the plain conditional put.
+
 Numbers (Decimal in DynamoDB) are converted in dynamo_codec.py.
 
 An item that no longer loads as a Job or Task is quarantined (store.base): left out of lists and scans,
@@ -22,7 +25,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from mediajet.errors import JobNotFound, StaleWrite
+from mediajet.errors import JobNotFound
 from mediajet.models.job import IdempotencyClaim, Job
 from mediajet.store import dynamo_schema as schema
 from mediajet.store.base import (
@@ -66,9 +69,11 @@ class DynamoJobStore(DynamoTasks):
 
     def create_job(self, job: Job, claim: IdempotencyClaim | None = None) -> tuple[Job, bool]:
         stored = job.model_copy(update={"version": 1})
-        held = self._create(f"job {stored.id} or one of its tasks", lambda: self._creation_writes(stored, claim),
-                            claim)
+        events = self._event_puts(self._events_of(None, stored))  # written with the job, or not at all
+        held = self._create(f"job {stored.id} or one of its tasks",
+                            lambda: [*self._creation_writes(stored, claim), *events], claim)
         if held is None:
+            self._statuses.remember("job", stored)
             return stored, True
         item = self._get(schema.job_pk(held.resource_id), schema.JOB_SK)
         if item is None:
@@ -100,11 +105,7 @@ class DynamoJobStore(DynamoTasks):
 
     def save_job(self, job: Job) -> Job:
         saved = job.model_copy(update={"version": job.version + 1})
-        written = self._put_versioned(self._job_item(saved), job.version)
-        if written is None:
-            raise JobNotFound(job.id)
-        if not written:
-            raise StaleWrite(f"job {job.id} changed since version {job.version} was read")
+        self._save_changed("job", job, saved, self._job_item(saved), lambda: JobNotFound(job.id))
         return saved
 
     def list_jobs(self, project_id: str, query: JobQuery) -> JobPage:

@@ -17,7 +17,8 @@ from mediajet.store import dynamo_schema as schema
 
 # Written next to a record's own fields (keys, index keys, TTL), left out when it is read back.
 KEY_ATTRIBUTES = (schema.PARTITION_KEY, schema.SORT_KEY, schema.PROJECT_INDEX_PARTITION_KEY,
-                  schema.PROJECT_INDEX_SORT_KEY, schema.TTL_ATTRIBUTE)
+                  schema.PROJECT_INDEX_SORT_KEY, schema.OUTBOX_INDEX_PARTITION_KEY, schema.OUTBOX_INDEX_SORT_KEY,
+                  schema.TTL_ATTRIBUTE)
 
 
 def to_dynamo(value: Any) -> Any:

@@ -10,9 +10,12 @@ Single-table design (every key is a string):
 | job task pointer | TASK#<task id>           | JOB    | (holds job_id)    |          |
 | idempotency      | IDEM#<project>#<key>     | IDEM   |                   |          |
 | API key          | KEY#<sha256 hex>         | KEY    |                   |          |
-| library record   | LIB#<file/med/auto id>   | FILE, MEDIA, AUTO | LIB#<type>#<project> | <id> |
+| library record   | LIB#<file/med/auto/con id> | FILE, MEDIA, AUTO, CONN | LIB#<type>#<project> | <id> |
 
 Library records (files, media, automations) and their access patterns: store/dynamo_library.py.
+Webhook events also carry the outbox index keys (gsi2pk `OUTBOX#<shard>`, gsi2sk `<due at, 13 digits>#<event id>`)
+while a delivery is pending: a sparse, keys-only index of what is due when (store/dynamo_outbox.py). The table's
+stream (new images) feeds the webhook delivery function (mediajet/aws/webhooks.py).
 
 Job ids are ULIDs, so `gsi1sk` order is creation order: `GET /jobs` is one Query on the GSI in
 either direction, with `after`/`before` as key conditions. Standalone tasks sit in a partition of their own
@@ -28,17 +31,26 @@ PROJECT_INDEX = "gsi1"
 PROJECT_INDEX_PARTITION_KEY = "gsi1pk"
 PROJECT_INDEX_SORT_KEY = "gsi1sk"
 TTL_ATTRIBUTE = "expires_at"
+OUTBOX_INDEX = "gsi2"
+OUTBOX_INDEX_PARTITION_KEY = "gsi2pk"
+OUTBOX_INDEX_SORT_KEY = "gsi2sk"
+OUTBOX_PREFIX = "OUTBOX#"
+OUTBOX_SHARDS = 4  # gsi2pk OUTBOX#0..3: pending events spread over partitions (store/dynamo_outbox.py)
+STREAM_VIEW = "NEW_IMAGE"  # what the stream records carry: the webhook sender reads the event from it
 
 
-def create_table_kwargs(table_name: str) -> dict:
-    """Arguments for `dynamodb.create_table` (tests, moto) matching what infra/ deploys."""
+def create_table_kwargs(table_name: str, *, stream: bool = False) -> dict:
+    """Arguments for `dynamodb.create_table` (tests, moto) matching what infra/ deploys. `stream`: with the
+    stream the webhook sender reads (infra/ always has it; tests that do not read it leave it out, since moto
+    copies the whole stream with the table on every transaction)."""
     string = "S"
-    return {
+    kwargs: dict = {
         "TableName": table_name,
         "BillingMode": "PAY_PER_REQUEST",
         "AttributeDefinitions": [
             {"AttributeName": name, "AttributeType": string}
-            for name in (PARTITION_KEY, SORT_KEY, PROJECT_INDEX_PARTITION_KEY, PROJECT_INDEX_SORT_KEY)
+            for name in (PARTITION_KEY, SORT_KEY, PROJECT_INDEX_PARTITION_KEY, PROJECT_INDEX_SORT_KEY,
+                         OUTBOX_INDEX_PARTITION_KEY, OUTBOX_INDEX_SORT_KEY)
         ],
         "KeySchema": [
             {"AttributeName": PARTITION_KEY, "KeyType": "HASH"},
@@ -52,9 +64,20 @@ def create_table_kwargs(table_name: str) -> dict:
                     {"AttributeName": PROJECT_INDEX_SORT_KEY, "KeyType": "RANGE"},
                 ],
                 "Projection": {"ProjectionType": "ALL"},
-            }
+            },
+            {
+                "IndexName": OUTBOX_INDEX,
+                "KeySchema": [
+                    {"AttributeName": OUTBOX_INDEX_PARTITION_KEY, "KeyType": "HASH"},
+                    {"AttributeName": OUTBOX_INDEX_SORT_KEY, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "KEYS_ONLY"},
+            },
         ],
     }
+    if stream:
+        kwargs["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": STREAM_VIEW}
+    return kwargs
 
 
 # --- key strings (the table above, as code) ---------------------------------------------------
@@ -89,7 +112,8 @@ def api_key_pk(key_hash: str) -> str:
     return f"KEY#{key_hash}"
 
 
-LIBRARY_SK = {"file": "FILE", "media": "MEDIA", "automation": "AUTO"}
+LIBRARY_SK = {"file": "FILE", "media": "MEDIA", "automation": "AUTO", "webhook_endpoint": "WEBHOOK", "event": "EVENT",
+              "webhook_secret": "WHSECRET", "connection": "CONN"}
 
 
 def library_pk(record_id: str) -> str:
@@ -102,3 +126,17 @@ def library_sk(record_type: str) -> str:
 
 def library_list_pk(record_type: str, project_id: str) -> str:
     return f"LIB#{record_type}#{project_id}"
+
+
+def outbox_pk(event_id: str) -> str:
+    from zlib import crc32
+
+    return outbox_shard_pk(crc32(event_id.encode()) % OUTBOX_SHARDS)
+
+
+def outbox_shard_pk(shard: int) -> str:
+    return f"{OUTBOX_PREFIX}{shard}"
+
+
+def outbox_sk(due_at: int, event_id: str) -> str:
+    return f"{max(0, due_at):013d}#{event_id}"

@@ -5,15 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from mediajet.errors import StaleWrite, TaskNotFound
+from mediajet.errors import TaskNotFound
 from mediajet.models.job import IdempotencyClaim, Task, task_record
 from mediajet.store import dynamo_schema as schema
 from mediajet.store.base import KEY_HELD_ELSEWHERE, IdempotencyKeyReused, TaskPage, TaskQuery, TaskUnreadable
 from mediajet.store.dynamo_codec import item_project
-from mediajet.store.dynamo_library import DynamoLibrary
+from mediajet.store.dynamo_outbox import DynamoOutbox
 
 
-class DynamoTasks(DynamoLibrary):
+class DynamoTasks(DynamoOutbox):
     def _task_item(self, task: Task) -> dict[str, Any]:
         return self._item({schema.PARTITION_KEY: schema.task_pk(task.id), schema.SORT_KEY: schema.TASK_SK,
                            schema.PROJECT_INDEX_PARTITION_KEY: schema.task_list_pk(task.project_id),
@@ -22,14 +22,16 @@ class DynamoTasks(DynamoLibrary):
 
     def create_task(self, task: Task, claim: IdempotencyClaim | None = None) -> tuple[Task, bool]:
         stored = task.model_copy(update={"version": 1})
+        events = self._event_puts(self._events_of(None, stored))  # written with the task, or not at all
 
         def writes() -> list[dict[str, Any]]:
             put = {"TableName": self.table, "Item": self._task_item(stored),
                    "ConditionExpression": f"attribute_not_exists({schema.PARTITION_KEY})"}
-            return [*([] if claim is None else [self._claim_write(claim)]), {"Put": put}]
+            return [*([] if claim is None else [self._claim_write(claim)]), {"Put": put}, *events]
 
         held = self._create(f"task {stored.id}", writes, claim)
         if held is None:
+            self._statuses.remember("task", stored)
             return stored, True
         item = self._get(schema.task_pk(held.resource_id), schema.TASK_SK)
         if item is None:
@@ -68,11 +70,7 @@ class DynamoTasks(DynamoLibrary):
 
     def save_task(self, task: Task) -> Task:
         saved = task.model_copy(update={"version": task.version + 1})
-        written = self._put_versioned(self._task_item(saved), task.version)
-        if written is None:
-            raise TaskNotFound(task.id)
-        if not written:
-            raise StaleWrite(f"task {task.id} changed since version {task.version} was read")
+        self._save_changed("task", task, saved, self._task_item(saved), lambda: TaskNotFound(task.id))
         return saved
 
     def active_tasks(self) -> list[Task]:

@@ -1,4 +1,4 @@
-"""The library store contract (files, media, automations), shared by SQLite (sqlite_library.py) and DynamoDB
+"""The library store contract (files, media, automations, connections), shared by SQLite (sqlite_library.py) and DynamoDB
 (dynamo_library.py), checked by one contract suite (tests/integration/test_store_contract.py).
 
 Every record is scoped by project: a record of another project reads as not found, everywhere. Writes of an
@@ -9,7 +9,15 @@ from __future__ import annotations
 
 from typing import Protocol, TypeVar
 
-from mediajet.errors import AutomationNotFound, FileNotFound, MediaNotFound, NotFound
+from mediajet.errors import (
+    AutomationNotFound,
+    ConnectionNotFound,
+    EndpointNotFound,
+    EventNotFound,
+    FileNotFound,
+    MediaNotFound,
+    NotFound,
+)
 from mediajet.models.job import IdempotencyClaim
 from mediajet.models.library import LibraryFile, LibraryRecord
 
@@ -17,7 +25,9 @@ R = TypeVar("R", bound=LibraryRecord)
 MAX_PAGE_ITEMS = 100
 
 NOT_FOUND: dict[str, type[NotFound]] = {"file": FileNotFound, "media": MediaNotFound,
-                                        "automation": AutomationNotFound}
+                                        "automation": AutomationNotFound, "webhook_endpoint": EndpointNotFound,
+                                        "event": EventNotFound, "webhook_secret": NotFound,
+                                        "connection": ConnectionNotFound}
 
 
 def not_found(record_type: str, record_id: str) -> NotFound:

@@ -35,6 +35,7 @@ from mediajet.store.base import (
 from mediajet.store.sqlite_db import SqliteDatabase, open_connection
 from mediajet.store.sqlite_library import SqliteLibrary
 from mediajet.store.sqlite_migrations import SCHEMA_VERSION, SchemaTooNew, migrate
+from mediajet.store.sqlite_outbox import SqliteOutbox
 
 __all__ = ["SCHEMA_VERSION", "SchemaTooNew", "SqliteJobStore", "migrate", "open_connection"]
 
@@ -46,7 +47,7 @@ _MAX_OFFSET = 2**62  # SQLite integers are 64-bit: a page number past this is pa
 _TASK_SORT = {"updated": "json_extract(record, '$.updated_at')", "filesize": "json_extract(record, '$.output.filesize')"}
 
 
-class SqliteJobStore(SqliteLibrary):
+class SqliteJobStore(SqliteLibrary, SqliteOutbox):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._db = SqliteDatabase(self.path)  # pool, write lock, WAL checkpoints (sqlite_db.py)
@@ -95,6 +96,7 @@ class SqliteJobStore(SqliteLibrary):
                                  [(task.id, stored.id) for task in stored.tasks])
             except sqlite3.IntegrityError:
                 raise Conflict(f"job {stored.id} or one of its tasks already exists") from None
+            self._emit(conn, None, stored, now_ms())
         return stored, True
 
     def get_job(self, job_id: str, project_id: str | None = None) -> Job:
@@ -108,15 +110,15 @@ class SqliteJobStore(SqliteLibrary):
     def save_job(self, job: Job) -> Job:
         saved = job.model_copy(update={"version": job.version + 1})
         with self._write() as conn:
-            changed = conn.execute(
-                "UPDATE jobs SET status = ?, version = ?, record = ? WHERE id = ? AND version = ?",
-                (saved.status, saved.version, json.dumps(saved.to_record()), job.id, job.version),
-            ).rowcount
-            if not changed:
+            before = _status(conn, "jobs", job.id, job.version)
+            if before is None:
                 exists = conn.execute("SELECT 1 FROM jobs WHERE id = ?", (job.id,)).fetchone()
                 if exists is None:
                     raise JobNotFound(job.id)
                 raise StaleWrite(f"job {job.id} changed since version {job.version} was read")
+            conn.execute("UPDATE jobs SET status = ?, version = ?, record = ? WHERE id = ?",
+                         (saved.status, saved.version, json.dumps(saved.to_record()), job.id))
+            self._emit(conn, before, saved, now_ms())
         return saved
 
     def list_jobs(self, project_id: str, query: JobQuery) -> JobPage:
@@ -176,6 +178,7 @@ class SqliteJobStore(SqliteLibrary):
                               json.dumps(task_record(stored))))
             except sqlite3.IntegrityError:
                 raise Conflict(f"task {stored.id} already exists") from None
+            self._emit(conn, None, stored, now_ms())
         return stored, True
 
     def get_task(self, task_id: str, project_id: str | None = None) -> Task:
@@ -206,15 +209,15 @@ class SqliteJobStore(SqliteLibrary):
     def save_task(self, task: Task) -> Task:
         saved = task.model_copy(update={"version": task.version + 1})
         with self._write() as conn:
-            changed = conn.execute(
-                "UPDATE tasks SET status = ?, version = ?, record = ? WHERE id = ? AND version = ?",
-                (saved.status, saved.version, json.dumps(task_record(saved)), task.id, task.version),
-            ).rowcount
-            if not changed:
+            before = _status(conn, "tasks", task.id, task.version)
+            if before is None:
                 exists = conn.execute("SELECT 1 FROM tasks WHERE id = ?", (task.id,)).fetchone()
                 if exists is None:
                     raise TaskNotFound(task.id)
                 raise StaleWrite(f"task {task.id} changed since version {task.version} was read")
+            conn.execute("UPDATE tasks SET status = ?, version = ?, record = ? WHERE id = ?",
+                         (saved.status, saved.version, json.dumps(task_record(saved)), task.id))
+            self._emit(conn, before, saved, now_ms())
         return saved
 
     def active_tasks(self) -> list[Task]:
@@ -272,6 +275,13 @@ class SqliteJobStore(SqliteLibrary):
         with self._connection() as conn:
             row = conn.execute("SELECT project_id FROM api_keys WHERE key_hash = ?", (key_hash,)).fetchone()
         return None if row is None else row[0]
+
+
+def _status(conn: sqlite3.Connection, table: Literal["jobs", "tasks"], record_id: str, version: int) -> str | None:
+    """The stored status of the record when its version is `version` (inside the write transaction, so nothing
+    changes it before the update); None when it is absent or at another version."""
+    row = conn.execute(f"SELECT status FROM {table} WHERE id = ? AND version = ?", (record_id, version)).fetchone()
+    return None if row is None else row[0]
 
 
 def _held_by(conn: sqlite3.Connection, claim: IdempotencyClaim, table: Literal["jobs", "tasks"]) -> tuple[str, bytes]:

@@ -75,6 +75,14 @@ MIGRATIONS: tuple[str, ...] = (
     CREATE INDEX library_by_project ON library (project_id, type, id);
     CREATE INDEX library_by_media ON library (media_id, id) WHERE media_id IS NOT NULL;
     """,
+    # 5: the webhook outbox: events (library rows of type `event`) with a delivery pending (store/sqlite_outbox.py)
+    """
+    CREATE TABLE outbox (
+        event_id TEXT PRIMARY KEY,
+        due_at INTEGER NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox (due_at);
+    """,
 )
 SCHEMA_VERSION = len(MIGRATIONS)
 

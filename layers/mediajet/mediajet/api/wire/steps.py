@@ -19,8 +19,9 @@ Decisions:
   earlier step: `input: null` (the probe step's `output` before it succeeded) is a 400 `input_required` that
   says to wait for the probe step, and anything that is not a Source (`{url}` alone, an `external_file`) is a
   400 `invalid_input`. The Jobs API's name for the same object, `object: "file"`, is accepted as well.
-- `upload` needs `options.url` = `s3://bucket/key`; `options.connection_id` is optional and kept as sent.
-  Connections do not exist yet, so the engine's export writes with the server's own S3 credentials.
+- `upload` needs `options.url` = `s3://bucket/key`; `options.connection_id` (`conn_…`/`con_…` or a name) is
+  optional: without it the project's default connection serves it (connections/access.py); the answer shows
+  the connection that will (`con_…`), and a URL nothing can serve is a 400 `connection_required`.
 - Unknown ids, ids that are not `step_…`, and steps that are a job's task (or of a kind B does not have,
   `animation`, made through the Jobs API) are all 404 `step_not_found`.
 - Engine tasks of B's kinds are steps whichever API created them: `GET /steps/step_<suffix>` reads a task
@@ -187,7 +188,7 @@ def step_dict(task: Task, sign: Signer) -> dict[str, Any]:
 def create_step(ctx: WireContext) -> Response:
     project, key = ctx.project(), idempotency.key_from(ctx.event.headers)
     body = ctx.body()
-    task, created = tasks.create_task(ctx.deps, project, engine_body(body), key, sent=body)
+    task, created = tasks.create_task(ctx.deps, project, engine_body(body), key, sent=body, wire="steps")
     return json_response(201 if created else 200, step_dict(task, ctx.deps.sign_url))  # 200: a key's replay
 
 

@@ -58,7 +58,8 @@ def create_task(ctx: WireContext) -> Response:
     project, key = ctx.project(), idempotency.key_from(ctx.event.headers)
     body = ctx.body()
     kind, source, options = engine_parts(ctx, project, body)
-    task, _ = tasks.start_task(ctx.deps, project, kind, source, options, key=key, sent=body)  # a replay too: 200
+    task, _ = tasks.start_task(ctx.deps, project, kind, source, options, key=key, sent=body,  # a replay too: 200
+                               wire="2024-08-21")
     return json_response(200, present.one(ctx.event, 200, project, present.task_data(task, ctx.deps.sign_url)))
 
 

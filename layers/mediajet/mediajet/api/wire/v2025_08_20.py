@@ -61,7 +61,8 @@ def create_task(ctx: WireContext) -> Response:
     engine_kind = RUN_KINDS[kind]
     if engine_kind in OPTIONS_BY_KIND:
         check_size(ctx.deps, engine_kind, parse(OPTIONS_BY_KIND[engine_kind], encoder_options(options)))
-    task, created = tasks.start_task(ctx.deps, project, engine_kind, task_input, options, key=key, sent=body)
+    task, created = tasks.start_task(ctx.deps, project, engine_kind, task_input, options, key=key, sent=body,
+                                     wire="2025-08-20")
     return json_response(201 if created else 200, task_view(task, ctx.deps.sign_url))  # 200: a key's replay
 
 

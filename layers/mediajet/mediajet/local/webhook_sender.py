@@ -1,0 +1,71 @@
+"""The embedded server's webhook sender: a thread that delivers what the outbox (SQLite) holds.
+
+It wakes when the store is written (a finished job's event is in the same commit as the job) or when the next
+retry falls due, whichever comes first, and sends on a small pool so one slow receiver (5 s timeout) does not
+hold up the others. Everything it has not delivered is in the database: after a restart, kill -9 included,
+the next start sends it (a claim taken by the dead process runs out within a minute, delivery.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from mediajet.ids import now_ms
+from mediajet.settings import Settings
+from mediajet.webhooks.delivery import deliver_event
+from mediajet.webhooks.payload import Signer
+
+log = logging.getLogger("mediajet.webhooks")
+IDLE_WAIT_S = 30.0  # with nothing due, look again at least this often (another process may write the file)
+SENDERS = 8
+BATCH = 64
+
+
+class WebhookSender:
+    def __init__(self, store, sign: Signer, settings: Settings) -> None:
+        self.store = store
+        self.sign = sign
+        self.settings = settings
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="mediajet-webhooks", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        self._stop.set()
+        self.store.written.set()  # wake the loop
+        if self._thread is not None:
+            self._thread.join(timeout)
+            self._thread = None
+
+    def _loop(self) -> None:
+        with ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="mediajet-webhook") as pool:
+            while not self._stop.is_set():
+                self.store.written.clear()  # before reading: a write after this wakes the wait below
+                try:
+                    events = self.store.due_events(now_ms(), BATCH)
+                    list(pool.map(self._deliver, events))
+                except Exception:
+                    log.exception("the webhook sender failed a pass; it tries again")
+                    self._stop.wait(1.0)
+                    continue
+                if len(events) == BATCH:
+                    continue  # more are due
+                self.store.written.wait(self._idle_s())
+
+    def _deliver(self, event) -> None:
+        try:
+            deliver_event(self.store, event, sign=self.sign, settings=self.settings)
+        except Exception:
+            log.exception("delivering event %s failed; it stays in the outbox", event.id)
+
+    def _idle_s(self) -> float:
+        due = self.store.next_event_due()
+        if due is None:
+            return IDLE_WAIT_S
+        return min(IDLE_WAIT_S, max(0.0, (due - now_ms()) / 1000))

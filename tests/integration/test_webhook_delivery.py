@@ -1,0 +1,176 @@
+"""Delivering the outbox to a receiver on loopback, as a receiver sees it: Standard Webhooks signatures that the
+`standardwebhooks` library verifies, the same `webhook-id` on every retry, retries on 5xx/429/no answer and not on
+other 4xx, a rotated secret that still verifies for a day, and one request per claim however many senders run."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import pytest
+from standardwebhooks.webhooks import Webhook, WebhookVerificationError
+
+from mediajet.ids import now_ms
+from mediajet.models.job import Job
+from mediajet.models.requests import with_pipeline_tasks
+from mediajet.models.webhooks import Event
+from mediajet.settings import Settings
+from mediajet.store.sqlite import SqliteJobStore
+from mediajet.webhooks import delivery, secrets
+from mediajet.webhooks.signing import new_secret
+
+PROJECT = "prj_hooks"
+
+
+@dataclass
+class Receiver:
+    answers: list[int] = field(default_factory=list)  # status per request, in order; then 200
+    delay_s: float = 0.0
+    seen: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    url: str = ""
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    rec = Receiver()
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            rec.seen.append(({k.lower(): v for k, v in self.headers.items()}, body))
+            time.sleep(rec.delay_s)
+            status = rec.answers.pop(0) if rec.answers else 200
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    rec.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    yield rec
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def store(tmp_path) -> Iterator[SqliteJobStore]:
+    db = SqliteJobStore(tmp_path / "jobs.db")
+    yield db
+    db.close()
+
+
+def settings(**changes) -> Settings:
+    return Settings(**{"allow_private_urls": True, "webhook_retry_s": "0.05,0.05", "webhook_timeout_s": 1.0, **changes})
+
+
+def finished_job(store: SqliteJobStore, url: str, status: str = "succeeded") -> Job:
+    job, _ = store.create_job(with_pipeline_tasks(Job(kind="image", input="https://example.com/a.mp4",
+                                                      project_id=PROJECT, webhook_url=url)))
+    running = store.save_job(job.model_copy(update={"status": "processing"}))
+    return store.save_job(running.model_copy(update={"status": status, "output": "file:///nowhere/out.jpg"}))
+
+
+def drain(store: SqliteJobStore, config: Settings, rounds: int = 20) -> None:
+    for _ in range(rounds):
+        delivery.deliver_due(store, sign=lambda uri: uri.replace("file:///", "https://cdn.example.com/"),
+                             settings=config)
+        if store.next_event_due() is None:
+            return
+        time.sleep(0.06)
+
+
+def only_event(store: SqliteJobStore) -> Event:
+    [event] = store.list_records(Event, PROJECT, 1, 10)
+    return event
+
+
+def test_a_receiver_verifies_the_signature_and_sees_the_job_as_the_api_shows_it(store, receiver) -> None:
+    job = finished_job(store, receiver.url)
+    drain(store, settings())
+    [(headers, body)] = receiver.seen
+    secret = secrets.project_secret(store, PROJECT).secret
+    payload = Webhook(secret).verify(body, headers)
+    assert payload["id"] == job.id and payload["status"] == "succeeded" and payload["kind"] == "image"
+    assert payload["output"] == "https://cdn.example.com/nowhere/out.jpg"  # signed like GET /jobs/{id} signs it
+    assert headers["webhook-id"] == only_event(store).id
+    assert abs(int(headers["webhook-timestamp"]) - time.time()) < 30
+    with pytest.raises(WebhookVerificationError):
+        Webhook(new_secret()).verify(body, headers)
+
+
+def test_5xx_and_429_are_retried_with_the_same_webhook_id_and_recorded(store, receiver) -> None:
+    receiver.answers = [500, 429]
+    finished_job(store, receiver.url)
+    drain(store, settings())
+    assert len(receiver.seen) == 3
+    assert len({headers["webhook-id"] for headers, _ in receiver.seen}) == 1
+    [sent] = only_event(store).deliveries
+    assert sent.status == "succeeded" and [a.status_code for a in sent.attempts] == [500, 429, 200]
+    assert all(a.latency_ms >= 0 for a in sent.attempts) and sent.next_attempt_at is None
+
+
+def test_other_4xx_is_final_and_the_schedule_has_an_end(store, receiver) -> None:
+    receiver.answers = [404]
+    finished_job(store, receiver.url)
+    drain(store, settings())
+    assert len(receiver.seen) == 1
+    assert only_event(store).deliveries[0].status == "failed"
+    assert only_event(store).deliveries[0].attempts[0].error == "answered 404"
+
+
+def test_after_the_last_retry_the_delivery_fails(store, receiver) -> None:
+    receiver.answers = [503, 503, 503, 503]
+    finished_job(store, receiver.url)
+    drain(store, settings())
+    assert len(receiver.seen) == 3  # the first attempt and two retries: "0.05,0.05"
+    assert only_event(store).deliveries[0].status == "failed"
+
+
+def test_no_answer_in_time_is_retried(store, receiver) -> None:
+    receiver.delay_s = 0.5
+    finished_job(store, receiver.url)
+    delivery.deliver_due(store, sign=str, settings=settings(webhook_timeout_s=0.2))
+    [attempt] = only_event(store).deliveries[0].attempts
+    assert attempt.status_code is None and "0.2 s" in attempt.error
+    assert only_event(store).deliveries[0].status == "pending"
+
+
+def test_private_and_plain_http_receivers_are_refused_by_default(store, receiver) -> None:
+    finished_job(store, receiver.url)
+    drain(store, Settings(webhook_retry_s="0.05"))
+    assert receiver.seen == []
+    [attempt] = only_event(store).deliveries[0].attempts
+    assert only_event(store).deliveries[0].status == "failed" and "https" in attempt.error
+
+
+def test_after_a_rotation_both_secrets_verify_for_a_day(store, receiver) -> None:
+    old = secrets.project_secret(store, PROJECT).secret
+    new = secrets.rotate(store, PROJECT).secret
+    assert new != old
+    finished_job(store, receiver.url)
+    drain(store, settings())
+    [(headers, body)] = receiver.seen
+    assert len(headers["webhook-signature"].split(" ")) == 2
+    for key in (old, new):
+        assert json.loads(body) == Webhook(key).verify(body, headers)
+
+
+def test_two_senders_send_one_request_per_claim(store, receiver) -> None:
+    receiver.delay_s = 0.2
+    finished_job(store, receiver.url)
+    config = settings()
+    senders = [threading.Thread(target=delivery.deliver_due, kwargs={"store": store, "sign": str, "settings": config})
+               for _ in range(4)]
+    for thread in senders:
+        thread.start()
+    for thread in senders:
+        thread.join()
+    assert len(receiver.seen) == 1
+    assert store.due_events(now_ms() + 10**9) == []
