@@ -5,68 +5,20 @@ is killed with -9 and started again."""
 
 from __future__ import annotations
 
-import http.server
 import json
 import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
-from standardwebhooks.webhooks import Webhook
 
-from tests.e2e.conftest import API_KEY, Server, free_port
+from tests.e2e.conftest import API_KEY, Server
+from tests.webhook_receiver import Receiver
 
 FAST_RETRIES = {"MEDIAJET_WEBHOOK_RETRY_S": "0.3,0.3,0.3,0.3"}
-
-
-@dataclass
-class Receiver:
-    port: int = field(default_factory=free_port)
-    answers: list[int] = field(default_factory=list)  # status per request, in order; then 200
-    seen: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    server: http.server.ThreadingHTTPServer | None = None
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/mediajet"
-
-    def start(self) -> None:
-        receiver = self
-
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.seen.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                status = receiver.answers.pop(0) if receiver.answers else 200
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self) -> None:
-        if self.server is not None:
-            self.server.shutdown()
-            self.server.server_close()
-            self.server = None
-
-    def verified(self, secret: str) -> dict[str, dict]:
-        """Every delivery that verifies, by webhook-id (a receiver's dedupe); raises on a bad signature."""
-        return {headers["webhook-id"]: Webhook(secret).verify(body, headers) for headers, body in self.seen}
-
-    def wait_for(self, count: int, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while len({h["webhook-id"] for h, _ in self.seen}) < count and time.monotonic() < deadline:
-            time.sleep(0.1)
 
 
 @pytest.fixture

@@ -6,6 +6,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -123,6 +125,34 @@ def test_debug_prints_each_chunks_command(tmp_path: Path) -> None:
 # --- keys and jobs against a local server -------------------------------------------------------------
 
 
+@contextmanager
+def serving(*args: str, env: dict[str, str], cwd: Path | None = None) -> Iterator[str]:
+    """`mediajet serve` (one worker) in a subprocess on a free port; yields its URL once /health answers."""
+    import socket
+    import time
+    import urllib.request
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", "1", *args], cwd=cwd, env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(f"{url}/health", timeout=1).close()
+                break
+            except OSError:
+                assert time.monotonic() < deadline and server.poll() is None, "mediajet serve did not start"
+                time.sleep(0.05)
+        yield url
+    finally:
+        server.terminate()
+        server.wait(10)
+
+
 def in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:
     """`mediajet ARGS` run by its own main() (saves a Python start per call): exit code, stdout, stderr."""
     from mediajet.cli.main import main
@@ -135,9 +165,6 @@ def in_process(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str
 
 def test_keys_create_then_jobs_lists_shows_and_creates_with_that_key(tmp_path: Path, capsys: pytest.CaptureFixture[str],
                                                                       monkeypatch: pytest.MonkeyPatch) -> None:
-    import socket
-    import time
-    import urllib.request
 
     monkeypatch.delenv("MEDIAJET_API_KEY", raising=False)
     data = tmp_path / "server-data"
@@ -147,22 +174,8 @@ def test_keys_create_then_jobs_lists_shows_and_creates_with_that_key(tmp_path: P
     other = in_process(capsys, "keys", "create", "--data-dir", str(data))[1].strip()
     assert other.startswith("mj_") and other != key
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     env = {name: value for name, value in os.environ.items() if name != "MEDIAJET_API_KEY"}
-    server = subprocess.Popen([*CLI, "serve", "--port", str(port), "--data-dir", str(data), "--workers", "1"],
-                              cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/health", timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "mediajet serve did not start"
-                time.sleep(0.05)
+    with serving("--data-dir", str(data), cwd=tmp_path, env=env) as url:
         monkeypatch.setenv("MEDIAJET_API_URL", url)
         monkeypatch.setenv("MEDIAJET_API_KEY", key)
 
@@ -189,6 +202,3 @@ def test_keys_create_then_jobs_lists_shows_and_creates_with_that_key(tmp_path: P
         monkeypatch.setenv("MEDIAJET_API_KEY", "mj_not_a_key")
         code, out, err = in_process(capsys, "jobs")
         assert code == 3 and out == "", err
-    finally:
-        server.terminate()
-        server.wait(10)

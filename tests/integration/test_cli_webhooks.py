@@ -5,10 +5,7 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -19,7 +16,7 @@ from mediajet.models.job import Job
 from mediajet.models.requests import with_pipeline_tasks
 from mediajet.models.webhooks import Attempt, Event
 from mediajet.settings import Settings
-from tests.integration.test_cli import CLI, in_process
+from tests.integration.test_cli import CLI, in_process, serving
 
 HOOK = "https://hooks.example.com/mediajet"
 
@@ -127,21 +124,7 @@ def test_events_list_and_show_one_with_its_attempts(data: Path, capsys) -> None:
 def test_without_local_the_commands_ask_the_server_for_the_keys_project(data: Path, capsys,
                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
     key = in_process(capsys, "keys", "create", "--project", "prj_cli")[1].strip()
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = subprocess.Popen([*CLI, "serve", "--port", str(port), "--workers", "1"], env=dict(os.environ),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(f"{url}/health", timeout=1).close()
-                break
-            except OSError:
-                assert time.monotonic() < deadline and server.poll() is None, "mediajet serve did not start"
-                time.sleep(0.05)
+    with serving(env=dict(os.environ)) as url:
         monkeypatch.setenv("MEDIAJET_API_URL", url)
         monkeypatch.setenv("MEDIAJET_API_KEY", key)
 
@@ -161,9 +144,6 @@ def test_without_local_the_commands_ask_the_server_for_the_keys_project(data: Pa
         code, out, err = in_process(capsys, "webhooks", "endpoints", "delete", endpoint["id"])
         assert code == 0 and lines(out) == [{"id": endpoint["id"], "object": "webhook_endpoint", "deleted": True}]
         assert in_process(capsys, "webhooks", "endpoints", "list")[1] == ""
-    finally:
-        server.terminate()
-        server.wait(10)
 
 
 def test_help_names_the_topics(tmp_path: Path) -> None:

@@ -4,12 +4,10 @@ other 4xx, a rotated secret that still verifies for a day, and one request per c
 
 from __future__ import annotations
 
-import http.server
 import json
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
@@ -22,41 +20,17 @@ from mediajet.settings import Settings
 from mediajet.store.sqlite import SqliteJobStore
 from mediajet.webhooks import delivery, secrets
 from mediajet.webhooks.signing import new_secret
+from tests.webhook_receiver import Receiver
 
 PROJECT = "prj_hooks"
-
-
-@dataclass
-class Receiver:
-    answers: list[int] = field(default_factory=list)  # status per request, in order; then 200
-    delay_s: float = 0.0
-    seen: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    url: str = ""
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     rec = Receiver()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            rec.seen.append(({k.lower(): v for k, v in self.headers.items()}, body))
-            time.sleep(rec.delay_s)
-            status = rec.answers.pop(0) if rec.answers else 200
-            self.send_response(status)
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-
-        def log_message(self, *args) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    rec.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    rec.start()
     yield rec
-    server.shutdown()
-    server.server_close()
+    rec.stop()
 
 
 @pytest.fixture
