@@ -11,6 +11,7 @@ from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_secretsmanager as secretsmanager
 from aws_cdk.aws_apigatewayv2_integrations import HttpLambdaIntegration
 from constructs import Construct
 
@@ -57,18 +58,29 @@ class Api(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         encode = pipeline.functions[names.ENCODE_FUNCTION]
+        # Signs the /downloads/ links of HLS results (mediajet.aws.downloads: the API answers them, rewriting
+        # each playlist so every URI in it works). Rotating it ends the links issued before.
+        self.download_secret = secretsmanager.Secret(
+            self, "DownloadLinkSecret", description="MediaJet: HMAC key of signed /downloads/ links (HLS results)",
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+            removal_policy=RemovalPolicy.DESTROY)
+        nag.ack(self.download_secret, "AwsSolutions-SMG4",
+                "An HMAC key of download links, which live at most link_ttl_s; rotating it only ends those links early.")
         made = lambdas.MediaJetFunction(
             self, "Handler", name=names.API_FUNCTION, description="MediaJet HTTP API",
             sizing=lambdas.API, defaults=defaults,
             environment={names.ENV_STATE_MACHINE_ARN: pipeline.state_machine.state_machine_arn,
-                         names.ENV_ENCODE_FUNCTION: encode.function_name},
+                         names.ENV_ENCODE_FUNCTION: encode.function_name,
+                         names.ENV_DOWNLOAD_SECRET: self.download_secret.secret_arn},
         )
         self.function = made.function
         self.role = made.role
-        access.table(made.role, storage.table)
-        # Presigned download links of results are signed by this role; DELETE /files and /media remove a
-        # library file's bytes (a task's folder: listed, then deleted).
+        access.table(made.role, storage.table, access.API)
+        # Presigned download links of results are signed by this role (HLS: the segments in the playlists it
+        # answers under /downloads/, which reads the playlists); DELETE /files and /media remove a library
+        # file's bytes (a task's folder: listed, then deleted).
         access.objects(made.role, storage.output_bucket, read=True, delete=True)
+        access.read_secret(made.role, self.download_secret)
         # …and the media library's upload URLs (POST /signatures: a presigned PUT or GET of library/… in the
         # inbox bucket, which the upload trigger files).
         access.objects(made.role, storage.inbox_bucket, read=True, write=True, list_keys=False)
@@ -101,7 +113,9 @@ class Api(Construct):
                 "StopExecution on the executions of this one state machine (named by job id at run time).")
         # Authentication is MediaJet's own, as in the Ittybit API: `Authorization: Bearer <key>`, checked in
         # the API function against sha256 hashes in the table (a missing or wrong key is a 401 with an
-        # Ittybit error body). An API Gateway authorizer would add a second key store and latency.
+        # Ittybit error body). An API Gateway authorizer would add a second key store and latency. Signed
+        # download links (/downloads/…?expires=…&signature=…) reach the function through the same route and
+        # carry no key: their HMAC is checked there (mediajet.aws.downloads).
         nag.ack(self.http_api.node.find_child("DefaultRoute"), "AwsSolutions-APIG4",
                 "Bearer API keys are verified by the API function against hashed keys in DynamoDB (Ittybit-compatible).")
 

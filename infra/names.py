@@ -52,6 +52,10 @@ ENV_CONNECTIONS_KMS_KEY = "MEDIAJET_CONNECTIONS_KMS_KEY"
 ENV_S3_BUCKETS = "MEDIAJET_S3_BUCKETS"
 ENV_S3_SERVER_CREDENTIALS = "MEDIAJET_S3_SERVER_CREDENTIALS"
 ENV_WEBHOOK_QUEUE_URL = "MEDIAJET_WEBHOOK_QUEUE_URL"
+# Signed /downloads/ links (HLS results, mediajet.aws.downloads): the secret that signs them, and the API's URL
+# for functions that link outside a request (the webhook sender; the API takes it from the request).
+ENV_DOWNLOAD_SECRET = "MEDIAJET_DOWNLOAD_SECRET"
+ENV_PUBLIC_URL = "MEDIAJET_PUBLIC_URL"
 ENV_WEBHOOK_RETRY_S = "MEDIAJET_WEBHOOK_RETRY_S"
 # What the encoders can do, for admission at probe (mediajet.pipeline.admission): their time limit and
 # their speed relative to the 2-core reference machine.

@@ -175,7 +175,7 @@ class Pipeline(Construct):
             )
             self.functions[step.name] = made.function
             self.roles[step.name] = made.role
-            access.table(made.role, storage.table)
+            access.table(made.role, storage.table, access.STEPS)
         self._grant_files(storage, input_buckets, export_buckets)
 
         log_group = logs.LogGroup(self, "Logs", retention=defaults.log_retention, removal_policy=RemovalPolicy.DESTROY)

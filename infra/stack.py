@@ -127,6 +127,10 @@ class MediaJet(Construct):
         self.uploads = UploadTrigger(self, "Uploads", storage=self.storage, pipeline=self.pipeline, defaults=defaults)
         self.webhooks = Webhooks(self, "Webhooks", storage=self.storage, defaults=defaults,
                                  reserved_concurrency=webhook_reserved_concurrency)
+        # Deliveries carry the job's output link: HLS results link to the API's /downloads/ (mediajet.aws.downloads).
+        self.webhooks.function.add_environment(names.ENV_PUBLIC_URL, self.api.url)
+        self.webhooks.function.add_environment(names.ENV_DOWNLOAD_SECRET, self.api.download_secret.secret_arn)
+        access.read_secret(self.webhooks.role, self.api.download_secret)
         if isinstance(alarm_topic, str):
             alarm_topic = sns.Topic.from_topic_arn(self, "AlarmTopic", alarm_topic)
         self.alarms = Alarms(self, "Alarms", topic=alarm_topic, state_machine=self.pipeline.state_machine,

@@ -65,7 +65,13 @@ class Storage(Construct):
             "Work",
             rules=[s3.LifecycleRule(id="expire-temporary-files", expiration=Duration.days(names.WORK_EXPIRY_DAYS))],
         )
-        self.output_bucket = self._bucket("Output")  # results: kept until you delete them
+        # Results: kept until you delete them. Players read HLS segments from it with presigned GETs, in
+        # browsers too (hls.js fetches them from the page's origin): GET and HEAD from any origin (a
+        # presigned URL is the authorisation, as the signed /downloads/ links are; see infra/api.py).
+        self.output_bucket = self._bucket("Output", cors=[s3.CorsRule(
+            allowed_methods=[s3.HttpMethods.GET, s3.HttpMethods.HEAD], allowed_origins=["*"],
+            allowed_headers=["Range"], exposed_headers=["Content-Length", "Content-Range", "Accept-Ranges", "ETag"],
+            max_age=86400)])
         self.inbox_bucket = self._bucket("Inbox")  # uploads here become jobs (see infra.triggers)
         # Encrypts the secret access keys of storage connections (mediajet.connections.crypto.KmsCipher): the
         # API encrypts and decrypts, the steps that read or write s3:// URLs decrypt.
@@ -73,10 +79,11 @@ class Storage(Construct):
                                        description="MediaJet: secrets of storage connections (POST /connections)",
                                        removal_policy=RemovalPolicy.RETAIN)  # stored secrets outlive the stack
 
-    def _bucket(self, construct_id: str, *, log: bool = True,
-                rules: list[s3.LifecycleRule] | None = None) -> s3.Bucket:
+    def _bucket(self, construct_id: str, *, log: bool = True, rules: list[s3.LifecycleRule] | None = None,
+                cors: list[s3.CorsRule] | None = None) -> s3.Bucket:
         bucket = s3.Bucket(
             self, construct_id,
+            cors=cors,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             encryption=s3.BucketEncryption.S3_MANAGED,
             enforce_ssl=True,

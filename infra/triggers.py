@@ -38,7 +38,7 @@ class UploadTrigger(Construct):
         )
         self.function = made.function
         self.role = made.role
-        access.table(made.role, storage.table)
+        access.table(made.role, storage.table, access.UPLOADS)
         access.objects(made.role, storage.inbox_bucket, read=True)  # the object's sidecar (or its absence)
         pipeline.state_machine.grant_start_execution(made.role)
         access.invoke(made.role, encode)  # a library upload's ingest task (mediajet.aws.library_uploads)

@@ -28,7 +28,6 @@ from infra import access, lambdas, names
 from infra.storage import Storage
 from mediajet.aws.webhooks import STREAM_FILTER
 from mediajet.settings import Settings
-from mediajet.store import dynamo_schema
 
 SIZING = lambdas.SMALL  # records and HTTP requests only; attempts past what is left of a run go to the queue
 RESERVED_CONCURRENCY = 10  # receivers are not flooded, and the rest of the account is left alone
@@ -70,7 +69,7 @@ class Webhooks(Construct):
         self.function = made.function
         self.role = made.role
         # Events and the signing secret (GetItem, PutItem); due events (Query on the outbox index).
-        access.table(made.role, storage.table, indexes=(dynamo_schema.OUTBOX_INDEX,))
+        access.table(made.role, storage.table, access.WEBHOOKS)
         # Links in payloads are presigned like the API's (mediajet.aws.runtime.sign_url).
         access.objects(made.role, storage.output_bucket, read=True, list_keys=False)
         made.role.add_to_principal_policy(iam.PolicyStatement(actions=["sqs:SendMessage"],

@@ -2,8 +2,10 @@
 
 from typing import Any
 
-from mediajet.aws import handlers
+from mediajet.aws import coldstart, handlers
+
+cold = coldstart.ColdStart()  # no garbage collection until the first request is answered
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    return handlers.api(event, context)
+    return cold.call(handlers.api, event, context)

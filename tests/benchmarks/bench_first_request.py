@@ -17,7 +17,9 @@ first request's first import), then starts moto's DynamoDB/S3/Step Functions in 
 then times the first `POST /jobs` through the handler (API key lookup, job write, execution start).
 moto's setup imports modules the first request would otherwise import itself, and moto answers in
 process instead of over the network, so the request half is a lower bound on CPU and leaves out
-network time (three AWS calls, ~5-10 ms each within a region).
+network time (three AWS calls, ~5-10 ms each within a region). moto's objects are frozen out of the
+garbage collector's reach (gc.freeze) before the request, so its collections cost what they would on Lambda,
+where moto's heap is not there.
 
 The model for a 1024 MB function: Lambda gives a function CPU in proportion to memory, one vCPU at
 1769 MB, so 1024 MB ≈ 0.58 vCPU; init and the first request are single-threaded and CPU-bound, so the
@@ -79,6 +81,9 @@ class Context:
     invoked_function_arn = "arn:aws:lambda:eu-west-1:123456789012:function:api"
     def get_remaining_time_in_millis(self): return 29000
 
+import gc
+gc.collect()
+gc.freeze()  # moto's own objects are not on Lambda: the request's collections must not walk them
 w3, c3 = clock(), cpu()
 result = handler.handler(setup["event"], Context())
 w4, c4 = clock(), cpu()
@@ -130,6 +135,8 @@ def measure(layer: Path, setup: str, write_bytecode: bool = False) -> dict[str, 
            "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
            names.ENV_TABLE: TABLE, names.ENV_WORK_BUCKET: WORK, names.ENV_OUTPUT_BUCKET: OUTPUT,
            names.ENV_INBOX_BUCKET: INBOX, names.ENV_SCRATCH_DIR: tempfile.gettempdir(),
+           # as the stack sets them (infra/stack.py): s3:// inputs from the inbox without a connection
+           names.ENV_S3_SERVER_CREDENTIALS: "true", names.ENV_S3_BUCKETS: f"*={INBOX}:read",
            "PYTHONDONTWRITEBYTECODE": "1"}  # read-only /opt: a cold start never leaves .pyc for the next
     env.pop("PYTHONPYCACHEPREFIX", None)
     if write_bytecode:

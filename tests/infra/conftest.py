@@ -79,7 +79,22 @@ def state_machine_definition(template: dict[str, Any], functions: dict[str, tupl
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, state_machine_definition: str):
+def iam_checked(monkeypatch: pytest.MonkeyPatch, template: dict[str, Any],
+                functions: dict[str, tuple[str, dict[str, Any]]]):
+    """Records the DynamoDB requests the functions' handlers make (moto enforces no IAM), and fails the test when
+    the synthesized role of the function that made one does not allow it (tests/infra/iam.py)."""
+    from tests.infra import iam
+    from tests.infra.harness import ACCOUNT
+
+    with iam.recording(monkeypatch) as recorder:
+        yield recorder
+    refused = iam.denied(template, {name: lid for name, (lid, _) in functions.items()}, recorder,
+                         region=REGION, account=ACCOUNT)
+    assert not refused, "DynamoDB requests the function's role does not allow:\n" + "\n".join(refused)
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, state_machine_definition: str, iam_checked: Any):
     from tests.infra.harness import moto_aws
 
     with moto_aws(monkeypatch, tmp_path / "scratch", state_machine_definition) as harness:

@@ -25,6 +25,7 @@ from mediajet.store import dynamo_schema
 REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 TABLE, WORK, OUTPUT, INBOX = "mediajet-jobs", "mediajet-work", "mediajet-output", "mediajet-inbox"
+DOWNLOAD_SECRET = "test-download-link-secret"  # the HMAC key of /downloads/ links (a secret in Secrets Manager)
 
 
 def function_arn(name: str) -> str:
@@ -152,6 +153,10 @@ def moto_aws(monkeypatch: pytest.MonkeyPatch, scratch: Path, definition: str) ->
         aws = Aws(s3=s3, dynamodb=dynamodb, sfn=sfn, state_machine_arn=machine["stateMachineArn"])
         # what the construct gives every function for connections (infra/stack.py)
         connections_key = boto3.client("kms", region_name=REGION).create_key()["KeyMetadata"]["Arn"]
+        # …and the API and webhook sender for signed /downloads/ links (infra/api.py)
+        download_secret = boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name="mediajet-download-links", SecretString=DOWNLOAD_SECRET)["ARN"]
+        monkeypatch.setenv(names.ENV_DOWNLOAD_SECRET, download_secret)
         for key, value in {names.ENV_CONNECTIONS_KMS_KEY: connections_key, names.ENV_S3_SERVER_CREDENTIALS: "true",
                            names.ENV_S3_BUCKETS: f"*={INBOX}:read"}.items():
             monkeypatch.setenv(key, value)

@@ -169,7 +169,7 @@ def invoke(event: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture
-def aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[Aws]:
+def aws(monkeypatch: pytest.MonkeyPatch, iam_checked: Any) -> Iterator[Aws]:  # grants checked: conftest
     from moto import mock_aws
 
     from mediajet.aws import handlers

@@ -149,7 +149,7 @@ def test_a_video_chunk_uses_the_single_pass_settings_without_sound_or_container_
     assert chunked.video_chunk_argv(options, HD, PIECE, CHUNK, OUT) == [
         *HEAD, *GUARD, "-ss", "2", "-i", str(PIECE), "-t", "30",
         "-vf", "scale=1280:720:flags=bicubic,setsar=1",
-        "-c:v", "libx265", "-preset", "fast", "-x265-params", "log-level=error", "-crf", "28", "-pix_fmt", "yuv420p",
+        "-c:v", "libx265", "-preset", "fast", "-x265-params", "log-level=error", "-crf", "23", "-pix_fmt", "yuv420p",
         "-an", "-sn", "-dn", "-f", "nut", str(OUT)]
 
 

@@ -94,9 +94,10 @@ def test_animated_formats_ffmpeg_cannot_decode_go_to_pillow(fmt: str) -> None:
     assert image.plan(ImageOptions(), animated, SRC, OUT, SETTINGS).argv == []
 
 
-def test_image_limits_come_from_the_settings_passed_in(tmp_path: Path) -> None:
+def test_image_limits_come_from_the_settings_passed_in(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from PIL import Image
 
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", Image.MAX_IMAGE_PIXELS)  # the small limit must not outlive the test
     src = tmp_path / "big.png"
     Image.new("RGB", (64, 48)).save(src)
     small = Settings(max_pixels=32 * 32, max_dimension=32)

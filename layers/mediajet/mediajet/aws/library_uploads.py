@@ -36,7 +36,15 @@ def parse_upload_key(key: str) -> tuple[str, str | None, str] | None:
 
 class S3Uploads:
     def __init__(self, bucket: str, client: Any) -> None:
-        self.bucket, self.client = bucket, client
+        """`client`: an S3 client, or a function that makes one on the first signature (the API's cold start
+        makes no S3 client for requests that never sign: a botocore client costs ~0.1 s of CPU to make)."""
+        self.bucket, self._client = bucket, client
+
+    @property
+    def client(self) -> Any:
+        if callable(self._client):  # a factory (botocore clients are not callable)
+            self._client = self._client()
+        return self._client
 
     def signature(self, project: str, folder: str | None, filename: str, expiry: int, method: str) -> dict[str, Any]:
         operation = "put_object" if method == "put" else "get_object"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import time
+from contextvars import ContextVar
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -11,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 if TYPE_CHECKING:
+    from mediajet.aws.downloads import S3Downloads
     from mediajet.aws.orchestrator import StepFunctionsOrchestrator
     from mediajet.models.job import Task
     from mediajet.pipeline.context import StepContext
@@ -32,6 +34,7 @@ class AwsSettings(BaseSettings):
     upload_project: str = "prj_default"  # the project of jobs created by inbox uploads
     webhook_queue_url: str | None = None  # the webhook retry queue (mediajet.aws.webhooks; infra/webhooks.py)
     connections_kms_key: str | None = None  # the KMS key that encrypts connection secrets (infra/storage.py)
+    download_secret: str | None = None  # the secret (ARN) that signs /downloads/ links (aws/downloads.py; infra/api.py)
     scratch_dir: Path = Path("/tmp/mediajet")
 
 
@@ -89,14 +92,42 @@ def cipher() -> Any:
     return KmsCipher(key, lambda: client("kms")) if key else NoCipher()
 
 
+# The API's base URL as the current request called it (set by handlers.api): where /downloads/ links point.
+REQUEST_URL: ContextVar[str | None] = ContextVar("mediajet_request_url", default=None)
+
+
+@lru_cache(maxsize=1)
+def downloads() -> S3Downloads | None:
+    """Signed /downloads/ links to the output bucket (aws/downloads.py); None when the stack gives no secret."""
+    arn = aws_settings().download_secret
+    if not arn:
+        return None
+    from mediajet.aws.downloads import S3Downloads
+
+    secret = client("secretsmanager").get_secret_value(SecretId=arn)["SecretString"]
+    return S3Downloads(output_store(), secret.encode())
+
+
 def sign_url(uri: str) -> str:
-    """Our output bucket's objects get presigned links; any other URI is echoed as given."""
+    """Our output bucket's objects get presigned links, except HLS playlists, which get a signed /downloads/
+    link on the API (its playlists are rewritten so every URI in them works, see aws/downloads.py) when the
+    API's URL is known (MEDIAJET_PUBLIC_URL, or the request's); any other URI is echoed as given."""
+    from mediajet.errors import InvalidRequest
     from mediajet.settings import get_settings
+    from mediajet.storage.links import is_playlist
 
     prefix = f"s3://{aws_settings().output_bucket}/"
     if not uri.startswith(prefix):
         return uri
-    return output_store().signed_url(uri[len(prefix):], get_settings().link_ttl_s)
+    key, ttl = uri[len(prefix):], get_settings().link_ttl_s
+    base = get_settings().public_url or REQUEST_URL.get()
+    links = downloads() if is_playlist(key) and base else None
+    if links is not None and base:
+        try:
+            return links.url(base, key, ttl)
+        except InvalidRequest:
+            pass  # a key a link cannot name (check_key): the presigned master playlist, as before
+    return output_store().signed_url(key, ttl)
 
 
 def delete_uri(uri: str) -> None:
@@ -145,5 +176,5 @@ def start_task(task: Task) -> None:
 
 def reset() -> None:
     """Forget the cached settings, clients and stores (tests; a Lambda container never needs it)."""
-    for cached in (aws_settings, client, job_store, work_store, output_store, orchestrator, cipher):
+    for cached in (aws_settings, client, job_store, work_store, output_store, orchestrator, cipher, downloads):
         cached.cache_clear()

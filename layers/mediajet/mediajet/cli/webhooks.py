@@ -15,9 +15,10 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from mediajet.settings import Settings
+if TYPE_CHECKING:
+    from mediajet.settings import Settings
 
 DEFAULT_PROJECT = "prj_default"
 WEBHOOKS_HELP = """Manage where this project's webhooks go and how they are signed.
@@ -184,6 +185,8 @@ def _source(args: argparse.Namespace, settings: Settings) -> Server | Local:
 
 
 def cmd_webhooks(args: argparse.Namespace) -> int:
+    from mediajet.settings import Settings
+
     source = _source(args, Settings())
     out = Output(args)
     if args.webhooks_command == "secret":
@@ -212,6 +215,8 @@ def cmd_webhooks(args: argparse.Namespace) -> int:
 
 
 def cmd_events(args: argparse.Namespace) -> int:
+    from mediajet.settings import Settings
+
     source = _source(args, Settings())
     out = Output(args)
     if args.event_id:

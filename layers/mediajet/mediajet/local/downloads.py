@@ -12,16 +12,15 @@ its signature covers the old path, so it is checked against that.
   signature with the same expiry (`720p/stream.m3u8?expires=…&signature=…`). Signing stays per key,
   links keep working through any number of playlist levels and expire together, and no other file
   becomes reachable. URIs that leave the folder, are absolute, or already carry a query are left as
-  they are.
+  they are. The link checks and the playlist rewriting are shared with the API Lambda's downloads
+  (storage/links.py, aws/downloads.py).
 """
 
 from __future__ import annotations
 
 import email.utils
 import json
-import posixpath
 import re
-import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -29,34 +28,25 @@ from urllib.parse import parse_qs, unquote
 
 import anyio
 
-from mediajet.errors import InvalidRequest
-from mediajet.storage.local import DOWNLOADS_ROUTE, LEGACY_DOWNLOADS_ROUTE, LocalBlobStore, check_key, sign
+from mediajet.storage.links import (
+    CORS,
+    MAX_PLAYLIST_BYTES,
+    PREFLIGHT,
+    is_playlist,
+    media_type,
+    query_string,
+    refusal,
+    rewrite_playlist,
+)
+from mediajet.storage.local import DOWNLOADS_ROUTE, LEGACY_DOWNLOADS_ROUTE, LocalBlobStore
 
-MAX_PLAYLIST_BYTES = 16 * 1024 * 1024
+__all__ = ["CORS", "PREFLIGHT", "Download", "byte_range", "is_download", "is_legacy_link", "media_type",
+           "sign_playlist"]
+
 CHUNK_BYTES = 256 * 1024
-MAX_EXPIRES_DIGITS = 12  # a Unix time in seconds has 10 digits until the year 2286
-
-MEDIA_TYPES = {
-    "m3u8": "application/vnd.apple.mpegurl", "m3u": "audio/mpegurl", "ts": "video/mp2t",
-    "m4s": "video/iso.segment", "mp4": "video/mp4", "m4v": "video/mp4", "mov": "video/quicktime",
-    "webm": "video/webm", "mkv": "video/x-matroska", "mp3": "audio/mpeg", "aac": "audio/aac",
-    "m4a": "audio/mp4", "ogg": "audio/ogg", "oga": "audio/ogg", "opus": "audio/ogg", "wav": "audio/wav",
-    "flac": "audio/flac", "jpg": "image/jpeg", "jpeg": "image/jpeg", "png": "image/png",
-    "webp": "image/webp", "avif": "image/avif", "gif": "image/gif", "json": "application/json",
-    "vtt": "text/vtt",
-}
-CORS = [("Access-Control-Allow-Origin", "*"),
-        ("Access-Control-Expose-Headers", "Content-Length, Content-Range, Accept-Ranges")]
-PREFLIGHT = [("Access-Control-Allow-Origin", "*"), ("Access-Control-Allow-Methods", "GET, HEAD"),
-             ("Access-Control-Allow-Headers", "Range"), ("Access-Control-Max-Age", "86400")]
-_URI_ATTR = re.compile(r'URI="([^"]*)"')
 # ASCII digits only (`\d` also matches "²" and other digits int() refuses), and no more than a file
 # size can have: a 5000-digit number is not a range.
 _RANGE = re.compile(r"bytes=([0-9]{0,19})-([0-9]{0,19})")
-
-
-def media_type(key: str) -> str:
-    return MEDIA_TYPES.get(posixpath.splitext(key)[1].lstrip(".").lower(), "application/octet-stream")
 
 
 def is_download(path: str) -> bool:
@@ -73,30 +63,7 @@ def is_legacy_link(method: str, path: str, query: str) -> bool:
 
 def sign_playlist(text: str, key: str, expires: int, secret: bytes, route: str = DOWNLOADS_ROUTE) -> str:
     """Give each relative URI in an HLS playlist under `key`'s folder its own signature (same expiry)."""
-    folder = posixpath.dirname(key)
-
-    def signed(uri: str) -> str:
-        if not uri or "?" in uri or "#" in uri or ":" in uri.split("/", 1)[0] or uri.startswith("/"):
-            return uri
-        target = posixpath.normpath(posixpath.join(folder, unquote(uri)))
-        if folder and not target.startswith(folder + "/"):
-            return uri
-        try:
-            check_key(target)
-        except InvalidRequest:
-            return uri
-        return f"{uri}?expires={expires}&signature={sign(secret, target, expires, route)}"
-
-    lines = []
-    for line in text.splitlines(keepends=True):
-        stripped = line.strip()
-        if stripped.startswith("#"):
-            lines.append(_URI_ATTR.sub(lambda m: f'URI="{signed(m.group(1))}"', line))
-        elif stripped:
-            lines.append(line.replace(stripped, signed(stripped), 1))
-        else:
-            lines.append(line)
-    return "".join(lines)
+    return rewrite_playlist(text, key, lambda target, uri: f"{uri}?{query_string(secret, target, expires, route)}")
 
 
 def byte_range(header: str | None, size: int) -> tuple[int, int] | None | str:
@@ -137,27 +104,21 @@ class Download:
         if self.method not in ("GET", "HEAD"):
             return await reply_json(send, 405, "method_not_allowed", f"{self.method} is not allowed on files; "
                                     "use GET or HEAD", [("Allow", "GET, HEAD, OPTIONS")])
-        refusal = self._refusal()
-        if refusal:
-            return await reply_json(send, 403, *refusal, CORS)
+        refused = self._refusal()
+        if refused:
+            return await reply_json(send, 403, *refused, CORS)
         path = self.files.path(self.key)
         if not path.is_file():
             return await reply_json(send, 404, "not_found", "no file at this link (it may have been deleted)", CORS)
-        if self.key.lower().endswith((".m3u8", ".m3u")) and path.stat().st_size <= MAX_PLAYLIST_BYTES:
+        if is_playlist(self.key) and path.stat().st_size <= MAX_PLAYLIST_BYTES:
             text = sign_playlist(path.read_text(encoding="utf-8", errors="replace"), self.key, int(self.expires),
                                  self.files.secret, self.route)
             return await self._send_bytes(send, text.encode())
         return await self._send_file(send, path)
 
     def _refusal(self) -> tuple[str, str] | None:
-        if not (self.expires.isascii() and self.expires.isdigit()) or len(self.expires) > MAX_EXPIRES_DIGITS \
-                or not self.signature:
-            return "signature_missing", "this link is not signed; take the output URL from the job"
-        if int(self.expires) < time.time():
-            return "link_expired", "this download link has expired; read the job again for a fresh link"
-        if not self.files.verify_signature(self.key, int(self.expires), self.signature, route=self.route):
-            return "signature_invalid", "the signature of this download link does not match"
-        return None
+        return refusal(self.expires, self.signature, lambda expires: self.files.verify_signature(
+            self.key, expires, self.signature, route=self.route))
 
     async def _send_bytes(self, send: Any, data: bytes) -> int:
         headers = [("Content-Type", media_type(self.key)), ("Accept-Ranges", "bytes"), ("Cache-Control", "no-store"),

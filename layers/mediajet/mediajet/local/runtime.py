@@ -13,6 +13,7 @@ import threading
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from mediajet.connections.crypto import KEY_FILE, LocalCipher
@@ -23,6 +24,9 @@ from mediajet.storage.local import DOWNLOADS_ROUTE, LEGACY_DOWNLOADS_ROUTE, Loca
 from mediajet.storage.paths import owned_folder
 from mediajet.store.sqlite import SqliteJobStore
 
+if TYPE_CHECKING:
+    from mediajet.media.pillow_pool import PillowPool
+
 log = logging.getLogger("mediajet")
 
 
@@ -32,6 +36,8 @@ class LocalRuntime:
     data_dir: Path
     base_url: str = "http://127.0.0.1:8080"
     allow_local_files: bool = False
+    # the server's worker processes for Pillow work (media/pillow_pool.py), made by `worker()`; the CLI has none
+    pillow: PillowPool | None = field(default=None, init=False)
     _secret: bytes | None = field(default=None, init=False)
 
     @classmethod
@@ -110,10 +116,14 @@ class LocalRuntime:
         return StepContext(
             jobs=self.jobs, work=self.work, outputs=self.outputs, settings=self.settings, scratch=self.scratch,
             cancel=cancel, stop=stop, allow_local_files=self.allow_local_files, resolve_own_url=self.own_key,
-            sign_url=self.sign_url, cipher=self.cipher,
+            sign_url=self.sign_url, cipher=self.cipher, pillow=self.pillow,
         )
 
     def worker(self, concurrency: int | None = None) -> LocalWorker:
         # Leftovers of a process that died mid-encode: the steps start over from their inputs.
         shutil.rmtree(self.scratch, ignore_errors=True)
-        return LocalWorker(self.jobs, self.context, concurrency or self.settings.workers)
+        from mediajet.media.pillow_pool import PillowPool
+
+        concurrency = concurrency or self.settings.workers
+        self.pillow = PillowPool(concurrency or os.cpu_count() or 1, self.settings)
+        return LocalWorker(self.jobs, self.context, concurrency, on_stop=self.pillow.close)

@@ -30,8 +30,10 @@ _STOP = ("stop", "", False)
 
 
 class LocalWorker:
-    def __init__(self, jobs: JobStore, make_context: ContextFactory, concurrency: int | None = None) -> None:
+    def __init__(self, jobs: JobStore, make_context: ContextFactory, concurrency: int | None = None, *,
+                 on_stop: Callable[[], None] | None = None) -> None:
         self.jobs = jobs
+        self.on_stop = on_stop  # after the workers let go: e.g. stop the idle Pillow processes
         self.make_context = make_context
         self.concurrency = concurrency or os.cpu_count() or 1
         self._queue: queue.Queue[tuple[str, str, bool]] = queue.Queue()
@@ -79,6 +81,8 @@ class LocalWorker:
         for thread in self._threads:
             thread.join(max(0.0, deadline - time.monotonic()))
         self._threads = []
+        if self.on_stop is not None:
+            self.on_stop()
 
     def _drop_queued(self) -> None:
         """Their records stay queued (or processing, when resumed): the next start picks them up."""

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from mediajet.media import runner
 from mediajet.media.plans import Plan
 from mediajet.models.file import File
 from mediajet.models.options import MediaOptions
 from mediajet.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from mediajet.media.pillow_pool import PillowPool
 
 
 def build(kind: str, options: MediaOptions, source: File, src: Path, out_dir: Path,
@@ -50,18 +55,24 @@ def encode(
     cancel: threading.Event | None = None,
     stop: threading.Event | None = None,
     settings: Settings | None = None,
+    pillow: PillowPool | None = None,
 ) -> Path:
-    """Run the plan; returns the main output file (inside `out_dir`)."""
+    """Run the plan; returns the main output file (inside `out_dir`). `pillow`: where a `cpu_bound`
+    finish runs (the server's worker processes); None runs it in this thread."""
     # The runner starts ffmpeg in a private temporary directory, so relative paths would point there.
     src, out_dir = Path(src).resolve(), Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
     todo = build(kind, options, source, src, out_dir, settings)
     stdout = b""
     if todo.argv:
         result = runner.run(todo.argv, timeout=timeout, duration=todo.duration, on_progress=on_progress,
                             cancel=cancel, stop=stop, capture_stdout=todo.capture_stdout)
         stdout = result.stdout
-    if todo.finish is not None:
+    if todo.finish is not None and todo.cpu_bound and pillow is not None:
+        remaining = max(1.0, timeout - (time.monotonic() - started))
+        pillow.run(todo.finish, stdout, timeout=remaining, cancel=cancel, stop=stop)
+    elif todo.finish is not None:
         todo.finish(stdout)
     if on_progress is not None:
         on_progress(100)

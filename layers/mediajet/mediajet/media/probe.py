@@ -1,4 +1,5 @@
-"""Describe a local media file as a File object (spec §1.10): ffprobe, with Pillow for stills.
+"""Describe a local media file as a File object (spec §1.10): ffprobe, with Pillow for stills
+(JPEG, PNG, WebP and AVIF are described by Pillow alone: no ffprobe runs for them).
 
 ffprobe reads only the headers (`-show_format -show_streams`, no decoding), through the same
 input guard as every encode. Stills are sized by Pillow, which reads the header lazily without
@@ -91,18 +92,31 @@ def probe_readable(source: Readable, *, url: str, timeout: float = 60, stop: thr
     if source.size == 0:
         raise ProcessingError("the input is empty (0 bytes); check that the URL serves the whole file",
                               kind="unsupported_media")
-    try:
-        data = _ffprobe(source, timeout, stop)
-    except ProcessingError as failure:
-        if failure.kind != "unsupported_media":
-            raise
-        found = _pillow_still(source, url, settings)  # some stills only Pillow can parse
-        if found is None:
-            raise
-    else:
-        found = _describe(data, source, url, settings)
+    found = _pillow_still(source, url, settings) if _pillow_describes(source) else None
+    if found is None:
+        try:
+            data = _ffprobe(source, timeout, stop)
+        except ProcessingError as failure:
+            if failure.kind != "unsupported_media":
+                raise
+            found = _pillow_still(source, url, settings)  # some stills only Pillow can parse
+            if found is None:
+                raise
+        else:
+            found = _describe(data, source, url, settings)
     _refuse_truncated(source, found.format)
     return found
+
+
+def _pillow_describes(source: Readable) -> bool:
+    """JPEG, PNG, WebP and AVIF by their first bytes: for these ffprobe's answer always ends in Pillow's
+    (`_describe` hands every still to `_pillow_still`), so Pillow alone describes them, without a process
+    (issue 15). GIF is left to ffprobe, which tells a one-frame GIF from an animation by its timing."""
+    with source.open() as f:
+        head = f.read(12)
+    return (head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"))
+            or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
+            or (head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis")))
 
 
 def _ffprobe(source: Readable, timeout: float, stop: threading.Event | None) -> dict[str, Any]:

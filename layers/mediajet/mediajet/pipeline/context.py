@@ -42,6 +42,8 @@ class StepContext:
     # are None (the AWS steps, the CLI) results still become library files, but no automation runs.
     start_task: Callable[[Any], None] | None = None
     sign_url: Callable[[str], str] | None = None
+    # Worker processes for CPU-bound Pillow work (media/pillow_pool.py: the server's); None: this thread.
+    pillow: Any = None
     _s3: Any = field(default=None, init=False, repr=False)
 
     def remaining_s(self) -> float:

@@ -121,7 +121,8 @@ def encode_to_work(
     """Encode the working copy at `src_key`; the results land under `out_prefix` in working storage."""
     with ctx.work.local_path(src_key) as src, ctx.tempdir("encode-") as out_dir:
         main = engine.encode(kind, options, source, src, out_dir, timeout=ctx.remaining_s(),
-                             on_progress=on_progress, cancel=ctx.cancel, stop=ctx.stop, settings=ctx.settings)
+                             on_progress=on_progress, cancel=ctx.cancel, stop=ctx.stop, settings=ctx.settings,
+                             pillow=ctx.pillow)
         return _store_result(ctx, kind, main, out_dir, out_prefix)
 
 

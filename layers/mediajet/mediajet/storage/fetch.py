@@ -18,8 +18,8 @@ from urllib.parse import unquote, urlsplit
 from mediajet.errors import ProcessingError
 from mediajet.settings import Settings
 from mediajet.storage.fetch_result import FetchResult, display_url, remove_partial, too_large
-from mediajet.storage.http_fetch import HTTP_SCHEMES, fetch_http
-from mediajet.storage.s3_fetch import fetch_s3
+
+HTTP_SCHEMES = ("http", "https")  # (http_fetch.py, ssl and the S3 code load only for such inputs: issue 15)
 
 __all__ = ["FetchResult", "fetch"]
 
@@ -38,10 +38,14 @@ def fetch(url: str, dest: Path, *, settings: Settings, s3_client: Any = None,
     """
     scheme = _scheme_of(url)
     if scheme in HTTP_SCHEMES:
+        from mediajet.storage.http_fetch import fetch_http
+
         warn_if_private_allowed(settings)
         dest.parent.mkdir(parents=True, exist_ok=True)
         return fetch_http(url, dest, settings=settings)
     if scheme == "s3":
+        from mediajet.storage.s3_fetch import fetch_s3
+
         dest.parent.mkdir(parents=True, exist_ok=True)
         return fetch_s3(url, dest, settings=settings, s3_client=s3_client)
     if allow_local and scheme in ("file", ""):

@@ -170,14 +170,9 @@ class LocalBlobStore:
     def verify_signature(self, key: str, expires: int, signature: str, now: float | None = None,
                          route: str = DOWNLOADS_ROUTE) -> bool:
         """Whether `signature` is ours for `key` (decoded, as stored) under `route` and the link has not expired."""
-        if not self.secret or expires < (time.time() if now is None else now):
-            return False
-        try:
-            check_key(key)
-            given = signature.rstrip("=").encode("ascii")
-        except (InvalidRequest, UnicodeEncodeError):
-            return False
-        return hmac.compare_digest(sign(self.secret, key, expires, route).encode(), given)
+        from mediajet.storage.links import verify
+
+        return verify(self.secret, key, expires, signature, now=now, route=route)
 
 
 def _is_partial(key: str) -> bool:

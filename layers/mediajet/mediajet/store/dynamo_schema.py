@@ -116,6 +116,11 @@ LIBRARY_SK = {"file": "FILE", "media": "MEDIA", "automation": "AUTO", "webhook_e
               "webhook_secret": "WHSECRET", "connection": "CONN"}
 
 
+# Library ids are prefixed per type (models/*.py): infra/access.py scopes grants to `LIB#<prefix>*` with them.
+LIBRARY_ID_PREFIX = {"file": "file_", "media": "med_", "automation": "auto_", "webhook_endpoint": "we_",
+                     "event": "evt_", "webhook_secret": "whs_", "connection": "con_"}
+
+
 def library_pk(record_id: str) -> str:
     return f"LIB#{record_id}"
 

@@ -18,7 +18,9 @@ class Plan:
     `argv` is the full ffmpeg command, starting with the symbolic "ffmpeg" that the runner replaces
     with the binary's path (media/binaries.py), or empty when no ffmpeg run is needed (a PNG
     input that only Pillow decodes). `finish` runs after ffmpeg with its captured stdout (when
-    `capture_stdout`) or b"": the Pillow half of stills and animated WebP. `output` is the main file
+    `capture_stdout`) or b"": the Pillow half of stills and animated WebP. With `cpu_bound`, `finish` is
+    Pillow work that may run in a worker process (media/pillow_pool.py), so it is picklable: a
+    `functools.partial` of a module-level function. `output` is the main file
     the job returns (the master playlist for HLS). `duration` is the length in seconds of the media
     ffmpeg produces, which turns `-progress` into percent.
     """
@@ -28,3 +30,4 @@ class Plan:
     duration: float | None = None
     capture_stdout: bool = False
     finish: Callable[[bytes], None] | None = None
+    cpu_bound: bool = False

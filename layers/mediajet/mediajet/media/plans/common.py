@@ -18,15 +18,20 @@ from mediajet.models.file import File
 QUALITY_LEVELS = ("very_low", "low", "medium", "high", "very_high")
 
 # --- the quality table (`auto` = medium; an explicit `bitrate` replaces it) -------------------------
-# Constant-quality values per video codec: lower is better and bigger. The medium rows are each
-# encoder's own default (x264 23, x265 28, SVT-AV1 35) or Google's VOD guidance (VP9 31-33), so
-# `auto` looks like what people already expect from these encoders; steps of ~3-5 roughly halve or
-# double the size.
+# Constant-quality values per video codec: lower is better and bigger. One scale across codecs: h264's
+# row (x264's default 23 at `medium`) is the reference, and every other codec's value at a level is the
+# integer CRF whose VMAF (vmaf_v0.6.1, mean over the frames) comes closest to h264's at that level,
+# averaged over two real clips (Big Buck Bunny 720p, an animated film; OpenCV's vtest.avi, street camera),
+# with the pipeline's own argv and speed settings. Chosen by
+# `.venv/bin/python -m tests.benchmarks.bench_quality --calibrate`; the measured VMAF (mean and 1st
+# percentile) and kbit/s per codec and level are in BENCHMARKS.md. `medium` scores ~95.5 VMAF there
+# for every codec, within ±0.3 of h264 on the clip average (on each clip alone VP9 is +1.3 on the film
+# and -1.2 on the camera clip). AV1's VMAF moves slowly with CRF, hence its wide spread.
 VIDEO_CRF: dict[str, dict[str, int]] = {
     "h264": {"very_low": 30, "low": 26, "medium": 23, "high": 20, "very_high": 18},
-    "h265": {"very_low": 34, "low": 31, "medium": 28, "high": 25, "very_high": 22},
-    "vp9": {"very_low": 42, "low": 37, "medium": 33, "high": 29, "very_high": 24},
-    "av1": {"very_low": 46, "low": 40, "medium": 35, "high": 30, "very_high": 25},
+    "h265": {"very_low": 31, "low": 26, "medium": 23, "high": 19, "very_high": 17},
+    "vp9": {"very_low": 43, "low": 34, "medium": 29, "high": 24, "very_high": 19},
+    "av1": {"very_low": 51, "low": 39, "medium": 29, "high": 18, "very_high": 13},
 }
 # Audio bitrates (bit/s) for the codecs that are driven by bitrate. Native AAC's VBR mode is
 # experimental, so AAC is constant bitrate; Opus is VBR around the target.

@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -45,20 +46,20 @@ END_MARGIN_S = 0.5
 
 
 def plan(options: ImageOptions, source: File, src: Path, out_dir: Path, settings: Settings) -> Plan:
-    """`settings` bound the picture Pillow opens (max_pixels, max_dimension)."""
+    """`settings` bound the picture Pillow opens (max_pixels, max_dimension). `finish` is a partial of a
+    module-level function, so the server can run it in a worker process (`cpu_bound`)."""
     fmt = options.format or default_format(source)
     out = out_dir / f"output.{EXTENSIONS[fmt]}"
     if uses_pillow(source):
-        return Plan(output=out,
-                    finish=lambda _stdout: _render_file(src, options, fmt, out, settings, keep=True))
+        return Plan(output=out, finish=partial(_finish_file, src, options, fmt, out, settings, True), cpu_bound=True)
     require_decodable_video(source, "an image")
     start = options.start or 0.0
     if past_last_frame(start, source):
         last = out_dir / LAST_FRAME_FILE
         return Plan(output=out, argv=last_frame_argv(src, last),
-                    finish=lambda _stdout: _render_file(last, options, fmt, out, settings, keep=False))
+                    finish=partial(_finish_file, last, options, fmt, out, settings, False), cpu_bound=True)
     return Plan(output=out, argv=frame_argv(src, start), capture_stdout=True,
-                finish=lambda stdout: _render_frame(stdout, options, fmt, out, start, settings))
+                finish=partial(_finish_frame, options, fmt, out, start, settings), cpu_bound=True)
 
 
 def default_format(source: File) -> str:
@@ -85,6 +86,16 @@ def frame_argv(src: Path, start: float) -> list[str]:
 def last_frame_argv(src: Path, target: Path) -> list[str]:
     return [*ffmpeg_head(), *input_args(src, pre=["-sseof", f"-{seconds(LAST_FRAME_WINDOW_S)}"]),
             "-map", "0:v:0", "-update", "1", "-f", "image2", "-c:v", "ppm", str(target)]
+
+
+def _finish_file(path: Path, options: ImageOptions, fmt: str, out: Path, settings: Settings, keep: bool,
+                 _stdout: bytes) -> None:
+    _render_file(path, options, fmt, out, settings, keep=keep)
+
+
+def _finish_frame(options: ImageOptions, fmt: str, out: Path, start: float, settings: Settings,
+                  stdout: bytes) -> None:
+    _render_frame(stdout, options, fmt, out, start, settings)
 
 
 def _render_frame(stdout: bytes, options: ImageOptions, fmt: str, out: Path, start: float,
