@@ -9,9 +9,7 @@ every moto test in tests/infra (conftest.iam_checked)."""
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +24,7 @@ from tests.infra import iam
 from tests.infra.conftest import REGION
 from tests.infra.harness import ACCOUNT, INBOX, TABLE, Aws, LambdaContext, http_event, load_handler
 from tests.media import make_video
+from tests.webhook_receiver import Receiver
 
 TABLE_ARN = f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{TABLE}"
 PROJECT_INDEX_ARN = f"{TABLE_ARN}/index/{dynamo_schema.PROJECT_INDEX}"
@@ -166,31 +165,12 @@ def test_the_grants_are_built_from_the_key_design() -> None:
 # --- a whole job, with webhooks, under moto ------------------------------------------------------------------------
 
 
-class Receiver:
-    def __init__(self) -> None:
-        self.got: list[dict[str, Any]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                receiver.got.append(json.loads(self.rfile.read(int(self.headers.get("Content-Length", 0)))))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     made = Receiver()
+    made.start()
     yield made
-    made.server.shutdown()
-    made.server.server_close()
+    made.stop()
 
 
 @pytest.fixture(scope="module")
@@ -249,7 +229,7 @@ def test_a_job_with_webhooks_makes_only_requests_its_roles_allow(
     for path in (f"/jobs/{job['id']}", "/jobs", f"/tasks/{job['tasks'][0]['id']}", "/webhooks/secret"):
         assert api("GET", path, key)[0] == 200, path
     assert deliver(queue_url) > 0
-    kinds = [body.get("kind") for body in receiver.got]
+    kinds = [json.loads(body).get("kind") for _, body in receiver.seen]
     assert {"job.created", "job.succeeded"} <= set(kinds), kinds
 
     made = {(function, request.action, iam.key_pattern(request.leading_keys[0]).split("#")[0])

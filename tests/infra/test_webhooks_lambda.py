@@ -8,11 +8,9 @@ from __future__ import annotations
 import base64
 import json
 import re
-import threading
 import time
 from collections.abc import Iterator
 from datetime import datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +26,7 @@ from mediajet.models.webhooks import Event
 from mediajet.store import dynamo_schema
 from tests.infra.conftest import resources
 from tests.infra.harness import LambdaContext, load_handler
+from tests.webhook_receiver import Receiver
 
 REGION = "eu-west-1"
 TABLE, WORK, OUTPUT = "mediajet-jobs", "mediajet-work", "mediajet-output"
@@ -38,37 +37,12 @@ PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "mediajet" / "mediaje
 # --- a receiver on loopback ------------------------------------------------------------------------------------
 
 
-class Receiver:
-    """Answers each POST with the next of `answers` (the last one repeats) and keeps what it got."""
-
-    def __init__(self) -> None:
-        self.answers = [200]
-        self.got: list[tuple[dict[str, str], bytes]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                receiver.got.append(({k.lower(): v for k, v in self.headers.items()}, body))
-                status = receiver.answers.pop(0) if len(receiver.answers) > 1 else receiver.answers[0]
-                self.send_response(status)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hooks"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     made = Receiver()
+    made.start()
     yield made
-    made.server.shutdown()
-    made.server.server_close()
+    made.stop()
 
 
 # --- AWS under moto ---------------------------------------------------------------------------------------------
@@ -207,7 +181,7 @@ def verified(receiver: Receiver, store: Any, n: int) -> dict[str, Any]:
 
     from mediajet.webhooks.secrets import project_secret
 
-    headers, body = receiver.got[n]
+    headers, body = receiver.seen[n]
     return Webhook(project_secret(store, PROJECT).secret).verify(body, headers)
 
 
@@ -221,16 +195,16 @@ def test_a_new_event_is_delivered_from_the_stream_signed_with_a_stable_id(aws: A
     assert invoke({"Records": records}) == {"batchItemFailures": []}
 
     event = only_event(aws.store)
-    assert len(receiver.got) == 1
+    assert len(receiver.seen) == 1
     payload = verified(receiver, aws.store, 0)
     assert (payload["id"], payload["status"]) == (job.id, "succeeded")
-    assert receiver.got[0][0]["webhook-id"] == event.id
+    assert receiver.seen[0][0]["webhook-id"] == event.id
     assert event.deliveries[0].status == "succeeded" and event.deliveries[0].attempts[0].status_code == 200
 
     later = aws.stream()  # the claim (pending) passes the filter; the recorded success (nothing pending) does not
     assert [r["eventName"] for r in later] == ["MODIFY"]
     assert invoke({"Records": later}) == {"batchItemFailures": []}
-    assert len(receiver.got) == 1 and aws.sent == [] and aws.queued() == (0, 0)
+    assert len(receiver.seen) == 1 and aws.sent == [] and aws.queued() == (0, 0)
 
 
 def test_a_5xx_waits_in_the_queue_not_in_the_lambda_and_is_delivered_when_due(aws: Aws, receiver: Receiver) -> None:
@@ -253,7 +227,7 @@ def test_a_5xx_waits_in_the_queue_not_in_the_lambda_and_is_delivered_when_due(aw
     # a message that arrives before the event is due goes back for the rest of the wait
     early = {"Records": [{"messageId": "m-early", "body": message["MessageBody"], "eventSource": "aws:sqs"}]}
     assert invoke(early) == {"batchItemFailures": []}
-    assert len(receiver.got) == 1 and aws.queued() == (0, 2)
+    assert len(receiver.seen) == 1 and aws.queued() == (0, 2)
     assert 1 <= aws.sent[-1]["DelaySeconds"] <= 3
 
     deadline = time.monotonic() + 15
@@ -263,8 +237,8 @@ def test_a_5xx_waits_in_the_queue_not_in_the_lambda_and_is_delivered_when_due(aw
             answer = invoke({"Records": batch})
             assert answer == {"batchItemFailures": []}
             aws.done(batch, answer)
-    assert len(receiver.got) == 2, "delivered once when due; the other wake-up found nothing pending"
-    assert receiver.got[1][0]["webhook-id"] == receiver.got[0][0]["webhook-id"] == event.id
+    assert len(receiver.seen) == 2, "delivered once when due; the other wake-up found nothing pending"
+    assert receiver.seen[1][0]["webhook-id"] == receiver.seen[0][0]["webhook-id"] == event.id
     verified(receiver, aws.store, 1)
     done = only_event(aws.store)
     assert done.deliveries[0].status == "succeeded"
@@ -280,7 +254,7 @@ def test_a_4xx_is_final_and_queues_nothing(aws: Aws, receiver: Receiver) -> None
     assert delivery.status == "failed" and delivery.next_attempt_at is None
     assert [a.status_code for a in delivery.attempts] == [400]
     invoke({"Records": aws.stream()})
-    assert aws.sent == [] and aws.queued() == (0, 0) and len(receiver.got) == 1
+    assert aws.sent == [] and aws.queued() == (0, 0) and len(receiver.seen) == 1
 
 
 def test_a_wait_longer_than_sqs_delays_is_chained(aws: Aws, receiver: Receiver) -> None:
@@ -292,7 +266,7 @@ def test_a_wait_longer_than_sqs_delays_is_chained(aws: Aws, receiver: Receiver) 
     body = json.dumps({"event_id": event.id, "project_id": PROJECT})
     assert invoke({"Records": [{"messageId": "m1", "body": body, "eventSource": "aws:sqs"}]}) == {
         "batchItemFailures": []}
-    assert [m["DelaySeconds"] for m in aws.sent] == [900] and receiver.got == []
+    assert [m["DelaySeconds"] for m in aws.sent] == [900] and receiver.seen == []
 
 
 def test_the_sweep_wakes_what_is_due_and_a_redriven_stream_failure_sweeps_too(aws: Aws, receiver: Receiver) -> None:
@@ -301,7 +275,7 @@ def test_the_sweep_wakes_what_is_due_and_a_redriven_stream_failure_sweeps_too(aw
     batch = aws.receive(0)
     assert [json.loads(m["body"])["project_id"] for m in batch] == [PROJECT]
     aws.done(batch, invoke({"Records": batch}))
-    assert len(receiver.got) == 1 and only_event(aws.store).deliveries[0].status == "succeeded"
+    assert len(receiver.seen) == 1 and only_event(aws.store).deliveries[0].status == "succeeded"
 
     receiver.answers = [503]
     finished_job(aws.store, receiver.url)
