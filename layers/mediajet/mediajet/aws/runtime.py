@@ -9,7 +9,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from mediajet.settings import EnvSettings
 
 if TYPE_CHECKING:
     from mediajet.aws.downloads import S3Downloads
@@ -20,10 +20,8 @@ if TYPE_CHECKING:
     from mediajet.store.dynamo import DynamoJobStore
 
 
-class AwsSettings(BaseSettings):
+class AwsSettings(EnvSettings):
     """The environment infra/ gives every function (names in infra/names.py)."""
-
-    model_config = SettingsConfigDict(env_prefix="MEDIAJET_", extra="ignore")
 
     table: str
     work_bucket: str
