@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from mediajet.settings import get_settings
+from tests.webhook_receiver import Receiver
 
 
 @pytest.fixture
@@ -20,3 +21,12 @@ def env_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str, str
     yield setenv
     monkeypatch.undo()
     get_settings.cache_clear()
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    """A webhook receiver on loopback (tests/webhook_receiver.py), listening for the test's duration."""
+    made = Receiver()
+    made.start()
+    yield made
+    made.stop()

@@ -4,13 +4,18 @@
 from __future__ import annotations
 
 import http.server
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
 
 from standardwebhooks.webhooks import Webhook
 
-from tests.e2e.conftest import free_port
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @dataclass

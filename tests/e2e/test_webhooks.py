@@ -22,14 +22,6 @@ FAST_RETRIES = {"MEDIAJET_WEBHOOK_RETRY_S": "0.3,0.3,0.3,0.3"}
 
 
 @pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-    rec.start()
-    yield rec
-    rec.stop()
-
-
-@pytest.fixture
 def hooked(tmp_path) -> Iterator[Server]:
     srv = Server(tmp_path / "data", env=FAST_RETRIES)
     srv.data_dir.mkdir()

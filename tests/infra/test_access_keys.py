@@ -9,7 +9,6 @@ every moto test in tests/infra (conftest.iam_checked)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -163,14 +162,6 @@ def test_the_grants_are_built_from_the_key_design() -> None:
 
 
 # --- a whole job, with webhooks, under moto ------------------------------------------------------------------------
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    made = Receiver()
-    made.start()
-    yield made
-    made.stop()
 
 
 @pytest.fixture(scope="module")

@@ -37,14 +37,6 @@ PACKAGE = Path(__file__).resolve().parents[2] / "layers" / "mediajet" / "mediaje
 # --- a receiver on loopback ------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    made = Receiver()
-    made.start()
-    yield made
-    made.stop()
-
-
 # --- AWS under moto ---------------------------------------------------------------------------------------------
 
 

@@ -20,17 +20,8 @@ from mediajet.settings import Settings
 from mediajet.store.sqlite import SqliteJobStore
 from mediajet.webhooks import delivery, secrets
 from mediajet.webhooks.signing import new_secret
-from tests.webhook_receiver import Receiver
 
 PROJECT = "prj_hooks"
-
-
-@pytest.fixture
-def receiver() -> Iterator[Receiver]:
-    rec = Receiver()
-    rec.start()
-    yield rec
-    rec.stop()
 
 
 @pytest.fixture
