@@ -170,6 +170,21 @@ def error_responses(*codes: int) -> dict[int, dict[str, Any]]:
             for code in codes}
 
 
+def route_doc(summary: str, operation: str, tag: str, description: str, *codes: int, model: Any = None,
+              extension: bool = False, deleted: int = 202) -> dict[str, Any]:
+    """A resource route's OpenAPI metadata, from its operation id: `create…` answers 201, `delete…` `deleted`,
+    the rest 200; `list…` an array of `model` (default: any object). `extension`: not in Ittybit's API."""
+    model = dict[str, Any] if model is None else model
+    success = 201 if operation.startswith("create") else deleted if operation.startswith("delete") else 200
+    answer = list[model] if operation.startswith("list") else model
+    doc: dict[str, Any] = {"summary": summary, "tags": [tag], "operation_id": operation,
+                           "description": (EXTENSION if extension else "") + description,
+                           "responses": {**ok(success, summary.lower(), answer), **error_responses(*codes)}}
+    if extension:
+        doc["openapi_extensions"] = EXT
+    return doc
+
+
 def ok(code: int, description: str, model: Any, headers: dict[str, Any] | None = None) -> dict[int, dict[str, Any]]:
     response: dict[str, Any] = {"description": description, "content": {"application/json": {"model": model}}}
     if headers:

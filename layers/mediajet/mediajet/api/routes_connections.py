@@ -9,18 +9,14 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from mediajet.api.deps import ApiDeps
-from mediajet.api.openapi import EXT, EXTENSION, Resolver, error_responses, ok
+from mediajet.api.openapi import Resolver, route_doc
 from mediajet.api.wire import WireContext
 
 ID_NOTE = " `{id}` is the connection's id (`con_…`, or the guides' `conn_…` spelling of it) or its name."
 
 
 def _doc(summary: str, operation: str, description: str, *codes: int) -> dict[str, Any]:
-    success = 201 if operation.startswith("create") else 200
-    answer = list[dict[str, Any]] if operation.startswith("list") else dict[str, Any]
-    return {"summary": summary, "tags": ["connections"], "operation_id": operation,
-            "description": EXTENSION + description, "openapi_extensions": EXT,
-            "responses": {**ok(success, summary.lower(), answer), **error_responses(*codes)}}
+    return route_doc(summary, operation, "connections", description, *codes, extension=True, deleted=200)
 
 
 def register(app: Resolver, deps: ApiDeps) -> None:

@@ -11,22 +11,19 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Path
 
 from mediajet.api.deps import ApiDeps
-from mediajet.api.openapi import ErrorBody, Resolver, error_responses, ok
+from mediajet.api.openapi import ErrorBody, Resolver, route_doc
 from mediajet.api.wire import WireContext
 
 NOTE = " Version 2025-08-20 (the `ittybit` SDK): ISO `created`/`updated`; lists take `page` and `limit` (1-100)."
 
 
 def _doc(summary: str, operation: str, tag: str, description: str, *codes: int) -> dict[str, Any]:
-    success = 201 if operation.startswith("create") else 202 if operation.startswith("delete") else 200
-    answer = list[dict[str, Any]] if operation.startswith("list") else dict[str, Any]
-    responses = {**ok(success, summary.lower(), answer), **error_responses(*codes)}
+    doc = route_doc(summary, operation, tag, description + NOTE, *codes)
     if operation.startswith(("update", "delete")):
         # Powertools adds a 422 of its own validation model to PATCH and DELETE; ours answers {message} there too
-        responses[422] = {"description": "a kind of step MediaJet does not run (automations)",
-                          "content": {"application/json": {"model": ErrorBody}}}
-    return {"summary": summary, "tags": [tag], "operation_id": operation, "description": description + NOTE,
-            "responses": responses}
+        doc["responses"][422] = {"description": "a kind of step MediaJet does not run (automations)",
+                                 "content": {"application/json": {"model": ErrorBody}}}
+    return doc
 
 
 def register(app: Resolver, deps: ApiDeps) -> None:

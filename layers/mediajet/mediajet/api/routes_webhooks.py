@@ -10,16 +10,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 
 from mediajet.api.deps import ApiDeps
-from mediajet.api.openapi import (
-    EXT,
-    EXTENSION,
-    EventView,
-    Resolver,
-    WebhookEndpointView,
-    WebhookSecretView,
-    error_responses,
-    ok,
-)
+from mediajet.api.openapi import EventView, Resolver, WebhookEndpointView, WebhookSecretView, route_doc
 from mediajet.api.wire import WireContext
 
 Page = Annotated[int, Query(ge=1, le=1_000_000, description="page number, from 1")]
@@ -32,14 +23,7 @@ SIGNING = ("Each delivery is a POST signed the Standard Webhooks way: headers `w
 
 def _doc(summary: str, operation: str, tag: str, description: str, model: Any, *codes: int,
          extension: bool = False) -> dict[str, Any]:
-    success = 201 if operation.startswith("create") else 202 if operation.startswith("delete") else 200
-    answer = list[model] if operation.startswith("list") else model
-    doc: dict[str, Any] = {"summary": summary, "tags": [tag], "operation_id": operation,
-                           "description": (EXTENSION if extension else "") + description,
-                           "responses": {**ok(success, summary.lower(), answer), **error_responses(*codes)}}
-    if extension:
-        doc["openapi_extensions"] = EXT
-    return doc
+    return route_doc(summary, operation, tag, description, *codes, model=model, extension=extension)
 
 
 def register(app: Resolver, deps: ApiDeps) -> None:
