@@ -12,7 +12,7 @@ from mediajet.errors import StaleWrite
 from mediajet.ids import now_ms
 from mediajet.models.job import Job
 from mediajet.models.requests import with_pipeline_tasks
-from mediajet.models.webhooks import Event
+from mediajet.models.webhooks import EVENT_RETENTION_MS, Event
 from mediajet.store import dynamo_schema
 from mediajet.store.dynamo import DynamoJobStore
 from mediajet.store.dynamo_outbox import SUBJECT_INLINE_BYTES
@@ -94,3 +94,15 @@ def test_due_events_come_oldest_first_across_shards_and_the_index_keeps_only_pen
     store.save_event(done)
     assert len(_outbox(dynamodb_client, table)) == 7, "an event with nothing pending leaves the index"
     assert store.next_event_due() == base + 2000
+
+
+def test_an_event_item_expires_with_the_tables_ttl_after_its_retention(dynamodb_client: Any, table: str) -> None:  # noqa: F811
+    store = DynamoJobStore(table, client=dynamodb_client)
+    job, _ = store.create_job(_job())
+    store.save_job(store.save_job(job.model_copy(update={"status": "processing"})).model_copy(
+        update={"status": "failed"}))
+    [event] = store.list_records(Event, PROJECT, 1, 10)
+    item = dynamodb_client.get_item(TableName=table, Key={"pk": {"S": f"LIB#{event.id}"}, "sk": {"S": "EVENT"}})["Item"]
+    days = (int(item[dynamo_schema.TTL_ATTRIBUTE]["N"]) - event.created_at // 1000) / 86_400
+    assert days == pytest.approx(EVENT_RETENTION_MS / 86_400_000, abs=0.01)
+    assert store.get_record(Event, event.id, PROJECT) == event  # the TTL attribute is no field of the event

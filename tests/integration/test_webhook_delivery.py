@@ -139,3 +139,34 @@ def test_two_senders_send_one_request_per_claim(store, receiver) -> None:
         thread.join()
     assert len(receiver.seen) == 1
     assert store.due_events(now_ms() + 10**9) == []
+
+
+def test_events_past_their_retention_are_pruned_unless_a_delivery_is_pending(store, receiver) -> None:
+    finished_job(store, receiver.url)
+    drain(store, settings())
+    delivered = only_event(store)
+    finished_job(store, "http://127.0.0.1:9/nobody")  # refused connection: pending, due again later
+    delivery.deliver_due(store, sign=str, settings=settings(webhook_retry_s="3600"))
+    pending = next(e for e in store.list_records(Event, PROJECT, 1, 10) if e.id != delivered.id)
+    assert pending.deliveries[0].status == "pending"
+    assert store.prune_events(delivered.created_at) == 0  # nothing older than the first
+    assert store.prune_events(now_ms() + 1) == 1  # the delivered one; the pending one stays in the outbox
+    assert [e.id for e in store.list_records(Event, PROJECT, 1, 10)] == [pending.id]
+
+
+def test_the_servers_sender_removes_events_past_their_retention(store) -> None:
+    from mediajet.local.webhook_sender import WebhookSender
+    from mediajet.models.webhooks import EVENT_RETENTION_MS
+
+    old = now_ms() - EVENT_RETENTION_MS - 1000
+    store.create_record(Event(project_id=PROJECT, kind="job.succeeded", subject_type="job", subject_id="job_x",
+                              subject={}, created_at=old, updated_at=old))
+    kept = store.create_record(Event(project_id=PROJECT, kind="job.failed", subject_type="job", subject_id="job_y",
+                                     subject={}))
+    sender = WebhookSender(store, str, settings())
+    sender.start()
+    deadline = time.monotonic() + 10
+    while len(store.list_records(Event, PROJECT, 1, 10)) > 1 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    sender.stop()
+    assert [e.id for e in store.list_records(Event, PROJECT, 1, 10)] == [kept.id]

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 from mediajet.ids import now_ms
+from mediajet.models.webhooks import EVENT_RETENTION_MS
 from mediajet.settings import Settings
 from mediajet.webhooks.delivery import deliver_event
 from mediajet.webhooks.payload import Signer
 
 log = logging.getLogger("mediajet.webhooks")
 IDLE_WAIT_S = 30.0  # with nothing due, look again at least this often (another process may write the file)
+PRUNE_EVERY_S = 3600.0  # events past their retention are removed this often (models/webhooks.py)
 SENDERS = 8
 BATCH = 64
 
@@ -30,6 +33,7 @@ class WebhookSender:
         self.settings = settings
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
+        self._pruned_at = 0.0  # time.monotonic() of the last prune; 0: prune on the first pass
 
     def start(self) -> None:
         self._stop.clear()
@@ -48,6 +52,7 @@ class WebhookSender:
             while not self._stop.is_set():
                 self.store.written.clear()  # before reading: a write after this wakes the wait below
                 try:
+                    self._prune()
                     events = self.store.due_events(now_ms(), BATCH)
                     list(pool.map(self._deliver, events))
                 except Exception:
@@ -57,6 +62,14 @@ class WebhookSender:
                 if len(events) == BATCH:
                     continue  # more are due
                 self.store.written.wait(self._idle_s())
+
+    def _prune(self) -> None:
+        if self._pruned_at and time.monotonic() - self._pruned_at < PRUNE_EVERY_S:
+            return
+        self._pruned_at = time.monotonic()
+        removed = self.store.prune_events(now_ms() - EVENT_RETENTION_MS)
+        if removed:
+            log.info("removed %d webhook events older than %d days", removed, EVENT_RETENTION_MS // 86_400_000)
 
     def _deliver(self, event) -> None:
         try:

@@ -26,6 +26,9 @@ TASK_TOPICS = ("task.created", "task.updated", "task.succeeded", "task.failed", 
 TOPICS = JOB_TOPICS + TASK_TOPICS
 WILDCARDS = ("*", "job.*", "task.*")
 ROTATION_GRACE_MS = 24 * 3600 * 1000
+# How long an event (and its delivery log) is kept: far past the last retry (~28 h), then removed (a DynamoDB
+# TTL on its item; the embedded server's sender prunes SQLite).
+EVENT_RETENTION_MS = 30 * 24 * 3600 * 1000
 
 DeliveryStatus = Literal["pending", "succeeded", "failed"]
 

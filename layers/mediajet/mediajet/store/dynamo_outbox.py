@@ -47,7 +47,7 @@ from mediajet.errors import StaleWrite
 from mediajet.ids import now_ms
 from mediajet.models.job import Job, Task
 from mediajet.models.library import LibraryRecord
-from mediajet.models.webhooks import Event, WebhookEndpoint
+from mediajet.models.webhooks import EVENT_RETENTION_MS, Event, WebhookEndpoint
 from mediajet.store import dynamo_schema as schema
 from mediajet.store.dynamo_claims import TRANSACTION_ATTEMPTS
 from mediajet.store.dynamo_codec import item_id
@@ -174,6 +174,7 @@ class DynamoOutbox(DynamoLibrary):
         attributes = {schema.PARTITION_KEY: schema.library_pk(event.id), schema.SORT_KEY: schema.library_sk("event"),
                       schema.PROJECT_INDEX_PARTITION_KEY: schema.library_list_pk("event", event.project_id),
                       schema.PROJECT_INDEX_SORT_KEY: event.id}
+        attributes[schema.TTL_ATTRIBUTE] = (event.created_at + EVENT_RETENTION_MS) // 1000  # the table's TTL
         due = event.due_at
         if due is not None:
             attributes[schema.OUTBOX_INDEX_PARTITION_KEY] = schema.outbox_pk(event.id)

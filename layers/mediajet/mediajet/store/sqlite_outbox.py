@@ -56,6 +56,12 @@ class SqliteOutbox:
                     conn.execute("DELETE FROM outbox WHERE event_id = ?", (event_id,))
         return [event for _, event in loaded if event is not None]
 
+    def prune_events(self, before: int) -> int:
+        """Delete the events created before `before` (Unix ms) that have no delivery pending; returns how many."""
+        with self._write() as conn:
+            return conn.execute("DELETE FROM library WHERE type = 'event' AND json_extract(record, '$.created_at') < ? "
+                                "AND id NOT IN (SELECT event_id FROM outbox)", (before,)).rowcount
+
     def next_event_due(self) -> int | None:
         with self._connection() as conn:
             row = conn.execute("SELECT MIN(due_at) FROM outbox").fetchone()
