@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, BinaryIO
 
 from mediajet.errors import ProcessFailed, ProcessingError
-from mediajet.media import containers, runner
+from mediajet.media import containers, runner, still_probe
 from mediajet.media.inputs import LOCAL, Access, Readable, input_args
 from mediajet.models.file import Codecs, File
 from mediajet.settings import Settings, get_settings
@@ -38,13 +38,7 @@ BRANDS = {"qt": "mov", "m4a": "m4a", "m4b": "m4a", "m4p": "m4a", "avif": "avif",
           "heic": "heic", "heix": "heic", "mif1": "heic", "msf1": "heic"}
 IMAGE2_CODECS = {"mjpeg": "jpeg", "png": "png", "webp": "webp", "bmp": "bmp", "tiff": "tiff", "gif": "gif"}
 STILL_FORMATS = frozenset({"jpeg", "png", "webp", "avif", "heic", "bmp", "tiff", "ppm"})
-# Pillow format → (format, codec). MPO is how Pillow names a camera JPEG carrying extra pictures.
-PILLOW_FORMATS = {"PNG": ("png", "png"), "JPEG": ("jpeg", "mjpeg"), "MPO": ("jpeg", "mjpeg"),
-                  "WEBP": ("webp", "webp"), "AVIF": ("avif", "av1"), "GIF": ("gif", "gif")}
-OPENERS = ["PNG", "JPEG", "WEBP", "AVIF", "GIF"]  # Pillow's JPEG opener also returns MPO files
 CODEC_NAMES = {"hevc": "h265"}
-EXIF_ORIENTATION = 0x0112
-EXIF_QUARTER_TURNS = frozenset({5, 6, 7, 8})  # shown turned by 90° or 270°: the sides swap
 _WHITELIST_REFUSAL = "its container format is not one this server accepts"
 _LOG_PREFIX = re.compile(r"^\[[^\]]*@ 0x[0-9a-f]+\]\s*")
 
@@ -92,31 +86,20 @@ def probe_readable(source: Readable, *, url: str, timeout: float = 60, stop: thr
     if source.size == 0:
         raise ProcessingError("the input is empty (0 bytes); check that the URL serves the whole file",
                               kind="unsupported_media")
-    found = _pillow_still(source, url, settings) if _pillow_describes(source) else None
+    found = still_probe.describe(source, url, settings) if still_probe.pillow_describes(source) else None
     if found is None:
         try:
             data = _ffprobe(source, timeout, stop)
         except ProcessingError as failure:
             if failure.kind != "unsupported_media":
                 raise
-            found = _pillow_still(source, url, settings)  # some stills only Pillow can parse
+            found = still_probe.describe(source, url, settings)  # some stills only Pillow can parse
             if found is None:
                 raise
         else:
             found = _describe(data, source, url, settings)
     _refuse_truncated(source, found.format)
     return found
-
-
-def _pillow_describes(source: Readable) -> bool:
-    """JPEG, PNG, WebP and AVIF by their first bytes: for these ffprobe's answer always ends in Pillow's
-    (`_describe` hands every still to `_pillow_still`), so Pillow alone describes them, without a process
-    (issue 15). GIF is left to ffprobe, which tells a one-frame GIF from an animation by its timing."""
-    with source.open() as f:
-        head = f.read(12)
-    return (head.startswith((b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n"))
-            or (head[:4] == b"RIFF" and head[8:12] == b"WEBP")
-            or (head[4:8] == b"ftyp" and head[8:12] in (b"avif", b"avis")))
 
 
 def _ffprobe(source: Readable, timeout: float, stop: threading.Event | None) -> dict[str, Any]:
@@ -171,7 +154,7 @@ def _describe(data: dict[str, Any], source: Readable, url: str, settings: Settin
         (_number(s.get("duration")) or 0.0 for s in streams), default=0.0) or None
 
     if picture is not None and _is_still(fmt, picture, duration) and not sounds:
-        still = _pillow_still(source, url, settings)  # also knows the EXIF orientation
+        still = still_probe.describe(source, url, settings)  # also knows the EXIF orientation
         if still is not None:
             return still
         if fmt in ("png", "avif") or not picture.get("width"):
@@ -259,30 +242,6 @@ def _fps(stream: dict[str, Any] | None) -> float | None:
         if 0 < rate <= 1000:
             return round(rate, 3)
     return None
-
-
-def _pillow_still(source: Readable, url: str, settings: Settings) -> File | None:
-    """Header-only read with Pillow (Image.open does not decode); None when Pillow cannot read it."""
-    from PIL import Image
-
-    from mediajet.media.stills import guard_pixels
-
-    guard_pixels(settings)
-    try:
-        with source.open() as f, Image.open(f, formats=OPENERS) as image:
-            fmt, codec = PILLOW_FORMATS[str(image.format)]
-            width, height = image.size
-            frames = 1 if fmt == "jpeg" else int(getattr(image, "n_frames", 1) or 1)
-            # PNG keeps EXIF after the pixels, so reading it would decode the image: skipped.
-            if fmt != "png" and image.getexif().get(EXIF_ORIENTATION) in EXIF_QUARTER_TURNS:
-                width, height = height, width
-    except Image.DecompressionBombError as exc:
-        raise ProcessingError(f"the image is too large to process safely ({exc})",
-                              kind="resolution_too_large") from exc
-    except Exception:  # noqa: BLE001 - any parser failure means "not an image we can read"
-        return None
-    return File(kind="image" if frames == 1 else "video", url=url, format=fmt, width=width, height=height,
-                codecs=Codecs(video=codec), filesize=source.size)
 
 
 def _refuse_truncated(source: Readable, fmt: str | None) -> None:

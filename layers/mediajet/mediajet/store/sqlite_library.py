@@ -41,11 +41,11 @@ class SqliteLibrary:
         return stored
 
     def create_record_once(self, record: R, claim: IdempotencyClaim) -> tuple[R, bool]:
-        from mediajet.store.sqlite import _take_claim  # the claim rules are the jobs' and tasks'
+        from mediajet.store.sqlite_rows import take_claim  # the claim rules are the jobs' and tasks'
 
         stored = record.model_copy(update={"version": 1})
         with self._write() as conn:
-            if not _take_claim(conn, claim):
+            if not take_claim(conn, claim):
                 row = conn.execute("SELECT library.id, CAST(library.record AS BLOB) FROM idempotency JOIN library ON "
                                    "library.id = idempotency.resource_id WHERE idempotency.project_id = ? AND "
                                    "idempotency.key = ? AND library.type = ?",

@@ -1,0 +1,42 @@
+"""Row-level steps the SQLite store's parts share inside their write transactions: the stored status a
+conditional save replaces, and the Idempotency-Key claims of jobs, tasks and library records."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Literal
+
+from mediajet.ids import now_ms
+from mediajet.models.job import IdempotencyClaim
+from mediajet.store.base import IDEMPOTENCY_TTL_MS, KEY_HELD_ELSEWHERE, IdempotencyKeyReused
+
+
+def stored_status(conn: sqlite3.Connection, table: Literal["jobs", "tasks"], record_id: str, version: int) -> str | None:
+    """The stored status of the record when its version is `version` (inside the write transaction, so nothing
+    changes it before the update); None when it is absent or at another version."""
+    row = conn.execute(f"SELECT status FROM {table} WHERE id = ? AND version = ?", (record_id, version)).fetchone()
+    return None if row is None else row[0]
+
+
+def held_by(conn: sqlite3.Connection, claim: IdempotencyClaim, table: Literal["jobs", "tasks"]) -> tuple[str, bytes]:
+    """(id, record) of what a live claim on this key already names in `table`. A claim that names the
+    other kind of record (a job's key sent with a task, or the reverse) is a key reused."""
+    row = conn.execute(
+        f"SELECT {table}.id, CAST({table}.record AS BLOB) FROM idempotency JOIN {table} ON {table}.id = "
+        "idempotency.resource_id WHERE idempotency.project_id = ? AND idempotency.key = ?",
+        (claim.project_id, claim.key)).fetchone()
+    if row is None:
+        raise IdempotencyKeyReused(KEY_HELD_ELSEWHERE)
+    return row
+
+
+def take_claim(conn: sqlite3.Connection, claim: IdempotencyClaim) -> bool:
+    """Record `claim` unless a live one holds the key; a claim past its 24 h is overwritten."""
+    return conn.execute(
+        "INSERT INTO idempotency (project_id, key, body_hash, resource_id, created_at) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (project_id, key) DO UPDATE SET body_hash = excluded.body_hash, "
+        "resource_id = excluded.resource_id, created_at = excluded.created_at "
+        "WHERE idempotency.created_at <= ?",
+        (claim.project_id, claim.key, claim.body_hash, claim.resource_id, claim.created_at,
+         now_ms() - IDEMPOTENCY_TTL_MS),
+    ).rowcount == 1
