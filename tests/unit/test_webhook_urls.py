@@ -1,5 +1,6 @@
 """`webhook_url` on every create that takes one is refused at POST time when no delivery could ever be made:
-not https (http only with MEDIAJET_ALLOW_PRIVATE_URLS), or a literal private or loopback address. What is
+not https (http only with MEDIAJET_ALLOW_PRIVATE_URLS), a bad port, credentials in the URL, or a literal private
+or loopback address (or a `localhost` name): the same rules as a webhook endpoint's URL. What is
 accepted is kept, so the job's or task's end is reported there."""
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ from tests.unit.api_support import make_api
 
 INPUT = "https://example.com/in.mp4"
 REFUSED = ["http://hooks.example.com/in", "https://10.1.2.3/in", "https://[::1]:8443/in", "https://0x7f.1/in",
-           "ftp://hooks.example.com/in"]
+           "ftp://hooks.example.com/in", "https://user:secret@hooks.example.com/in", "https://localhost/in",
+           "https://hooks.example.com:99999/in"]
 
 
 def _bodies(url: str) -> list[tuple[str, dict, dict]]:

@@ -89,28 +89,39 @@ def post(url: str, body: bytes, headers: dict[str, str], settings: Settings) -> 
 
 
 def check_url(url: str, settings: Settings, field: str = "webhook_url") -> None:
-    """https only (plain http as well where private URLs are allowed: local development), and no literal private
-    address. A host name is checked again at every delivery, against what it resolves to then."""
+    """The rules of every webhook URL (a job's or task's `webhook_url`, an endpoint's `url`): https only (plain
+    http as well where private URLs are allowed: local development), a valid port, no credentials (never sent:
+    receivers check the signature), and no literal private address or `localhost` name. A host name is checked
+    again at every delivery, against what it resolves to then."""
     from urllib.parse import urlsplit
 
     from mediajet.errors import InvalidRequest
     from mediajet.storage import ssrf
 
+    def bad(why: str) -> InvalidRequest:
+        return InvalidRequest(f"{field} {why}", kind="invalid_webhook_url", field=field)
+
     try:
         parts = urlsplit(url.strip())
         host = parts.hostname or ""
+        parts.port  # noqa: B018  (raises ValueError on a port that is not a number from 0 to 65535)
     except ValueError as exc:
-        raise InvalidRequest(f"{field} is not a valid URL: {exc}", kind="invalid_webhook_url", field=field) from None
+        raise bad(f"is not a valid URL ({str(exc)[:80]})") from None
     allowed = ("https", "http") if settings.allow_private_urls else ("https",)
     if parts.scheme.lower() not in allowed or not host:
-        raise InvalidRequest(f"{field} must be an https:// URL (plain http:// only where MEDIAJET_ALLOW_PRIVATE_URLS "
-                             "is set, for local development)", kind="invalid_webhook_url", field=field)
+        raise bad("must be an https:// URL (plain http:// only where MEDIAJET_ALLOW_PRIVATE_URLS is set, for local "
+                  "development)")
+    if parts.username is not None or parts.password is not None:
+        raise bad("must not carry credentials (user:password@): receivers check the webhook-signature header instead")
+    if settings.allow_private_urls:
+        return
     literal = ssrf.parse_host(host)
-    reason = None if literal is None or settings.allow_private_urls else ssrf.classify_address(literal)
+    reason = ssrf.classify_address(literal) if literal is not None else None
+    if reason is None and (host.rstrip(".") == "localhost" or host.rstrip(".").endswith(".localhost")):
+        literal, reason = host, "a loopback host"
     if reason is not None:
-        raise InvalidRequest(f"{field} names {literal}, {reason}: webhooks go to public addresses only "
-                             "(MEDIAJET_ALLOW_PRIVATE_URLS allows others, for local development)",
-                             kind="invalid_webhook_url", field=field)
+        raise bad(f"names {literal}, {reason}: webhooks go to public addresses only (MEDIAJET_ALLOW_PRIVATE_URLS "
+                  "allows others, for local development)")
 
 
 def _outcome(status: int | None, error: str | None) -> tuple[bool, bool]:
