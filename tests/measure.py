@@ -55,19 +55,24 @@ def frame_times(path: Path) -> list[float]:
 
 def marks(path: Path) -> tuple[list[float], list[float]]:
     """(flash times, beep start times), both read in one ffmpeg run so that they share the file's clock;
-    beeps to 2 ms (16-sample frames at 8 kHz)."""
-    graph = ("[0:v:0]signalstats,metadata=print:key=lavfi.signalstats.YAVG[v];"
-             "[0:a:0]aresample=8000,asetnsamples=n=16,astats=metadata=1:reset=1,"
-             "ametadata=print:key=lavfi.astats.Overall.Peak_level[a]")
-    log = subprocess.run([ffmpeg(), "-hide_banner", "-nostdin", "-i", str(path), "-filter_complex", graph,
-                          "-map", "[v]", "-map", "[a]", "-f", "null", "-"],
-                         check=True, capture_output=True, text=True, timeout=120).stderr
-    seen, heard = [], []
-    for time, key, value in re.findall(r"pts_time:([-\d.]+)\s*\n.*?(YAVG|Peak_level)=([-\d.inf]+)", log):
-        if key == "YAVG" and float(value) > 200:
-            seen.append(float(time))
-        elif (key == "Peak_level" and value != "-inf" and float(value) > -6  # the beeps peak at -2 dB
-              and (not heard or float(time) - heard[-1] > 0.5)):
+    beeps to 2 ms (16-sample frames at 8 kHz). Each filter prints to a file of its own: on stderr, the
+    lines of the two filters and ffmpeg's own messages can interleave and hide a mark."""
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        video, audio = Path(tmp) / "video.txt", Path(tmp) / "audio.txt"
+        graph = (f"[0:v:0]signalstats,metadata=print:key=lavfi.signalstats.YAVG:file={video}[v];"
+                 "[0:a:0]aresample=8000,asetnsamples=n=16,astats=metadata=1:reset=1,"
+                 f"ametadata=print:key=lavfi.astats.Overall.Peak_level:file={audio}[a]")
+        subprocess.run([ffmpeg(), "-hide_banner", "-nostdin", "-nostats", "-loglevel", "error", "-i", str(path),
+                        "-filter_complex", graph, "-map", "[v]", "-map", "[a]", "-f", "null", "-"],
+                       check=True, capture_output=True, text=True, timeout=120)
+        printed = {key: re.findall(r"pts_time:([-\d.]+)\n[^\n]*=([-\d.inf]+)", file.read_text())
+                   for key, file in (("video", video), ("audio", audio))}
+    seen = [float(time) for time, value in printed["video"] if float(value) > 200]
+    heard: list[float] = []
+    for time, value in printed["audio"]:
+        if value != "-inf" and float(value) > -6 and (not heard or float(time) - heard[-1] > 0.5):  # beeps peak at -2 dB
             heard.append(float(time))
     return seen, heard
 
