@@ -57,12 +57,21 @@ def test_a_job_created_through_the_api_runs_and_links_its_output(aws: Aws, key: 
 
 
 def test_cancel_stops_the_running_execution(aws: Aws, key: str) -> None:
-    gate = threading.Event()
-    aws.before_invoke = lambda name, _: gate.wait(60) if name == "probe" else None
+    gate, probing = threading.Event(), threading.Event()
+
+    def hold_probe(name: str, _: object) -> None:
+        if name == "probe":
+            probing.set()
+            gate.wait(60)
+
+    aws.before_invoke = hold_probe
     job = create(key, width=96)
+    # running for real: moto's execution thread makes its state only once it runs, and a stop before
+    # then fails inside moto (a 500 seen once under load), which the real service never does
+    assert probing.wait(30)
     try:
         status, cancelled = call("POST", f"/jobs/{job['id']}/cancel", key)
-        assert status == 200 and cancelled["status"] == "cancelled"
+        assert status == 200 and cancelled["status"] == "cancelled", cancelled
         assert {t["status"] for t in cancelled["tasks"]} == {"cancelled"}
     finally:
         gate.set()

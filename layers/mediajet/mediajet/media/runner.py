@@ -26,6 +26,7 @@ from __future__ import annotations
 import logging
 import os
 import re
+import select
 import shlex
 import signal
 import subprocess
@@ -242,27 +243,55 @@ def _wait(proc: subprocess.Popen[bytes], said: _Stderr, *, deadline: float, canc
     """Wait for the child, or stop it: returns what stopped it ("stop", "cancel", "timeout", "too_large"
     or None when it exited on its own) and its peak memory in MB (watched only under a limit)."""
     peak_mb = 0
-    while proc.poll() is None:
-        if stop is not None and stop.is_set():
-            _terminate(proc, STOP_GRACE_S)
-            return "stop", peak_mb
-        stopped_by = None
-        if cancel is not None and cancel.is_set():
-            stopped_by = "cancel"
-        elif time.monotonic() > deadline:
-            stopped_by = "timeout"
-        elif said.too_large is not None:
-            stopped_by = "too_large"
-        if stopped_by:
-            proc.kill()
-            return stopped_by, peak_mb
-        if limit_mb:
-            peak_mb = max(peak_mb, data_mb(proc.pid))
+    watch = _ExitWatch(proc)
+    try:
+        while proc.poll() is None:
+            if stop is not None and stop.is_set():
+                _terminate(proc, STOP_GRACE_S)
+                return "stop", peak_mb
+            stopped_by = None
+            if cancel is not None and cancel.is_set():
+                stopped_by = "cancel"
+            elif time.monotonic() > deadline:
+                stopped_by = "timeout"
+            elif said.too_large is not None:
+                stopped_by = "too_large"
+            if stopped_by:
+                proc.kill()
+                return stopped_by, peak_mb
+            if limit_mb:
+                peak_mb = max(peak_mb, data_mb(proc.pid))
+            watch.sleep(POLL_S)
+        return None, peak_mb
+    finally:
+        watch.close()
+
+
+class _ExitWatch:
+    """Sleeps of at most `seconds` that end when the child exits. On a pidfd (Linux 5.3+) the sleep
+    wakes at the exit; Popen.wait(timeout) polls with sleeps that grow to 50 ms, which added ~25 ms to
+    every child (~20 ms to a 40 ms ffprobe), three or more times per job."""
+
+    def __init__(self, proc: subprocess.Popen[bytes]) -> None:
+        self.proc = proc
         try:
-            proc.wait(timeout=POLL_S)
+            self.pidfd: int | None = os.pidfd_open(proc.pid)
+        except (AttributeError, OSError):  # an older kernel, or not Linux
+            self.pidfd = None
+
+    def sleep(self, seconds: float) -> None:
+        if self.pidfd is not None:
+            select.select([self.pidfd], [], [], seconds)
+            return
+        try:
+            self.proc.wait(timeout=seconds)
         except subprocess.TimeoutExpired:
             pass
-    return None, peak_mb
+
+    def close(self) -> None:
+        if self.pidfd is not None:
+            os.close(self.pidfd)
+            self.pidfd = None
 
 
 def _too_large(match: re.Match[str], exit_code: int, stderr_tail: str) -> ProcessFailed:

@@ -17,8 +17,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from urllib.parse import quote, urlsplit
-from urllib.request import url2pathname
+from urllib.parse import quote, unquote, urlsplit
 
 from mediajet.errors import InvalidRequest, NotFound
 from mediajet.storage.base import tree_files
@@ -152,7 +151,7 @@ class LocalBlobStore:
         parts = urlsplit(uri)
         if parts.scheme != "file" or parts.netloc not in ("", "localhost"):
             return None
-        path = Path(url2pathname(parts.path))  # decodes %xx
+        path = Path(unquote(parts.path))  # decodes %xx (POSIX paths; urllib.request would pull in http and ssl)
         try:
             key = path.relative_to(self.root).as_posix()
             return check_key(key)
