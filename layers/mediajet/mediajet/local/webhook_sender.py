@@ -1,7 +1,7 @@
 """The embedded server's webhook sender: a thread that delivers what the outbox (SQLite) holds.
 
-It wakes when the store is written (a finished job's event is in the same commit as the job) or when the next
-retry falls due, whichever comes first, and sends on a small pool so one slow receiver (5 s timeout) does not
+It wakes when a commit puts a delivery in the outbox (a finished job's event is in the same commit as the
+job), not at every write, or when the next retry falls due, whichever comes first, and sends on a small pool so one slow receiver (5 s timeout) does not
 hold up the others. Everything it has not delivered is in the database: after a restart, kill -9 included,
 the next start sends it (a claim taken by the dead process runs out within a minute, delivery.py).
 """
@@ -42,7 +42,7 @@ class WebhookSender:
 
     def stop(self, timeout: float = 10.0) -> None:
         self._stop.set()
-        self.store.written.set()  # wake the loop
+        self.store.outbox_ready.set()  # wake the loop
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
@@ -50,7 +50,7 @@ class WebhookSender:
     def _loop(self) -> None:
         with ThreadPoolExecutor(max_workers=SENDERS, thread_name_prefix="mediajet-webhook") as pool:
             while not self._stop.is_set():
-                self.store.written.clear()  # before reading: a write after this wakes the wait below
+                self.store.outbox_ready.clear()  # before reading: a delivery after this wakes the wait below
                 try:
                     self._prune()
                     events = self.store.due_events(now_ms(), BATCH)
@@ -61,7 +61,7 @@ class WebhookSender:
                     continue
                 if len(events) == BATCH:
                     continue  # more are due
-                self.store.written.wait(self._idle_s())
+                self.store.outbox_ready.wait(self._idle_s())
 
     def _prune(self) -> None:
         if self._pruned_at and time.monotonic() - self._pruned_at < PRUNE_EVERY_S:

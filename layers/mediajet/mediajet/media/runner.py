@@ -274,14 +274,17 @@ class _ExitWatch:
 
     def __init__(self, proc: subprocess.Popen[bytes]) -> None:
         self.proc = proc
+        self.poller = select.poll()  # not select(): a process with 1024 descriptors open gets higher numbers
         try:
             self.pidfd: int | None = os.pidfd_open(proc.pid)
         except (AttributeError, OSError):  # an older kernel, or not Linux
             self.pidfd = None
+        else:
+            self.poller.register(self.pidfd, select.POLLIN)
 
     def sleep(self, seconds: float) -> None:
         if self.pidfd is not None:
-            select.select([self.pidfd], [], [], seconds)
+            self.poller.poll(seconds * 1000)
             return
         try:
             self.proc.wait(timeout=seconds)

@@ -22,7 +22,9 @@ class ProgressWriter:
 
     def __call__(self, percent: int) -> None:
         now = time.monotonic()
-        if percent <= self.last_percent or (percent < 100 and now - self.last_write < MIN_INTERVAL_S):
+        # 100 is written by the step's success, with the result: a write of its own would only cost (one
+        # of the ~13 writes of a short job's life, where it is the only progress there is)
+        if percent >= 100 or percent <= self.last_percent or now - self.last_write < MIN_INTERVAL_S:
             return
         self.last_write, self.last_percent = now, percent
         job = transition(self.jobs, self.job_id, self._apply(percent))

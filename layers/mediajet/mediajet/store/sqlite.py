@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from pathlib import Path
 
 from mediajet.errors import Conflict, JobNotFound, StaleWrite
@@ -50,6 +51,7 @@ class SqliteJobStore(SqliteLibrary, SqliteOutbox, SqliteTasks):
         self._connection = self._db.connection  # a pooled connection, for reads
         self._write = self._db.write  # a connection inside a BEGIN IMMEDIATE transaction, for writes
         self.written = self._db.written  # set after every write in this process (sqlite_db.py)
+        self.outbox_ready = threading.Event()  # a commit put a delivery in the outbox (sqlite_outbox.py)
         self._quarantine = Quarantine()
 
     def close(self) -> None:

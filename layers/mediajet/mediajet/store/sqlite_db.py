@@ -54,6 +54,7 @@ class SqliteDatabase:
         # Set after every committed write in this process: a watcher in the same process (the CLI's
         # progress) waits on it instead of polling the file.
         self.written = threading.Event()
+        self._wake: set[threading.Event] = set()  # for the write in progress, under _write_lock
         with self.connection() as conn:
             conn.execute("PRAGMA journal_mode = WAL")  # persistent: recorded in the file
             migrate(conn)
@@ -79,10 +80,18 @@ class SqliteDatabase:
     @contextmanager
     def write(self) -> Iterator[sqlite3.Connection]:
         with self._write_lock, self.connection() as conn:
+            self._wake = set()
             conn.execute("BEGIN IMMEDIATE")
             yield conn
             conn.execute("COMMIT")
+            wake = self._wake
         self._note_write()
+        for event in wake:
+            event.set()
+
+    def wake_after_commit(self, event: threading.Event) -> None:
+        """Set `event` once the write in progress (inside `write()`) has committed, not if it fails."""
+        self._wake.add(event)
 
     def _note_write(self) -> None:
         self.written.set()

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
@@ -19,6 +20,7 @@ from mediajet.models.job import Job, Task
 from mediajet.models.webhooks import Event, WebhookEndpoint
 from mediajet.store.base import Quarantine
 from mediajet.store.library import not_found
+from mediajet.store.sqlite_db import SqliteDatabase
 from mediajet.webhooks.events import events_for
 
 _RECORD = "CAST(record AS BLOB)"
@@ -28,6 +30,8 @@ class SqliteOutbox:
     _connection: Callable[[], AbstractContextManager[sqlite3.Connection]]
     _write: Callable[[], AbstractContextManager[sqlite3.Connection]]
     _quarantine: Quarantine
+    _db: SqliteDatabase
+    outbox_ready: threading.Event  # set when a commit has put a delivery in the outbox (the sender waits on it)
 
     def _emit(self, conn: sqlite3.Connection, before: str | None, record: Job | Task, now: int) -> None:
         """Write the events of `record`'s change from status `before` (None: created), in `conn`'s transaction."""
@@ -41,7 +45,7 @@ class SqliteOutbox:
             stored = event.model_copy(update={"version": 1})
             conn.execute("INSERT INTO library (id, type, project_id, media_id, version, record) VALUES (?, ?, ?, NULL, ?, ?)",
                          (stored.id, stored.record_type, stored.project_id, stored.version, _json(stored)))
-            _schedule(conn, stored)
+            self._schedule(conn, stored)
 
     def due_events(self, now: int, limit: int = 100) -> list[Event]:
         """Events with a delivery due at `now` or earlier, the longest waiting first."""
@@ -77,17 +81,17 @@ class SqliteOutbox:
                 if conn.execute("SELECT 1 FROM library WHERE id = ?", (event.id,)).fetchone() is None:
                     raise not_found(event.record_type, event.id)
                 raise StaleWrite(f"event {event.id} changed since version {event.version} was read")
-            _schedule(conn, saved)
+            self._schedule(conn, saved)
         return saved
 
-
-def _schedule(conn: sqlite3.Connection, event: Event) -> None:
-    due = event.due_at
-    if due is None:
-        conn.execute("DELETE FROM outbox WHERE event_id = ?", (event.id,))
-    else:
+    def _schedule(self, conn: sqlite3.Connection, event: Event) -> None:
+        due = event.due_at
+        if due is None:
+            conn.execute("DELETE FROM outbox WHERE event_id = ?", (event.id,))
+            return
         conn.execute("INSERT INTO outbox (event_id, due_at) VALUES (?, ?) ON CONFLICT (event_id) DO UPDATE "
                      "SET due_at = excluded.due_at", (event.id, due))
+        self._db.wake_after_commit(self.outbox_ready)
 
 
 def _json(event: Event) -> str:
