@@ -35,9 +35,9 @@ from mediajet.media import binaries, engine
 from mediajet.media.probe import probe
 from mediajet.models.requests import parse_options
 from tests.benchmarks.report import write_section
+from tests.benchmarks.trees import add_before, compile_tree, source_trees, tree_env
 from tests.media import _ffmpeg, make_video
 
-ROOT = Path(__file__).resolve().parents[2]
 # the console script's body (pyproject's [project.scripts]; a tree from before cli/entry.py ran cli.main's main)
 ENTRY = ("import sys\ntry:\n    from mediajet.cli.entry import run\nexcept ImportError:\n"
          "    from mediajet.cli.main import main as run\nsys.exit(run())")
@@ -76,16 +76,8 @@ def cli_argv(kind: str, options: dict, src: Path, out: Path) -> list[str]:
     return [sys.executable, "-c", ENTRY, kind, "--local", "-i", str(src), "-o", str(out), "--json", *flags]
 
 
-def compile_tree(tree: Path) -> None:
-    """Bytecode for the tree's own modules, as an installed package has it (the dependencies got theirs
-    from `uv sync`: pyproject's compile-bytecode); PYTHONDONTWRITEBYTECODE would otherwise make every run
-    compile them from source."""
-    subprocess.run([sys.executable, "-m", "compileall", "-q", str(tree / "layers" / "mediajet")], check=True,
-                   capture_output=True)
-
-
-def tree_env(tree: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(tree / "layers" / "mediajet")}
+def cli_env(tree: Path) -> dict[str, str]:
+    return {**os.environ, **tree_env(tree)}
 
 
 def cli(argv: list[str], env: dict[str, str]) -> float:
@@ -116,10 +108,9 @@ def fixed_cost(argv: list[str], root: Path, env: dict[str, str]) -> tuple[float,
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--before", type=Path, help="another source tree to time in the same run")
+    add_before(parser)
     args = parser.parse_args()
-    trees = ([("before", args.before.resolve())] if args.before else []) + [("after" if args.before else "this tree",
-                                                                          ROOT)]
+    trees = source_trees(args.before)
     rows, fixed_rows = [], []
     for _, tree in trees:
         compile_tree(tree)
@@ -133,13 +124,13 @@ def main() -> None:
             clis: dict[str, list[float]] = {label: [] for label, _ in trees}
             fixed: dict[str, list[tuple[float, float]]] = {label: [] for label, _ in trees}
             for label, tree in trees:
-                cli(argv, tree_env(tree))  # warm the page cache and the bytecode
+                cli(argv, cli_env(tree))  # warm the page cache and the bytecode
             for _ in range(args.runs):
                 with tempfile.TemporaryDirectory(dir=root) as out:
                     bares.append(bare(kind, options, src, Path(out)))
                 for label, tree in trees:
-                    clis[label].append(cli(argv, tree_env(tree)))
-                    fixed[label].append(fixed_cost(argv, root, tree_env(tree)))
+                    clis[label].append(cli(argv, cli_env(tree)))
+                    fixed[label].append(fixed_cost(argv, root, cli_env(tree)))
             b = statistics.median(bares)
             for label, _ in trees:
                 c = statistics.median(clis[label])

@@ -31,10 +31,10 @@ from PIL import Image, ImageOps
 from mediajet.media.plans.common import STILL_QUALITY
 from mediajet.media.stills import WEBP_METHOD
 from tests.benchmarks.report import write_section
+from tests.benchmarks.trees import add_before, source_trees, tree_env
 from tests.e2e.conftest import Server
 from tests.media import _ffmpeg
 
-ROOT = Path(__file__).resolve().parents[2]
 WIDTH = 640
 OPTIONS = {"format": "webp", "width": WIDTH}
 
@@ -78,7 +78,7 @@ def media_server(root: Path) -> tuple[http.server.ThreadingHTTPServer, str]:
 
 def server_rate(tree: Path, data_dir: Path, input_url: str, jobs: int) -> tuple[float, bytes]:
     """(jobs per second, one output's bytes)."""
-    server = Server(data_dir, env={"PYTHONPATH": str(tree / "layers" / "mediajet")})
+    server = Server(data_dir, env=tree_env(tree))
     data_dir.mkdir(parents=True)
     server.start()
     try:
@@ -99,10 +99,9 @@ def server_rate(tree: Path, data_dir: Path, input_url: str, jobs: int) -> tuple[
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--jobs", type=int, default=200)
-    parser.add_argument("--before", type=Path, help="another source tree whose server is timed in the same run")
+    add_before(parser)
     args = parser.parse_args()
-    trees = ([("before", args.before.resolve())] if args.before else []) + [("after" if args.before else "this tree",
-                                                                          ROOT)]
+    trees = source_trees(args.before)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "media").mkdir()

@@ -25,13 +25,13 @@ import tempfile
 import time
 from pathlib import Path
 
-from tests.benchmarks.bench_cli import bare, compile_tree
+from tests.benchmarks.bench_cli import bare
 from tests.benchmarks.bench_images import media_server
 from tests.benchmarks.report import write_section
+from tests.benchmarks.trees import add_before, compile_tree, source_trees, tree_env
 from tests.e2e.conftest import Server
 from tests.media import make_video
 
-ROOT = Path(__file__).resolve().parents[2]
 OPTIONS = {"format": "mp4", "height": 720}
 POLL_S = 0.25  # polling every 10 ms took ~0.3 of a core from the encoder (GETs on both sides)
 
@@ -55,10 +55,9 @@ def job_times(server: Server, input_url: str) -> tuple[float, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--before", type=Path, help="another source tree whose server is timed in the same run")
+    add_before(parser)
     args = parser.parse_args()
-    trees = ([("before", args.before.resolve())] if args.before else []) + [("after" if args.before else "this tree",
-                                                                          ROOT)]
+    trees = source_trees(args.before)
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         (root / "media").mkdir()
@@ -68,7 +67,7 @@ def main() -> None:
         try:
             for label, tree in trees:
                 compile_tree(tree)
-                servers[label] = Server(root / f"data-{label}", env={"PYTHONPATH": str(tree / "layers" / "mediajet")})
+                servers[label] = Server(root / f"data-{label}", env=tree_env(tree))
                 servers[label].data_dir.mkdir()
                 servers[label].start()
                 job_times(servers[label], f"{base}/clip1080.mp4")  # warm up: imports, page cache
