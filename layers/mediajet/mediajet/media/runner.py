@@ -33,12 +33,11 @@ import subprocess
 import tempfile
 import threading
 import time
-from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import IO
 
 from mediajet.errors import Cancelled, ProcessFailed, ShuttingDown
+from mediajet.media.child_output import Progress, ProgressCallback, Stderr, drain_stderr, drain_stdout
 from mediajet.media.limits import (  # noqa: F401  (also read as runner.memory_limit_mb, runner.MB, …)
     AUTO_MEMORY_MIN_MB,
     AUTO_MEMORY_SHARE,
@@ -53,19 +52,9 @@ from mediajet.settings import get_settings
 
 log = logging.getLogger("mediajet.media")
 
-ProgressCallback = Callable[[int], None]
 CHILD_ENV = {"PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8"}
-_PROGRESS_KEYS = ("out_time_us=", "out_time_ms=", "progress=", "frame=", "fps=", "bitrate=", "total_size=",
-                  "out_time=", "dup_frames=", "drop_frames=", "speed=", "stream_")
-TAIL_LINES = 25
 POLL_S = 0.1
 STOP_GRACE_S = 2.0  # ffmpeg finishes its output on SIGTERM; at shutdown nobody wants it
-# libavutil's words when a decoder meets a picture above -max_pixels.
-_DECODER_CAP = re.compile(r"Picture size (\d+)x(\d+) exceeds specified max pixel count (\d+)")
-# What ffmpeg and the encoders print when an allocation fails: x264/x265 "malloc of size N failed",
-# libvpx "Memory allocation error", SVT-AV1 "insufficient resources", ffmpeg ENOMEM "Out of memory".
-_OUT_OF_MEMORY = re.compile(r"malloc of size|memory allocation|out of memory|cannot allocate memory|"
-                            r"insufficient resources|failed to allocate", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -74,64 +63,6 @@ class ProcessResult:
     stdout: bytes
     stderr_tail: str
     seconds: float
-
-
-class _Progress:
-    """Turns `out_time_us=` lines into whole percentages, reported only when they change."""
-
-    def __init__(self, duration: float | None, callback: ProgressCallback | None) -> None:
-        self.duration = duration
-        self.callback = callback
-        self.last = -1
-
-    def feed(self, line: str) -> None:
-        if not (self.callback and self.duration and self.duration > 0):
-            return
-        if line.startswith(("out_time_us=", "out_time_ms=")):  # both are microseconds in ffmpeg
-            try:
-                seconds = int(line.split("=", 1)[1]) / 1_000_000
-            except ValueError:
-                return
-            self.report(min(99, int(seconds * 100 / self.duration)))
-        elif line == "progress=end":
-            self.report(100)
-
-    def report(self, percent: int) -> None:
-        if percent > self.last and self.callback:
-            self.last = percent
-            self.callback(percent)
-
-
-class _Stderr:
-    """Everything ffmpeg says: progress, a tail for the error message, and the lines that give a
-    failure its kind (they may be long gone from the tail by the time the child exits)."""
-
-    def __init__(self, progress: _Progress) -> None:
-        self.progress = progress
-        self.tail: deque[str] = deque(maxlen=TAIL_LINES)
-        self.too_large: re.Match[str] | None = None
-        self.out_of_memory = False
-
-    def feed(self, line: str) -> None:
-        if line.startswith(_PROGRESS_KEYS):
-            self.progress.feed(line)
-            return
-        if not line:
-            return
-        self.tail.append(line)
-        if self.too_large is None:
-            self.too_large = _DECODER_CAP.search(line)
-        if not self.out_of_memory and _OUT_OF_MEMORY.search(line):
-            self.out_of_memory = True
-
-
-def _drain_stderr(stream: IO[bytes], said: _Stderr) -> None:
-    for raw in iter(stream.readline, b""):
-        said.feed(raw.decode("utf-8", "replace").rstrip())
-
-
-def _drain_stdout(stream: IO[bytes], sink: list[bytes]) -> None:
-    sink.extend(iter(lambda: stream.read(1 << 16), b""))
 
 
 def command_line(argv: Sequence[str]) -> str:
@@ -187,7 +118,7 @@ def run(
         raise ShuttingDown(f"{label} was not started: this process is shutting down")
     log.debug("$ %s", command_line(argv))
     out: list[bytes] = []
-    said = _Stderr(_Progress(duration, on_progress))
+    said = Stderr(Progress(duration, on_progress))
     limit_mb = memory_limit_mb(get_settings())
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="mediajet-proc-") as workdir:
@@ -201,9 +132,9 @@ def run(
             start_new_session=True,
             preexec_fn=child_setup(limit_mb * MB if limit_mb else None, os.getpid()),  # noqa: PLW1509
         )
-        readers = [threading.Thread(target=_drain_stderr, args=(proc.stderr, said), daemon=True)]
+        readers = [threading.Thread(target=drain_stderr, args=(proc.stderr, said), daemon=True)]
         if capture_stdout:
-            readers.append(threading.Thread(target=_drain_stdout, args=(proc.stdout, out), daemon=True))
+            readers.append(threading.Thread(target=drain_stdout, args=(proc.stdout, out), daemon=True))
         for reader in readers:
             reader.start()
         stopped_by, peak_mb = _wait(proc, said, deadline=started + timeout, cancel=cancel, stop=stop,
@@ -238,7 +169,7 @@ def run(
     return ProcessResult(exit_code, b"".join(out), stderr_tail, elapsed)
 
 
-def _wait(proc: subprocess.Popen[bytes], said: _Stderr, *, deadline: float, cancel: threading.Event | None,
+def _wait(proc: subprocess.Popen[bytes], said: Stderr, *, deadline: float, cancel: threading.Event | None,
           stop: threading.Event | None, limit_mb: int | None) -> tuple[str | None, int]:
     """Wait for the child, or stop it: returns what stopped it ("stop", "cancel", "timeout", "too_large"
     or None when it exited on its own) and its peak memory in MB (watched only under a limit)."""
