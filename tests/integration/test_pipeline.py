@@ -53,6 +53,9 @@ def test_a_video_job_runs_every_step_and_stores_the_output(runtime: LocalRuntime
     assert done.status == "succeeded", done.error
     assert [t.status for t in done.tasks] == ["succeeded"] * 4
     assert done.tasks[0].output["width"] == 320 and done.tasks[0].output["codecs"]["video"] == "h264"
+    imported = done.tasks[1]  # recorded with the probe's success: the input, described, in working storage
+    assert imported.input == done.tasks[0].output and imported.started_at and imported.finished_at
+    assert imported.output == {**done.tasks[0].output, "object": "file", "url": runtime.work.uri(f"jobs/{job.id}/input")}
     assert done.tasks[2].progress == 100
     assert done.started_at and done.finished_at and done.finished_at >= done.started_at
     key = runtime.outputs.key_for_uri(done.output)

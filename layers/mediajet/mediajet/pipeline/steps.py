@@ -15,7 +15,7 @@ from typing import Any
 from mediajet.errors import Cancelled, MediaJetError
 from mediajet.ids import now_ms
 from mediajet.models.file import File
-from mediajet.models.job import ENCODE, EXPORT, IMPORT, PROBE, ErrorInfo, Job
+from mediajet.models.job import ENCODE, EXPORT, IMPORT, PROBE, ErrorInfo, Job, Task
 from mediajet.models.requests import parse_options
 from mediajet.pipeline import admission, chunked, transfer
 from mediajet.pipeline.context import StepContext
@@ -60,13 +60,36 @@ def _succeed(ctx: StepContext, job_id: str, index: int, output: File, job_output
         if job.status != "processing":
             return None  # cancelled meanwhile: leave the record as the canceller wrote it
         now = now_ms()
-        task = job.tasks[index]
-        task.status, task.finished_at, task.updated_at = "succeeded", now, now
-        task.output = output.model_dump(mode="json", exclude_none=True)
+        _succeeded(job.tasks[index], output, now)
         if index == ENCODE:
-            task.progress = 100
+            job.tasks[index].progress = 100
         if job_output is not None:
             job.output = job_output
+        job.updated_at = now
+        return job
+
+    return transition(ctx.jobs, job_id, change)
+
+
+def _succeeded(task: Task, output: File, now: int) -> None:
+    task.status, task.finished_at, task.updated_at = "succeeded", now, now
+    task.output = output.model_dump(mode="json", exclude_none=True)
+
+
+def _probed(ctx: StepContext, job_id: str, found: File) -> Job:
+    """Probe's success and import's, in one write: probe leaves the working copy in place
+    (transfer.fetch_and_probe), so the import step has nothing left to do, and its start and end were two
+    of the ~13 writes of a short job."""
+    imported = found.model_copy(update={"object": "file", "url": ctx.work.uri(input_key(job_id))})
+
+    def change(job: Job) -> Job | None:
+        if job.status != "processing":
+            return None
+        now = now_ms()
+        _succeeded(job.tasks[PROBE], found, now)
+        task = job.tasks[IMPORT]
+        task.started_at, task.input, task.error = now, job.tasks[PROBE].output, None
+        _succeeded(task, imported, now)
         job.updated_at = now
         return job
 
@@ -78,13 +101,15 @@ def probe(state: State, ctx: StepContext) -> State:
     job = _start(ctx, job_id, PROBE, {"object": "external_file", "url": ctx.jobs.get_job(job_id).input})
     found = transfer.fetch_and_probe(ctx.acting_for(job.project_id, job.connection_id), job.input, input_key(job_id))
     admission.admit(job.kind, parse_options(job.kind, job.options), found, ctx.settings, may_chunk=True)
-    _succeed(ctx, job_id, PROBE, found)
+    _probed(ctx, job_id, found)
     return state
 
 
 def import_(state: State, ctx: StepContext) -> State:
     job_id = state["job_id"]
     job = ctx.jobs.get_job(job_id)
+    if job.import_task.status == "succeeded":
+        return state  # recorded by probe, which left the working copy in place
     probed = job.probe_task.output or {"object": "external_file", "url": job.input}
     _start(ctx, job_id, IMPORT, probed)
     key = input_key(job_id)
