@@ -1,8 +1,8 @@
 """The embedded server's webhook sender: a thread that delivers what the outbox (SQLite) holds.
 
 It wakes when a commit puts a delivery in the outbox (a finished job's event is in the same commit as the
-job), not at every write, or when the next retry falls due, whichever comes first, and sends on a small pool so one slow receiver (5 s timeout) does not
-hold up the others. Everything it has not delivered is in the database: after a restart, kill -9 included,
+job), not at every write, or when the next retry falls due, whichever comes first, and sends on a small
+pool so one slow receiver (5 s timeout) does not hold up the others. Everything it has not delivered is in the database: after a restart, kill -9 included,
 the next start sends it (a claim taken by the dead process runs out within a minute, delivery.py).
 """
 

@@ -22,8 +22,8 @@ class ProgressWriter:
 
     def __call__(self, percent: int) -> None:
         now = time.monotonic()
-        # 100 is written by the step's success, with the result: a write of its own would only cost (one
-        # of the ~13 writes of a short job's life, where it is the only progress there is)
+        # 100 comes with the step's success, which writes it beside the result: a write of its own was one
+        # more of a short job's ~13, for the only progress such a job reports
         if percent >= 100 or percent <= self.last_percent or now - self.last_write < MIN_INTERVAL_S:
             return
         self.last_write, self.last_percent = now, percent
