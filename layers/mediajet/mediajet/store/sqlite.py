@@ -17,7 +17,7 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from mediajet.errors import Conflict, JobNotFound, StaleWrite
+from mediajet.errors import Conflict, JobNotFound
 from mediajet.ids import now_ms
 from mediajet.models.job import IdempotencyClaim, Job
 from mediajet.store.base import (
@@ -34,7 +34,7 @@ from mediajet.store.sqlite_db import SqliteDatabase, open_connection
 from mediajet.store.sqlite_library import SqliteLibrary
 from mediajet.store.sqlite_migrations import SCHEMA_VERSION, SchemaTooNew, migrate
 from mediajet.store.sqlite_outbox import SqliteOutbox
-from mediajet.store.sqlite_rows import held_by, stored_status, take_claim
+from mediajet.store.sqlite_rows import held_by, replace_versioned, take_claim
 from mediajet.store.sqlite_tasks import SqliteTasks
 
 __all__ = ["SCHEMA_VERSION", "SchemaTooNew", "SqliteJobStore", "migrate", "open_connection"]
@@ -105,14 +105,8 @@ class SqliteJobStore(SqliteLibrary, SqliteOutbox, SqliteTasks):
     def save_job(self, job: Job) -> Job:
         saved = job.model_copy(update={"version": job.version + 1})
         with self._write() as conn:
-            before = stored_status(conn, "jobs", job.id, job.version)
-            if before is None:
-                exists = conn.execute("SELECT 1 FROM jobs WHERE id = ?", (job.id,)).fetchone()
-                if exists is None:
-                    raise JobNotFound(job.id)
-                raise StaleWrite(f"job {job.id} changed since version {job.version} was read")
-            conn.execute("UPDATE jobs SET status = ?, version = ?, record = ? WHERE id = ?",
-                         (saved.status, saved.version, json.dumps(saved.to_record()), job.id))
+            before = replace_versioned(conn, "jobs", job.id, job.version, saved.status,
+                                       json.dumps(saved.to_record()), JobNotFound)
             self._emit(conn, before, saved, now_ms())
         return saved
 

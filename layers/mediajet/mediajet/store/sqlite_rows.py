@@ -1,21 +1,31 @@
-"""Row-level steps the SQLite store's parts share inside their write transactions: the stored status a
-conditional save replaces, and the Idempotency-Key claims of jobs, tasks and library records."""
+"""Row-level steps the SQLite store's parts share inside their write transactions: the conditional save of a
+job or task, and the Idempotency-Key claims of jobs, tasks and library records."""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import Literal
 
+from mediajet.errors import StaleWrite
 from mediajet.ids import now_ms
 from mediajet.models.job import IdempotencyClaim
 from mediajet.store.base import IDEMPOTENCY_TTL_MS, KEY_HELD_ELSEWHERE, IdempotencyKeyReused
 
 
-def stored_status(conn: sqlite3.Connection, table: Literal["jobs", "tasks"], record_id: str, version: int) -> str | None:
-    """The stored status of the record when its version is `version` (inside the write transaction, so nothing
-    changes it before the update); None when it is absent or at another version."""
+def replace_versioned(conn: sqlite3.Connection, table: Literal["jobs", "tasks"], record_id: str, version: int,
+                      status: str, record: str, not_found: Callable[[str], Exception]) -> str:
+    """Store version `version + 1` of a job or task (`status`, `record` JSON) over version `version`, inside
+    the write transaction; returns the status it replaced, which the outbox compares. `not_found(id)` when
+    there is no such record, StaleWrite when another version is stored."""
     row = conn.execute(f"SELECT status FROM {table} WHERE id = ? AND version = ?", (record_id, version)).fetchone()
-    return None if row is None else row[0]
+    if row is None:
+        if conn.execute(f"SELECT 1 FROM {table} WHERE id = ?", (record_id,)).fetchone() is None:
+            raise not_found(record_id)
+        raise StaleWrite(f"{table[:-1]} {record_id} changed since version {version} was read")
+    conn.execute(f"UPDATE {table} SET status = ?, version = ?, record = ? WHERE id = ?",
+                 (status, version + 1, record, record_id))
+    return row[0]
 
 
 def held_by(conn: sqlite3.Connection, claim: IdempotencyClaim, table: Literal["jobs", "tasks"]) -> tuple[str, bytes]:

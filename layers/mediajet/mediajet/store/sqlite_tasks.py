@@ -8,11 +8,11 @@ import sqlite3
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 
-from mediajet.errors import Conflict, StaleWrite, TaskNotFound
+from mediajet.errors import Conflict, TaskNotFound
 from mediajet.ids import now_ms
 from mediajet.models.job import IdempotencyClaim, Job, Task, task_record
 from mediajet.store.base import Quarantine, TaskPage, TaskQuery, TaskUnreadable
-from mediajet.store.sqlite_rows import held_by, stored_status, take_claim
+from mediajet.store.sqlite_rows import held_by, replace_versioned, take_claim
 
 _ACTIVE_TASK = "status IN ('waiting', 'processing')"  # the partial index's condition, word for word
 _RECORD = "CAST(record AS BLOB)"
@@ -76,14 +76,8 @@ class SqliteTasks:
     def save_task(self, task: Task) -> Task:
         saved = task.model_copy(update={"version": task.version + 1})
         with self._write() as conn:
-            before = stored_status(conn, "tasks", task.id, task.version)
-            if before is None:
-                exists = conn.execute("SELECT 1 FROM tasks WHERE id = ?", (task.id,)).fetchone()
-                if exists is None:
-                    raise TaskNotFound(task.id)
-                raise StaleWrite(f"task {task.id} changed since version {task.version} was read")
-            conn.execute("UPDATE tasks SET status = ?, version = ?, record = ? WHERE id = ?",
-                         (saved.status, saved.version, json.dumps(task_record(saved)), task.id))
+            before = replace_versioned(conn, "tasks", task.id, task.version, saved.status,
+                                       json.dumps(task_record(saved)), TaskNotFound)
             self._emit(conn, before, saved, now_ms())
         return saved
 
