@@ -114,14 +114,15 @@ def test_progress_is_the_share_of_parts_done(clip: Path, tmp_path: Path) -> None
     runtime = LocalRuntime.open(CHUNKED, tmp_path, allow_local_files=True)
     with recorded_commands() as commands:
         job, parts = _steps_until_parts(runtime, clip)
-    assert [p["part"] for p in parts] == ["audio", "v00000", "v00001", "v00002", "v00003"], "the sound is a part"
+    assert [p["part"] for p in parts] == ["v00000", "v00001", "v00002", "v00003"], "the sound is cut with the video"
     assert len(commands) == 2 and " -of json " in commands[1] and "packet=" not in commands[1], \
         "after the probe, the plan read only the header and the MP4 index: no packet scan, no copy, no encode"
     seen = []
     for part in parts:
         run_step("encode_chunk", part, runtime.context())
         seen.append(runtime.jobs.get_job(job.id).tasks[2].progress)
-    assert seen == [20, 40, 60, 80, 99], "the join's own work is the last percent"
+    assert seen == [25, 50, 75, 99], "the join's own work is the last percent"
+    assert len(list(runtime.work.keys(f"jobs/{job.id}/chunks/sound/"))) == 4, "each part encoded its slice of the sound"
 
 
 def test_a_resumed_job_encodes_only_the_parts_not_yet_done(clip: Path, tmp_path: Path) -> None:
@@ -133,9 +134,9 @@ def test_a_resumed_job_encodes_only_the_parts_not_yet_done(clip: Path, tmp_path:
         run_job(job.id, runtime.context(), resume=True)  # as after kill -9 of the server
     assert runtime.jobs.get_job(job.id).status == "succeeded"
     encoded = [c.rsplit("/", 1)[-1] for c in commands if " -f nut " in c]
-    assert sorted(encoded) == ["v00001.nut", "v00002.nut", "v00003.nut"]
-    assert len([c for c in commands if " -f matroska " in c]) == 3, "only the parts not done read their pieces"
-    assert not [c for c in commands if c.endswith("/audio")], "the sound was not encoded again"
+    assert sorted(encoded) == ["v00002.nut", "v00003.nut"]
+    assert len([c for c in commands if " -f matroska " in c]) == 2, "only the parts not done read their pieces"
+    assert len([c for c in commands if " -f adts " in c]) == 2, "nor their sound"
 
 
 def test_cancelling_stops_every_running_chunk(clip: Path, tmp_path: Path) -> None:

@@ -57,3 +57,11 @@ def test_sound_is_encoded_fast_enough_for_any_admitted_length() -> None:
     admit("audio", AudioOptions(), song, LAMBDA, may_chunk=True)
     tiny = LAMBDA.model_copy(update={"step_timeout_s": 60})
     assert "of sound" in refused("audio", AudioOptions(), song, tiny)
+
+
+def test_a_chunked_sound_is_judged_whole_only_when_it_is_not_cut_with_the_chunks() -> None:
+    short_steps = LAMBDA.model_copy(update={"step_timeout_s": 60, "chunk_seconds": 3})  # 6 h of sound > 60 s
+    small = {"width": 64, "height": 36}
+    admit("video", VideoOptions(format="mp4", **small), film(6 * HOUR), short_steps, may_chunk=True)  # AAC: sliced
+    assert "of sound" in refused("video", VideoOptions(format="webm", **small), film(6 * HOUR), short_steps), \
+        "Opus is encoded whole, by one part"

@@ -19,6 +19,7 @@ from mediajet.media.chunking import (
 )
 from mediajet.media.inputs import SAFE_DEMUXERS, input_args
 from mediajet.media.plans import chunked
+from mediajet.media.sound_slices import SoundSlice
 from mediajet.models.file import Codecs, File
 from mediajet.models.options import AdaptiveOptions, VideoOptions
 
@@ -105,14 +106,16 @@ def test_with_an_output_frame_rate_chunks_start_on_its_frame_grid() -> None:
 
 def test_the_scan_picks_the_largest_picture_and_ignores_cover_art() -> None:
     text = "\n".join([
-        "stream,0,video,600,600,1", "stream,1,video,320,240,0", "stream,2,audio,,,0",
+        "stream,0,video,600,600,1", "stream,1,video,320,240,0", "stream,2,audio,44100,0",
         "packet,0,0.000000,K__", "packet,1,10.040000,K__", "packet,2,10.000000,K__", "packet,1,10.080000,___",
         f'format,"{MP4}",10.000000',
     ])
     scan = parse_scan(text)
-    assert scan is not None and scan.stream == 1 and scan.format_name == MP4
+    assert scan is not None and scan.stream == 1 and scan.format_name == MP4 and scan.sample_rate == 44100
     assert [(round(p.pts, 6), p.key) for p in scan.packets] == [(0.04, True), (0.08, False)]
-    assert parse_scan("stream,0,audio,,,0\npacket,0,0.0,K__\nformat,mp3,0.0") is None
+    assert parse_scan("stream,0,audio,44100,0\npacket,0,0.0,K__\nformat,mp3,0.0") is None
+    two_rates = parse_scan(text.replace('stream,2,audio,44100,0', 'stream,2,audio,44100,0\nstream,3,audio,48000,0'))
+    assert two_rates is not None and two_rates.sample_rate is None, "no one grid for the sound: it stays whole"
 
 
 # --- argv ---------------------------------------------------------------------------------------
@@ -131,8 +134,8 @@ GUARD = ["-protocol_whitelist", "file,pipe", "-format_whitelist", ",".join(SAFE_
 def test_the_keyframe_scan_reads_packets_behind_the_input_guard() -> None:
     assert scan_argv(SRC) == [
         "ffprobe", "-hide_banner", "-loglevel", "error", "-of", "csv=p=1", "-show_entries",
-        ("format=start_time,format_name:stream=index,codec_type,width,height:stream_disposition=attached_pic:"
-         "packet=stream_index,pts_time,flags"), *GUARD, "-i", str(SRC)]
+        ("format=start_time,format_name:stream=index,codec_type,width,height,sample_rate:"
+         "stream_disposition=attached_pic:packet=stream_index,pts_time,flags"), *GUARD, "-i", str(SRC)]
 
 
 def test_a_piece_is_a_stream_copy_from_just_past_its_keyframe() -> None:
@@ -171,6 +174,19 @@ def test_the_sound_is_encoded_once_over_the_requested_range() -> None:
         *HEAD, *input_args(SRC), "-vn", "-sn", "-dn", "-c:a", "aac", "-b:a", "128k", "-f", "mp4", str(OUT)]
 
 
+def test_a_sound_slice_is_encoded_sample_exact_with_its_rolls_as_adts() -> None:
+    piece = SoundSlice(index=1, start=48 * 1024, end=96 * 1024, rate=48000)  # 1.024 s to 2.048 s
+    assert chunked.sound_slice_argv(VideoOptions(start=5), HD, SRC, piece, OUT) == [
+        *HEAD, *input_args(SRC, pre=["-ss", "5.682667"]), "-t", "1.450667", "-vn", "-sn", "-dn",
+        "-af", "aresample=first_pts=0", "-c:a", "aac", "-b:a", "128k", "-f", "adts", str(OUT)]
+    first = SoundSlice(index=0, start=0, end=48 * 1024, rate=48000)
+    last = SoundSlice(index=2, start=96 * 1024, end=None, rate=48000)
+    assert chunked.sound_slice_argv(AdaptiveOptions(), HD, SRC, first, OUT)[len(HEAD):len(HEAD) + len(GUARD) + 4] == [
+        *GUARD, "-i", str(SRC), "-t", "1.109333"]
+    assert chunked.sound_slice_argv(VideoOptions(end=60), HD, SRC, last, OUT)[len(HEAD) + len(GUARD):][:6] == [
+        "-ss", "1.706667", "-i", str(SRC), "-t", "58.293333"]
+
+
 def test_the_concat_list_gives_each_chunk_the_time_up_to_the_next() -> None:
     chunks = [Chunk(index=i, piece_start=z, piece_packets=None, seek=0, zero=z, duration=None)
               for i, z in enumerate([0.0, 3.0, 6.02])]
@@ -187,6 +203,14 @@ def test_the_join_copies_both_streams_into_the_requested_container() -> None:
         *HEAD, "-f", "concat", "-safe", "0", "-protocol_whitelist", "file", "-itsoffset", "0.5", "-i", str(listing),
         *input_args(audio), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy", "-tag:v", "hvc1",
         "-f", "mp4", "-movflags", "+faststart", str(out)]
+
+
+def test_sliced_sound_is_read_as_adts_one_frame_early_so_the_priming_is_hidden() -> None:
+    listing, audio, out = Path("/w/list"), Path("/w/sound.aac"), Path("/w/output.mp4")
+    assert chunked.video_join_argv(VideoOptions(), listing, 0.0, audio, out, rate=44100) == [
+        *HEAD, "-f", "concat", "-safe", "0", "-protocol_whitelist", "file", "-i", str(listing),
+        *GUARD, "-itsoffset", "-0.02322", "-f", "aac", "-i", str(audio), "-map", "0:v:0", "-map", "1:a:0",
+        "-c", "copy", "-f", "mp4", "-movflags", "+faststart", str(out)]
 
 
 def test_the_hls_join_maps_each_rendition_with_the_sound() -> None:

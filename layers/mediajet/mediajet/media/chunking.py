@@ -50,6 +50,7 @@ class Scan(BaseModel):
     stream: int  # the stream's index in the input
     format_name: str
     packets: list[Packet]
+    sample_rate: int | None = None  # the sound's, when every audio stream has the same one
 
 
 class Chunk(BaseModel):
@@ -69,7 +70,7 @@ class ChunkPlan(BaseModel):
 
 def scan_argv(path: Path | str, access: Access = LOCAL) -> list[str]:
     return ["ffprobe", "-hide_banner", "-loglevel", "error", "-of", "csv=p=1",
-            "-show_entries", ("format=start_time,format_name:stream=index,codec_type,width,height:"
+            "-show_entries", ("format=start_time,format_name:stream=index,codec_type,width,height,sample_rate:"
             "stream_disposition=attached_pic:packet=stream_index,pts_time,flags"),
             *input_args(path, access=access)]
 
@@ -77,8 +78,8 @@ def scan_argv(path: Path | str, access: Access = LOCAL) -> list[str]:
 def header_argv(path: Path | str, access: Access = LOCAL) -> list[str]:
     """What the index-based scan needs besides the index: the streams and where ffmpeg starts them."""
     return ["ffprobe", "-hide_banner", "-loglevel", "error", "-of", "json",
-            "-show_entries", ("format=start_time,format_name:stream=index,codec_type,width,height,start_time:"
-                              "stream_disposition=attached_pic"), *input_args(path, access=access)]
+            "-show_entries", ("format=start_time,format_name:stream=index,codec_type,width,height,start_time,"
+                              "sample_rate:stream_disposition=attached_pic"), *input_args(path, access=access)]
 
 
 def scan(path: Path | str, *, timeout: float, stop: threading.Event | None = None, access: Access = LOCAL,
@@ -113,6 +114,7 @@ def scan_index(header_json: str, read: ReadRange, size: int) -> Scan | None:
         pictures = {int(s["index"]): int(s.get("width", 0)) * int(s.get("height", 0)) for s in streams
                     if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")}
         starts = {int(s["index"]): float(s["start_time"]) for s in streams if "start_time" in s}
+        rates = {_int(str(s.get("sample_rate"))) for s in streams if s.get("codec_type") == "audio"}
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
     tracks = mp4_index.read_tracks(read, size)
@@ -128,12 +130,13 @@ def scan_index(header_json: str, read: ReadRange, size: int) -> Scan | None:
     offset, scale = starts[stream] - start, 1 / track.timescale
     packets = [Packet(pts=offset + (pts - first) * scale, key=key)
                for pts, key in zip(track.pts, track.keys, strict=True)]
-    return Scan(stream=stream, format_name=fmt["format_name"], packets=packets)
+    return Scan(stream=stream, format_name=fmt["format_name"], packets=packets, sample_rate=_one(rates))
 
 
 def parse_scan(text: str) -> Scan | None:
     start, format_name = 0.0, ""
     pictures: dict[int, int] = {}  # stream index → picture area
+    rates: set[int | None] = set()
     packets: dict[int, list[Packet]] = {}
     for row in csv.reader(text.splitlines()):
         section, fields = (row[0], row[1:]) if row else ("", [])
@@ -143,6 +146,8 @@ def parse_scan(text: str) -> Scan | None:
                 packets.setdefault(int(fields[0]), []).append(Packet(pts=pts, key=fields[2].startswith("K")))
         elif section == "stream" and len(fields) >= 5 and fields[1] == "video" and fields[4] != "1":
             pictures[int(fields[0])] = (_int(fields[2]) or 0) * (_int(fields[3]) or 0)
+        elif section == "stream" and len(fields) >= 3 and fields[1] == "audio":
+            rates.add(_int(fields[2]))
         elif section == "format" and len(fields) >= 2:
             format_name = fields[0]
             start = _float(fields[1]) or 0.0
@@ -150,7 +155,11 @@ def parse_scan(text: str) -> Scan | None:
         return None
     stream = max(pictures, key=lambda index: pictures[index])
     found = [Packet(pts=p.pts - start, key=p.key) for p in packets.get(stream, [])]
-    return Scan(stream=stream, format_name=format_name, packets=found) if found else None
+    return Scan(stream=stream, format_name=format_name, packets=found, sample_rate=_one(rates)) if found else None
+
+
+def _one(rates: set[int | None]) -> int | None:
+    return next(iter(rates)) if len(rates) == 1 else None
 
 
 def _float(value: str) -> float | None:

@@ -8,7 +8,8 @@ same as its input. The input's own limits are checked before this (pipeline/tran
 
 Time: one encode runs for at most `step_timeout_s` (900 s on Lambda). An input is refused with
 `duration_too_long` when its slowest encode would not fit in that: the single pass for inputs that
-are not cut into chunks, else one chunk (and the whole sound, which is encoded once). The estimate is
+are not cut into chunks, else one chunk (and a sound that is not AAC, which is encoded once, whole;
+AAC is cut with the chunks). The estimate is
 output pixels × frames over the encoder's measured throughput (BENCHMARKS.md, "Encoder throughput"),
 scaled by `encode_speed`: how many of the reference machine's 2 cores the encoder has (its own core
 count / 2 by default; the CDK app sets it from the encode functions' memory).
@@ -20,6 +21,7 @@ import math
 import os
 
 from mediajet.errors import ProcessingError
+from mediajet.media.plans.chunked import sound_codec
 from mediajet.media.plans.hls import renditions_for
 from mediajet.media.sizing import Geometry, fit_geometry, output_limit, refuse_oversized
 from mediajet.models.file import File
@@ -77,7 +79,7 @@ def admit(kind: str, options: MediaOptions, source: File, settings: Settings, *,
                 f"one {settings.chunk_seconds:g} s chunk of this input at this size and codec takes longer than "
                 f"an encode may run ({settings.step_timeout_s:.0f} s); lower MEDIAJET_CHUNK_SECONDS, the size "
                 "or the codec's cost", kind="duration_too_long")
-        if sound > budget:
+        if sound > budget and "aac" not in sound_codec(options, source):
             _refuse(length, budget * AUDIO_REALTIME * speed, "of sound")
     elif length * per_second > budget:
         _refuse(length, budget / per_second, "in one pass at this size and codec")

@@ -3,24 +3,27 @@ its own part, join the parts by stream copy. See media/chunking.py.
 
 Nothing copies the input around: the plan comes from the input's index (an MP4's sample tables, read
 by ranged reads) and each part reads only its own piece of the working copy, in place
-(storage/media_source.py: the file itself locally, ranged GETs on S3). The sound is a part of its own,
-encoded once, whole, beside the video parts.
+(storage/media_source.py: the file itself locally, ranged GETs on S3). The sound is cut with the
+video: each part encodes its chunk's slice of it too (AAC, media/sound_slices.py); a sound in any other
+codec is a part of its own, encoded once, whole, beside the video parts.
 
 Everything lives in working storage under `jobs/<id>/chunks/`, so the parts can run anywhere (threads
 here, a Step Functions Map of Lambdas on AWS) and the execution state stays `{job_id, chunks: {key,
 count}}`, whatever the length of the input:
 
     plan.json         the ChunkPlan and the stream it cuts
-    items.json        the parts: [{"job_id", "part": "audio"}, {"job_id", "part": "v00000"}, ...]
-                      (the Map's item list; the sound first, as it takes longest)
+    items.json        the parts: [{"job_id", "part": "v00000"}, ...] (the Map's item list; a whole
+                      sound's part "audio" first, as it takes longest)
     out/v00000.nut    the encoded parts; a part whose output exists is done
-    out/audio         the encoded sound (MP4 or Matroska, see media/plans/chunked.py)
+    sound/a00000.aac  the part's slice of the sound, written before its video
+    out/audio         or the whole encoded sound (MP4 or Matroska, see media/plans/chunked.py)
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import shutil
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
@@ -32,6 +35,7 @@ from mediajet.media import chunking, runner
 from mediajet.media.chunking import Chunk, ChunkPlan
 from mediajet.media.plans import chunked as argv
 from mediajet.media.plans.hls import MASTER, SEGMENT_SECONDS
+from mediajet.media.sound_slices import AAC_RATES, SoundSlice, keep, plan_slices
 from mediajet.models.file import File
 from mediajet.models.job import Job
 from mediajet.models.options import AdaptiveOptions, MediaOptions, VideoOptions
@@ -51,9 +55,10 @@ class SplitPlan(BaseModel):
     stream: int
     plan: ChunkPlan
     audio: bool
+    sound: list[SoundSlice] = []  # the sound in slices, one per chunk; empty: whole, as a part of its own
 
     def parts(self) -> list[str]:
-        return [AUDIO] * self.audio + [part_name(c.index) for c in self.plan.chunks]
+        return [AUDIO] * (self.audio and not self.sound) + [part_name(c.index) for c in self.plan.chunks]
 
 
 def part_name(index: int) -> str:
@@ -74,6 +79,10 @@ def _plan_key(job_id: str) -> str:
 
 def _out_key(job_id: str, part: str) -> str:
     return f"{prefix(job_id)}/out/{part}" + ("" if part == AUDIO else ".nut")  # the sound's container varies
+
+
+def _sound_key(job_id: str, index: int) -> str:
+    return f"{prefix(job_id)}/sound/a{index:05d}.aac"
 
 
 def _part_index(part: str) -> int:
@@ -119,7 +128,11 @@ def _plan(ctx: StepContext, options: VideoOptions | AdaptiveOptions, source: Fil
     )
     if plan is None:
         return None
-    return SplitPlan(stream=scanned.stream, plan=plan, audio=source.has_audio and not options.mute)
+    audio = source.has_audio and not options.mute
+    rate = scanned.sample_rate
+    sliced = audio and rate in AAC_RATES and argv.sound_codec(options, source)[1] == "aac"
+    sound = plan_slices([c.zero for c in plan.chunks], options.start or 0.0, rate) if sliced and rate else []
+    return SplitPlan(stream=scanned.stream, plan=plan, audio=audio, sound=sound)
 
 
 def encode_part(ctx: StepContext, job: Job, options: MediaOptions, source: File, part: str, src_key: str) -> None:
@@ -138,6 +151,8 @@ def encode_part(ctx: StepContext, job: Job, options: MediaOptions, source: File,
             _run(ctx, argv.audio_argv(options, source, src.arg, out, access=src.access), "ffmpeg (sound)")
         else:
             chunk = split_plan.plan.chunks[_part_index(part)]
+            if split_plan.sound:
+                _encode_sound(ctx, job.id, options, source, split_plan.sound[chunk.index], src, tmp)
             piece = tmp / "piece.mkv"
             _run(ctx, argv.piece_argv(src.arg, split_plan.stream, chunk, split_plan.plan.frame_duration, piece,
                                       access=src.access), what="ffmpeg (piece)")
@@ -145,6 +160,18 @@ def encode_part(ctx: StepContext, job: Job, options: MediaOptions, source: File,
             _run(ctx, _chunk_argv(options, source, piece.absolute(), chunk, out))
         ctx.work.put_file(out_key, out, move=True)
     _record_progress(ctx, job.id, len(split_plan.parts()))
+
+
+def _encode_sound(ctx: StepContext, job_id: str, options: VideoOptions | AdaptiveOptions, source: File,
+                  piece: SoundSlice, src: MediaSource, tmp: Path) -> None:
+    key = _sound_key(job_id, piece.index)
+    if ctx.work.exists(key):
+        return
+    encoded, kept = tmp / "sound.aac", tmp / "kept.aac"
+    _run(ctx, argv.sound_slice_argv(options, source, src.arg, piece, encoded, access=src.access), "ffmpeg (sound)")
+    kept.write_bytes(keep(encoded.read_bytes(), piece))
+    encoded.unlink()
+    ctx.work.put_file(key, kept, move=True)
 
 
 def _chunk_argv(options: VideoOptions | AdaptiveOptions, source: File, piece: Path, chunk: Chunk,
@@ -160,21 +187,35 @@ def join(ctx: StepContext, job: Job, options: MediaOptions, out_dir: Path) -> Pa
     split_plan = _load_plan(ctx, job.id)
     chunks = split_plan.plan.chunks
     with ctx.tempdir("join-") as tmp, ExitStack() as stored:
-        keys = [_out_key(job.id, part_name(c.index)) for c in chunks] + [_out_key(job.id, AUDIO)] * split_plan.audio
-        paths = _local_paths(ctx, keys, stored)
+        keys = [_out_key(job.id, part_name(c.index)) for c in chunks]
+        sound_keys = [_sound_key(job.id, s.index) for s in split_plan.sound]
+        if split_plan.audio and not split_plan.sound:
+            sound_keys = [_out_key(job.id, AUDIO)]
+        paths = _local_paths(ctx, keys + sound_keys, stored)
         listing = tmp / "chunks.ffconcat"
         listing.write_text(argv.concat_list(list(zip(paths, chunks)), [c.zero for c in chunks[1:]] + [None]))
-        audio = paths[-1] if split_plan.audio else None
+        audio = _joined_sound(paths[len(keys):], tmp) if split_plan.sound else (paths[-1] if split_plan.audio else None)
+        rate = split_plan.sound[0].rate if split_plan.sound else None
         offset = split_plan.plan.video_offset
         source = File.model_validate(job.encode_task.input)
         if isinstance(options, AdaptiveOptions):
-            command = argv.hls_join_argv(options, source, listing, offset, audio, out_dir)
+            command = argv.hls_join_argv(options, source, listing, offset, audio, out_dir, rate)
             main = out_dir / MASTER
         else:
             main = out_dir / f"output.{options.format}"
-            command = argv.video_join_argv(options, listing, offset, audio, main)
+            command = argv.video_join_argv(options, listing, offset, audio, main, rate)
         _run(ctx, command, what="ffmpeg (join)")
     return main
+
+
+def _joined_sound(slices: list[Path], tmp: Path) -> Path:
+    """The slices' frames one after the other: the whole sound's ADTS stream."""
+    joined = tmp / "sound.aac"
+    with joined.open("wb") as out:
+        for path in slices:
+            with path.open("rb") as piece:
+                shutil.copyfileobj(piece, out)
+    return joined
 
 
 def _local_paths(ctx: StepContext, keys: list[str], stack: ExitStack) -> list[Path]:

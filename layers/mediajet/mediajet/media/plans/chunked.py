@@ -3,9 +3,10 @@
     piece   stream-copy one piece of the input's picture (Matroska keeps rotation and colour tags)
     chunk   encode one piece with the single pass's own video settings, video only, into NUT
             (exact timestamps); each encoder starts a new, closed GOP
-    audio   encode the whole sound track once, as the single pass would, into MP4 (AAC) or Matroska
-            (Opus): they keep the encoder's priming delay exactly, which NUT drops (the sound would
-            start ~21 ms late)
+    sound   AAC: one slice of the sound per chunk, as ADTS (media/sound_slices.py)
+    audio   otherwise (Opus; AAC at a rate the encoder would change): the whole sound track once,
+            as the single pass would, into MP4 (AAC) or Matroska (Opus), which keep the encoder's
+            priming delay exactly (NUT drops it: the sound would start ~7-21 ms late)
     join    concatenate the chunks by stream copy at their exact start times and mux the sound:
             the job's file, or for HLS every rendition's playlist and segments at once
 
@@ -22,6 +23,7 @@ from mediajet.media.inputs import LOCAL, Access, input_args
 from mediajet.media.plans.common import ffmpeg_head, trim
 from mediajet.media.plans.hls import audio_codec, hls_args, renditions_for, variant_map, video_streams
 from mediajet.media.plans.video import audio_args, codec_args, container_args, video_filters
+from mediajet.media.sound_slices import FRAME, SoundSlice
 from mediajet.models.file import File
 from mediajet.models.options import AdaptiveOptions, VideoOptions
 
@@ -65,17 +67,36 @@ def hls_chunk_argv(options: AdaptiveOptions, source: File, piece: Path, chunk: C
     return [*ffmpeg_head(), *_chunk_input(piece, chunk), *streams, "-an", "-sn", "-dn", *INTERMEDIATE, str(out)]
 
 
+def sound_codec(options: VideoOptions | AdaptiveOptions, source: File) -> list[str]:
+    """The single pass's sound codec and bitrate."""
+    return audio_args(options, source) if isinstance(options, VideoOptions) else audio_codec(options.level)
+
+
 def audio_argv(options: VideoOptions | AdaptiveOptions, source: File, src: Path | str, out: Path,
                access: Access = LOCAL) -> list[str]:
     """The sound of the requested range, encoded once, with the single pass's codec and bitrate."""
     cut = trim(options.start, options.end, source)
-    if isinstance(options, VideoOptions):
-        codec = audio_args(options, source)
-    else:
-        codec = audio_codec(options.level)
+    codec = sound_codec(options, source)
     container = "mp4" if codec[1] == "aac" else "matroska"
     return [*ffmpeg_head(), *input_args(src, pre=cut.pre, access=access), *cut.post, "-vn", "-sn", "-dn", *codec,
             "-f", container, str(out)]
+
+
+def sound_slice_argv(options: VideoOptions | AdaptiveOptions, source: File, src: Path | str, piece: SoundSlice,
+                     out: Path, access: Access = LOCAL) -> list[str]:
+    """One slice of the sound with its pre- and post-roll (media/sound_slices.py), sample-exact (an
+    accurate seek), as ADTS. A sound that starts after the output's zero gets silence up to it, as
+    the single pass's edit list plays it, since ADTS has no timestamps to say so."""
+    begin = options.start or 0.0
+    seek = begin + piece.read_from / piece.rate
+    if piece.read_to is not None:
+        length: float | None = (piece.read_to - piece.read_from) / piece.rate
+    else:
+        length = None if options.end is None else options.end - seek
+    pre = ["-ss", precise(seek)] if seek > 0 else []
+    post = ["-t", precise(length)] if length is not None else []
+    return [*ffmpeg_head(), *input_args(src, pre=pre, access=access), *post, "-vn", "-sn", "-dn",
+            "-af", "aresample=first_pts=0", *sound_codec(options, source), "-f", "adts", str(out)]
 
 
 def concat_list(chunks: list[tuple[Path, Chunk]], following: list[float | None]) -> str:
@@ -88,28 +109,33 @@ def concat_list(chunks: list[tuple[Path, Chunk]], following: list[float | None])
     return "\n".join(lines) + "\n"
 
 
-def _join_inputs(listing: Path, video_offset: float, audio: Path | None) -> list[str]:
+def _join_inputs(listing: Path, video_offset: float, audio: Path | None, rate: int | None) -> list[str]:
+    """`rate`: the sound is the joined ADTS slices at that sample rate, whose first frame is the
+    encoder's priming: shifted back by it, the output starts with an edit list that skips it."""
     # The list and the chunks are this step's own files: the concat demuxer is trusted with them only.
     offset = ["-itsoffset", precise(video_offset)] if video_offset > 0 else []
     inputs = ["-f", "concat", "-safe", "0", "-protocol_whitelist", "file", *offset, "-i", str(listing)]
-    return [*inputs, *input_args(audio)] if audio is not None else inputs
+    if audio is None:
+        return inputs
+    priming = ["-itsoffset", "-" + precise(FRAME / rate), "-f", "aac"] if rate else []
+    return [*inputs, *input_args(audio, pre=priming)]
 
 
 def video_join_argv(options: VideoOptions, listing: Path, video_offset: float, audio: Path | None,
-                    out: Path) -> list[str]:
+                    out: Path, rate: int | None = None) -> list[str]:
     maps = ["-map", "0:v:0", *(["-map", "1:a:0"] if audio is not None else [])]
     tag = ["-tag:v", "hvc1"] if options.video_codec == "h265" else []
-    return [*ffmpeg_head(), *_join_inputs(listing, video_offset, audio), *maps, "-c", "copy", *tag,
+    return [*ffmpeg_head(), *_join_inputs(listing, video_offset, audio, rate), *maps, "-c", "copy", *tag,
             *container_args(options.format), str(out)]
 
 
 def hls_join_argv(options: AdaptiveOptions, source: File, listing: Path, video_offset: float,
-                  audio: Path | None, out_dir: Path) -> list[str]:
+                  audio: Path | None, out_dir: Path, rate: int | None = None) -> list[str]:
     """Every rendition's playlist and segments, and the master playlist, from the joined streams."""
     renditions = renditions_for(options, source)[1]
     maps: list[str] = []
     for i in range(len(renditions)):
         maps += ["-map", f"0:v:{i}", *(["-map", "1:a:0"] if audio is not None else [])]
     root = out_dir.absolute()
-    return [*ffmpeg_head(), *_join_inputs(listing, video_offset, audio), *maps, "-c", "copy",
+    return [*ffmpeg_head(), *_join_inputs(listing, video_offset, audio, rate), *maps, "-c", "copy",
             *hls_args(root, variant_map(renditions, audio is not None))]
