@@ -251,10 +251,10 @@ def test_a_part_that_fails_for_good_fails_the_job_with_its_error(aws: Aws, long_
 
     real_encode_part = parts.encode_part
 
-    def broken_v00002(ctx, job, options, source, part, src_key):
+    def broken_v00002(ctx, job, options, source, part, src_key, out_prefix):
         if part == "v00002":
             raise ProcessFailed("ffmpeg exited with status 1: corrupt piece")
-        return real_encode_part(ctx, job, options, source, part, src_key)
+        return real_encode_part(ctx, job, options, source, part, src_key, out_prefix)
 
     monkeypatch.setattr(parts, "encode_part", broken_v00002)
     job = submit(aws, long_clip, "video/long.mp4", width=160)

@@ -156,13 +156,21 @@ def test_a_video_chunk_uses_the_single_pass_settings_without_sound_or_container_
         "-an", "-sn", "-dn", "-f", "nut", str(OUT)]
 
 
-def test_an_hls_chunk_holds_every_rendition_as_its_own_video_stream() -> None:
-    argv = chunked.hls_chunk_argv(AdaptiveOptions(), HD, PIECE, CHUNK, OUT)
-    assert argv[:len(HEAD) + len(input_args(PIECE, pre=["-ss", "2"])) + 2] == [
-        *HEAD, *input_args(PIECE, pre=["-ss", "2"]), "-t", "30"]
-    assert argv.count("-map") == 5 and "0:a:0" not in argv
+def test_an_hls_part_writes_every_rendition_and_its_sound_into_segments_timed_as_the_single_pass() -> None:
+    timing = chunked.SegmentTiming(offset=30.0, sound_shift=-0.005333, first_segment=5, frames=750)
+    sound, out = Path("/w/kept.aac"), Path("/w/hls")
+    argv = chunked.hls_part_argv(AdaptiveOptions(), HD, PIECE, CHUNK, sound, timing, out)
+    inputs = [*input_args(PIECE, pre=["-ss", "2"]), *input_args(sound, pre=["-itsoffset", "-0.005333", "-f", "aac"])]
+    assert argv[:len(HEAD) + len(inputs)] == [*HEAD, *inputs]
+    assert argv.count("-map") == 10 and argv.count("1:a:0") == 5, "each rendition carries the sound"
     assert argv[argv.index("-force_key_frames") + 1] == "expr:gte(t,n_forced*6)"
-    assert argv[-6:] == ["-an", "-sn", "-dn", "-f", "nut", str(OUT)]
+    assert argv[argv.index("-force_key_frames") + 2:argv.index("hls") - 1] == [
+        "-frames:v", "750", *["-map", "1:a:0"] * 5, "-c:a", "copy", "-sn", "-dn", "-output_ts_offset", "30", "-start_number", "5",
+        "-avoid_negative_ts", "disabled", "-hls_segment_options", "avoid_negative_ts=disabled"]
+    assert argv[-1] == "/w/hls/%v/stream.m3u8"
+    last = chunked.hls_part_argv(AdaptiveOptions(mute=True), HD, PIECE, CHUNK, None,
+                                 chunked.SegmentTiming(offset=30.0, sound_shift=0.0, first_segment=5, frames=None), out)
+    assert "-frames:v" not in last and "1:a:0" not in last and "-c:a" not in last
 
 
 def test_the_sound_is_encoded_once_over_the_requested_range() -> None:
@@ -211,12 +219,3 @@ def test_sliced_sound_is_read_as_adts_one_frame_early_so_the_priming_is_hidden()
         *HEAD, "-f", "concat", "-safe", "0", "-protocol_whitelist", "file", "-i", str(listing),
         *GUARD, "-itsoffset", "-0.02322", "-f", "aac", "-i", str(audio), "-map", "0:v:0", "-map", "1:a:0",
         "-c", "copy", "-f", "mp4", "-movflags", "+faststart", str(out)]
-
-
-def test_the_hls_join_maps_each_rendition_with_the_sound() -> None:
-    argv = chunked.hls_join_argv(AdaptiveOptions(), HD, Path("/w/list"), 0.0, Path("/w/audio"), Path("/w/hls"))
-    maps = [argv[i + 1] for i, a in enumerate(argv) if a == "-map"]
-    assert maps == ["0:v:0", "1:a:0", "0:v:1", "1:a:0", "0:v:2", "1:a:0", "0:v:3", "1:a:0", "0:v:4", "1:a:0"]
-    assert argv[argv.index("-var_stream_map") + 1] == (
-        "v:0,a:0,name:1080p v:1,a:1,name:720p v:2,a:2,name:480p v:3,a:3,name:360p v:4,a:4,name:240p")
-    assert "-itsoffset" not in argv and argv[argv.index("-c") + 1] == "copy"

@@ -321,6 +321,7 @@ def test_hls_one_run_splits_into_renditions_with_aligned_segments() -> None:
         "-maxrate:v:0", "800k", "-bufsize:v:0", "1600k", "-maxrate:v:1", "400k", "-bufsize:v:1", "800k",
         "-force_key_frames", "expr:gte(t,n_forced*6)",
         "-c:a", "aac", "-b:a", "128k",
+        "-avoid_negative_ts", "disabled", "-hls_segment_options", "avoid_negative_ts=disabled",
         "-f", "hls", "-hls_time", "6", "-hls_playlist_type", "vod", "-hls_flags", "independent_segments",
         "-hls_segment_type", "mpegts", "-hls_segment_filename", str(OUT / "%v" / "segment-%d.ts"),
         "-master_pl_name", "master.m3u8", "-var_stream_map", "v:0,a:0,name:360p v:1,a:1,name:240p",
@@ -359,6 +360,7 @@ def test_hls_audio_only_input_gives_one_aac_rendition() -> None:
     assert todo.argv == [
         *head(), *input_args(SRC, pre=["-ss", "1"]), "-t", "3",
         "-map", "0:a:0", "-c:a", "aac", "-b:a", "128k",
+        "-avoid_negative_ts", "disabled", "-hls_segment_options", "avoid_negative_ts=disabled",
         "-f", "hls", "-hls_time", "6", "-hls_playlist_type", "vod", "-hls_flags", "independent_segments",
         "-hls_segment_type", "mpegts", "-hls_segment_filename", str(OUT / "%v" / "segment-%d.ts"),
         "-master_pl_name", "master.m3u8", "-var_stream_map", "a:0,name:audio",

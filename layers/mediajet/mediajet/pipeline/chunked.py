@@ -1,5 +1,5 @@
-"""The encode step's parallel path: plan keyframe-aligned chunks of a long video, encode each chunk as
-its own part, join the parts by stream copy. See media/chunking.py.
+"""The encode step's parallel path: plan keyframe-aligned chunks of a long video and encode each chunk
+as its own part; pipeline/chunk_join.py joins them. See media/chunking.py.
 
 Nothing copies the input around: the plan comes from the input's index (an MP4's sample tables, read
 by ranged reads) and each part reads only its own piece of the working copy, in place
@@ -17,25 +17,27 @@ count}}`, whatever the length of the input:
     out/v00000.nut    the encoded parts; a part whose output exists is done
     sound/a00000.aac  the part's slice of the sound, written before its video
     out/audio         or the whole encoded sound (MP4 or Matroska, see media/plans/chunked.py)
+
+HLS parts write their segments straight into the encode's result (the single pass's place for it),
+with their slice of the sound; their output, `out/v00000.json`, is their playlists, from which the
+join writes the whole encode's.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import shutil
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
 from pathlib import Path
 
 from pydantic import BaseModel
 
 from mediajet.errors import Cancelled
-from mediajet.media import chunking, runner
+from mediajet.media import chunking, hls_parts, runner
 from mediajet.media.chunking import Chunk, ChunkPlan
 from mediajet.media.plans import chunked as argv
-from mediajet.media.plans.hls import MASTER, SEGMENT_SECONDS
-from mediajet.media.sound_slices import AAC_RATES, SoundSlice, keep, plan_slices
+from mediajet.media.plans.chunked import SegmentTiming
+from mediajet.media.plans.hls import SEGMENT_SECONDS
+from mediajet.media.sound_slices import AAC_RATES, FRAME, SoundSlice, keep, plan_slices
 from mediajet.models.file import File
 from mediajet.models.job import Job
 from mediajet.models.options import AdaptiveOptions, MediaOptions, VideoOptions
@@ -48,7 +50,6 @@ log = logging.getLogger("mediajet.pipeline")
 
 AUDIO = "audio"
 CHUNKED_KINDS = ("video", "adaptive_video")
-JOIN_THREADS = 8  # parts downloaded at once by the join
 
 
 class SplitPlan(BaseModel):
@@ -77,11 +78,14 @@ def _plan_key(job_id: str) -> str:
     return f"{prefix(job_id)}/plan.json"
 
 
-def _out_key(job_id: str, part: str) -> str:
-    return f"{prefix(job_id)}/out/{part}" + ("" if part == AUDIO else ".nut")  # the sound's container varies
+def out_key_for(job_id: str, part: str, hls: bool = False) -> str:
+    """A part's output: its chunk's video (NUT), an HLS part's playlists (JSON), or the whole sound."""
+    if part == AUDIO:
+        return f"{prefix(job_id)}/out/{part}"  # the sound's container varies
+    return f"{prefix(job_id)}/out/{part}" + (".json" if hls else ".nut")
 
 
-def _sound_key(job_id: str, index: int) -> str:
+def sound_key(job_id: str, index: int) -> str:
     return f"{prefix(job_id)}/sound/a{index:05d}.aac"
 
 
@@ -103,7 +107,7 @@ def split(ctx: StepContext, job: Job, options: MediaOptions, source: File, src_k
         return None
     assert isinstance(options, VideoOptions | AdaptiveOptions)
     if ctx.work.exists(_plan_key(job.id)):  # resumed or retried: planned already
-        split_plan = _load_plan(ctx, job.id)
+        split_plan = load_plan(ctx, job.id)
     else:
         with media_source(ctx.work, src_key) as src:
             split_plan = _plan(ctx, options, source, src)
@@ -132,100 +136,91 @@ def _plan(ctx: StepContext, options: VideoOptions | AdaptiveOptions, source: Fil
     rate = scanned.sample_rate
     sliced = audio and rate in AAC_RATES and argv.sound_codec(options, source)[1] == "aac"
     sound = plan_slices([c.zero for c in plan.chunks], options.start or 0.0, rate) if sliced and rate else []
+    if hls and audio and not sound:
+        return None  # HLS parts mux their own slice of the sound; a sound that cannot be sliced: one pass
     return SplitPlan(stream=scanned.stream, plan=plan, audio=audio, sound=sound)
 
 
-def encode_part(ctx: StepContext, job: Job, options: MediaOptions, source: File, part: str, src_key: str) -> None:
+def encode_part(ctx: StepContext, job: Job, options: MediaOptions, source: File, part: str, src_key: str,
+                out_prefix: str) -> None:
     """Encode one part (a chunk's video, or the whole sound) into working storage, reading the input in
-    place; a no-op when an earlier attempt finished it."""
+    place; a no-op when an earlier attempt finished it. HLS parts write their segments under
+    `out_prefix`, where the single pass writes its result."""
     if job.status == "cancelled":
         raise Cancelled("the job was cancelled")
-    out_key = _out_key(job.id, part)
+    hls = isinstance(options, AdaptiveOptions)
+    out_key = out_key_for(job.id, part, hls)
     if ctx.work.exists(out_key):
         return
     assert isinstance(options, VideoOptions | AdaptiveOptions)
-    split_plan = _load_plan(ctx, job.id)
+    split_plan = load_plan(ctx, job.id)
     with ctx.tempdir("part-") as tmp, media_source(ctx.work, src_key) as src:
         if part == AUDIO:
             out = tmp / AUDIO
-            _run(ctx, argv.audio_argv(options, source, src.arg, out, access=src.access), "ffmpeg (sound)")
+            run_ffmpeg(ctx, argv.audio_argv(options, source, src.arg, out, access=src.access), "ffmpeg (sound)")
         else:
             chunk = split_plan.plan.chunks[_part_index(part)]
-            if split_plan.sound:
-                _encode_sound(ctx, job.id, options, source, split_plan.sound[chunk.index], src, tmp)
+            sound = _sound_slice(ctx, job.id, options, source, split_plan, chunk.index, src, tmp, keep_local=hls)
             piece = tmp / "piece.mkv"
-            _run(ctx, argv.piece_argv(src.arg, split_plan.stream, chunk, split_plan.plan.frame_duration, piece,
+            run_ffmpeg(ctx, argv.piece_argv(src.arg, split_plan.stream, chunk, split_plan.plan.frame_duration, piece,
                                       access=src.access), what="ffmpeg (piece)")
-            out = tmp / f"{part}.nut"
-            _run(ctx, _chunk_argv(options, source, piece.absolute(), chunk, out))
+            if isinstance(options, AdaptiveOptions):
+                out = _hls_part(ctx, options, source, split_plan, chunk, piece.absolute(), sound, tmp, out_prefix)
+            else:
+                out = tmp / f"{part}.nut"
+                run_ffmpeg(ctx, argv.video_chunk_argv(options, source, piece.absolute(), chunk, out))
         ctx.work.put_file(out_key, out, move=True)
     _record_progress(ctx, job.id, len(split_plan.parts()))
 
 
-def _encode_sound(ctx: StepContext, job_id: str, options: VideoOptions | AdaptiveOptions, source: File,
-                  piece: SoundSlice, src: MediaSource, tmp: Path) -> None:
-    key = _sound_key(job_id, piece.index)
-    if ctx.work.exists(key):
-        return
+def _sound_slice(ctx: StepContext, job_id: str, options: VideoOptions | AdaptiveOptions, source: File,
+                 split_plan: SplitPlan, index: int, src: MediaSource, tmp: Path, *, keep_local: bool) -> Path | None:
+    """The chunk's slice of the sound, stored for the join (None: no sliced sound, or stored already),
+    or with `keep_local` returned as a local file for the part itself."""
+    if not split_plan.sound:
+        return None
+    key = sound_key(job_id, index)
+    if not keep_local and ctx.work.exists(key):
+        return None
+    piece = split_plan.sound[index]
     encoded, kept = tmp / "sound.aac", tmp / "kept.aac"
-    _run(ctx, argv.sound_slice_argv(options, source, src.arg, piece, encoded, access=src.access), "ffmpeg (sound)")
+    run_ffmpeg(ctx, argv.sound_slice_argv(options, source, src.arg, piece, encoded, access=src.access), "ffmpeg (sound)")
     kept.write_bytes(keep(encoded.read_bytes(), piece))
     encoded.unlink()
+    if keep_local:
+        return kept
     ctx.work.put_file(key, kept, move=True)
+    return None
 
 
-def _chunk_argv(options: VideoOptions | AdaptiveOptions, source: File, piece: Path, chunk: Chunk,
-                out: Path) -> list[str]:
-    if isinstance(options, AdaptiveOptions):
-        return argv.hls_chunk_argv(options, source, piece, chunk, out)
-    return argv.video_chunk_argv(options, source, piece, chunk, out)
+def _hls_part(ctx: StepContext, options: AdaptiveOptions, source: File, split_plan: SplitPlan, chunk: Chunk,
+              piece: Path, sound: Path | None, tmp: Path, out_prefix: str) -> Path:
+    """The chunk's segments of every rendition, stored where the single pass puts them; returns the
+    part's playlists (media/hls_parts.py), the part's output."""
+    out_dir = tmp / "hls"
+    run_ffmpeg(ctx, argv.hls_part_argv(options, source, piece, chunk, sound, _timing(split_plan, chunk, options), out_dir))
+    playlists = hls_parts.collect(out_dir)
+    ctx.work.put_tree(out_prefix, out_dir, move=True)
+    marker = tmp / "playlists.json"
+    marker.write_text(playlists.model_dump_json())
+    return marker
 
 
-def join(ctx: StepContext, job: Job, options: MediaOptions, out_dir: Path) -> Path:
-    """Concatenate the encoded chunks and mux the sound into `out_dir`; returns the main file."""
-    assert isinstance(options, VideoOptions | AdaptiveOptions)
-    split_plan = _load_plan(ctx, job.id)
-    chunks = split_plan.plan.chunks
-    with ctx.tempdir("join-") as tmp, ExitStack() as stored:
-        keys = [_out_key(job.id, part_name(c.index)) for c in chunks]
-        sound_keys = [_sound_key(job.id, s.index) for s in split_plan.sound]
-        if split_plan.audio and not split_plan.sound:
-            sound_keys = [_out_key(job.id, AUDIO)]
-        paths = _local_paths(ctx, keys + sound_keys, stored)
-        listing = tmp / "chunks.ffconcat"
-        listing.write_text(argv.concat_list(list(zip(paths, chunks)), [c.zero for c in chunks[1:]] + [None]))
-        audio = _joined_sound(paths[len(keys):], tmp) if split_plan.sound else (paths[-1] if split_plan.audio else None)
-        rate = split_plan.sound[0].rate if split_plan.sound else None
-        offset = split_plan.plan.video_offset
-        source = File.model_validate(job.encode_task.input)
-        if isinstance(options, AdaptiveOptions):
-            command = argv.hls_join_argv(options, source, listing, offset, audio, out_dir, rate)
-            main = out_dir / MASTER
-        else:
-            main = out_dir / f"output.{options.format}"
-            command = argv.video_join_argv(options, listing, offset, audio, main, rate)
-        _run(ctx, command, what="ffmpeg (join)")
-    return main
+def _timing(split_plan: SplitPlan, chunk: Chunk, options: AdaptiveOptions) -> SegmentTiming:
+    """An HLS part's place in the single pass's output (whose muxer keeps timestamps as encoded): the
+    chunk's picture starts at its zero, its sound where the slice's first kept frame plays (the first
+    slice's is the encoder's priming, one AAC frame before the output's zero)."""
+    zero = chunk.zero - (options.start or 0.0)
+    sound_at = 0.0
+    if split_plan.sound:
+        piece = split_plan.sound[chunk.index]
+        sound_at = (piece.start - (FRAME if piece.start == 0 else 0)) / piece.rate
+    first = round((chunk.zero - split_plan.plan.chunks[0].zero) / SEGMENT_SECONDS)
+    frames = None if chunk.duration is None else round(chunk.duration / split_plan.plan.frame_duration)
+    return SegmentTiming(offset=zero, sound_shift=sound_at - zero, first_segment=first, frames=frames)
 
 
-def _joined_sound(slices: list[Path], tmp: Path) -> Path:
-    """The slices' frames one after the other: the whole sound's ADTS stream."""
-    joined = tmp / "sound.aac"
-    with joined.open("wb") as out:
-        for path in slices:
-            with path.open("rb") as piece:
-                shutil.copyfileobj(piece, out)
-    return joined
-
-
-def _local_paths(ctx: StepContext, keys: list[str], stack: ExitStack) -> list[Path]:
-    """Local copies of `keys`, fetched JOIN_THREADS at a time (on S3: one download each), removed when
-    `stack` closes. Each entered context lands on the stack as soon as it is open, whatever fails."""
-    with ThreadPoolExecutor(max_workers=JOIN_THREADS) as pool:
-        return list(pool.map(lambda key: stack.enter_context(ctx.work.local_path(key)), keys))
-
-
-def _run(ctx: StepContext, command: list[str], what: str = "ffmpeg") -> None:
+def run_ffmpeg(ctx: StepContext, command: list[str], what: str = "ffmpeg") -> None:
     runner.run(command, timeout=ctx.remaining_s(), cancel=ctx.cancel, stop=ctx.stop, what=what)
 
 
@@ -243,7 +238,7 @@ def _record_progress(ctx: StepContext, job_id: str, total: int) -> None:
     transition(ctx.jobs, job_id, change)
 
 
-def _load_plan(ctx: StepContext, job_id: str) -> SplitPlan:
+def load_plan(ctx: StepContext, job_id: str) -> SplitPlan:
     with ctx.work.local_path(_plan_key(job_id)) as path:
         return SplitPlan.model_validate_json(path.read_text())
 

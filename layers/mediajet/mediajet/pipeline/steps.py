@@ -143,7 +143,7 @@ def encode_chunk(state: State, ctx: StepContext) -> State:
     job = ctx.jobs.get_job(state["job_id"])
     options = parse_options(job.kind, job.options)
     source = File.model_validate(job.encode_task.input)
-    chunked.encode_part(ctx, job, options, source, state["part"], input_key(job.id))
+    chunked.encode_part(ctx, job, options, source, state["part"], input_key(job.id), encoded_prefix(job.id))
     return {"job_id": job.id, "part": state["part"]}
 
 

@@ -21,7 +21,7 @@ from mediajet.media.probe import probe, probe_readable
 from mediajet.models.file import File
 from mediajet.models.job import Job
 from mediajet.models.options import MediaOptions
-from mediajet.pipeline import chunked
+from mediajet.pipeline import chunk_join
 from mediajet.pipeline.context import StepContext
 from mediajet.settings import Settings
 from mediajet.storage import paths
@@ -129,12 +129,16 @@ def encode_to_work(
 def join_to_work(ctx: StepContext, job: Job, options: MediaOptions, out_prefix: str) -> File:
     """Join a fanned-out encode's parts; the result lands under `out_prefix` like a single pass's."""
     with ctx.tempdir("encode-") as out_dir:
-        main = chunked.join(ctx, job, options, out_dir)
-        return _store_result(ctx, job.kind, main, out_dir, out_prefix)
+        main, in_place = chunk_join.join(ctx, job, options, out_dir)
+        return _store_result(ctx, job.kind, main, out_dir, out_prefix, in_place)
 
 
-def _store_result(ctx: StepContext, kind: str, main: Path, out_dir: Path, out_prefix: str) -> File:
+def _store_result(ctx: StepContext, kind: str, main: Path, out_dir: Path, out_prefix: str,
+                  in_place: int = 0) -> File:
+    """`in_place`: bytes of the result already stored under `out_prefix` (HLS segments made in parts)."""
     described = describe_output(kind, main, stop=ctx.stop, settings=ctx.settings)
+    if in_place:
+        described.filesize = (described.filesize or 0) + in_place
     rel_main = main.relative_to(out_dir).as_posix()
     ctx.work.put_tree(out_prefix, out_dir, move=True)
     return described.model_copy(update={"url": ctx.work.uri(f"{out_prefix}/{rel_main}")})

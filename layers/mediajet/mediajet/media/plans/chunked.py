@@ -3,12 +3,13 @@
     piece   stream-copy one piece of the input's picture (Matroska keeps rotation and colour tags)
     chunk   encode one piece with the single pass's own video settings, video only, into NUT
             (exact timestamps); each encoder starts a new, closed GOP
+    HLS     encode one piece into every rendition's segments, with the chunk's slice of the sound,
+            numbered and timed as the single pass's: they are the result, the join writes playlists
     sound   AAC: one slice of the sound per chunk, as ADTS (media/sound_slices.py)
     audio   otherwise (Opus; AAC at a rate the encoder would change): the whole sound track once,
             as the single pass would, into MP4 (AAC) or Matroska (Opus), which keep the encoder's
             priming delay exactly (NUT drops it: the sound would start ~7-21 ms late)
-    join    concatenate the chunks by stream copy at their exact start times and mux the sound:
-            the job's file, or for HLS every rendition's playlist and segments at once
+    join    concatenate the chunks by stream copy at their exact start times and mux the sound
 
 Each chunk starts at its own time zero; the concat list gives every chunk the duration up to the next
 chunk's zero, so frames land where a single pass puts them.
@@ -16,6 +17,7 @@ chunk's zero, so frames land where a single pass puts them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from mediajet.media.chunking import Chunk
@@ -30,9 +32,22 @@ from mediajet.models.options import AdaptiveOptions, VideoOptions
 INTERMEDIATE = ["-f", "nut"]
 
 
+@dataclass(frozen=True)
+class SegmentTiming:
+    """Where an HLS part's output sits in the single pass's: `offset` (s) is added to every timestamp,
+    the sound starts `sound_shift` s from the picture, segments are numbered from `first_segment`, and
+    the part has `frames` pictures (None: to the end)."""
+
+    offset: float
+    sound_shift: float
+    first_segment: int
+    frames: int | None
+
+
 def precise(value: float) -> str:
     """A time argument to the microsecond: chunk boundaries need more than `seconds()`' milliseconds."""
-    return f"{value:.6f}".rstrip("0").rstrip(".") or "0"
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return "0" if text in ("", "-0") else text
 
 
 def piece_argv(src: Path | str, stream: int, chunk: Chunk, frame: float, out: Path,
@@ -60,11 +75,22 @@ def video_chunk_argv(options: VideoOptions, source: File, piece: Path, chunk: Ch
             "-an", "-sn", "-dn", *INTERMEDIATE, str(out)]
 
 
-def hls_chunk_argv(options: AdaptiveOptions, source: File, piece: Path, chunk: Chunk, out: Path) -> list[str]:
-    """Every rendition of one chunk, as the video streams of one file (renditions share the decode)."""
+def hls_part_argv(options: AdaptiveOptions, source: File, piece: Path, chunk: Chunk, sound: Path | None,
+                  timing: SegmentTiming, out_dir: Path) -> list[str]:
+    """Every rendition of one chunk, straight into HLS segments. The picture is cut by its frame count
+    (a `-t` would also cut the sound, whose slice may end a few ms after the chunk, and the output's
+    constant frame rate could repeat the last frame past an input-side one)."""
     geometry, renditions = renditions_for(options, source)
     streams = video_streams(geometry, options.background, renditions, options.level, with_audio=False)
-    return [*ffmpeg_head(), *_chunk_input(piece, chunk), *streams, "-an", "-sn", "-dn", *INTERMEDIATE, str(out)]
+    if timing.frames is not None:
+        streams += ["-frames:v", str(timing.frames)]
+    inputs = input_args(piece, pre=["-ss", precise(chunk.seek)] if chunk.seek > 0 else [])
+    if sound is not None:
+        inputs += input_args(sound, pre=["-itsoffset", precise(timing.sound_shift), "-f", "aac"])
+        streams += [*["-map", "1:a:0"] * len(renditions), "-c:a", "copy"]
+    return [*ffmpeg_head(), *inputs, *streams, "-sn", "-dn", "-output_ts_offset", precise(timing.offset),
+            "-start_number", str(timing.first_segment),
+            *hls_args(out_dir.absolute(), variant_map(renditions, sound is not None))]
 
 
 def sound_codec(options: VideoOptions | AdaptiveOptions, source: File) -> list[str]:
@@ -127,15 +153,3 @@ def video_join_argv(options: VideoOptions, listing: Path, video_offset: float, a
     tag = ["-tag:v", "hvc1"] if options.video_codec == "h265" else []
     return [*ffmpeg_head(), *_join_inputs(listing, video_offset, audio, rate), *maps, "-c", "copy", *tag,
             *container_args(options.format), str(out)]
-
-
-def hls_join_argv(options: AdaptiveOptions, source: File, listing: Path, video_offset: float,
-                  audio: Path | None, out_dir: Path, rate: int | None = None) -> list[str]:
-    """Every rendition's playlist and segments, and the master playlist, from the joined streams."""
-    renditions = renditions_for(options, source)[1]
-    maps: list[str] = []
-    for i in range(len(renditions)):
-        maps += ["-map", f"0:v:{i}", *(["-map", "1:a:0"] if audio is not None else [])]
-    root = out_dir.absolute()
-    return [*ffmpeg_head(), *_join_inputs(listing, video_offset, audio, rate), *maps, "-c", "copy",
-            *hls_args(root, variant_map(renditions, audio is not None))]

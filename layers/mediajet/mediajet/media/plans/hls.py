@@ -155,7 +155,11 @@ def video_streams(geometry: Geometry, background: str | None, renditions: list[R
 
 
 def hls_args(root: Path, var_stream_map: str) -> list[str]:
+    """The muxer keeps every timestamp as encoded (no shift to make the first ones non-negative, which
+    the segments' 1.4 s of mux delay make unnecessary), so an encode made in parts, whose parts start
+    at non-zero times, lines up with the one pass segment for segment (media/hls_parts.py)."""
     return [
+        "-avoid_negative_ts", "disabled", "-hls_segment_options", "avoid_negative_ts=disabled",
         "-f", "hls", "-hls_time", str(SEGMENT_SECONDS), "-hls_playlist_type", "vod",
         "-hls_flags", "independent_segments", "-hls_segment_type", "mpegts",
         "-hls_segment_filename", str(root / "%v" / "segment-%d.ts"),

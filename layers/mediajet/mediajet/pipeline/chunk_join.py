@@ -1,0 +1,83 @@
+"""The join of a chunked encode (pipeline/chunked.py): the chunks concatenated by stream copy with the
+sound muxed in, as the single pass's file; for HLS, whose parts wrote their segments in place, only
+the playlists."""
+
+from __future__ import annotations
+
+import shutil
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
+from pathlib import Path
+
+from mediajet.media import hls_parts
+from mediajet.media.hls_parts import PartPlaylists
+from mediajet.media.plans import chunked as argv
+from mediajet.models.job import Job
+from mediajet.models.options import AdaptiveOptions, MediaOptions, VideoOptions
+from mediajet.pipeline.chunked import (
+    AUDIO,
+    SplitPlan,
+    load_plan,
+    out_key_for,
+    part_name,
+    run_ffmpeg,
+    sound_key,
+)
+from mediajet.pipeline.context import StepContext
+
+JOIN_THREADS = 8  # parts downloaded at once by the join
+
+
+def join(ctx: StepContext, job: Job, options: MediaOptions, out_dir: Path) -> tuple[Path, int]:
+    """The joined result in `out_dir`: its main file, and the bytes of it the parts already stored in
+    place (HLS segments)."""
+    assert isinstance(options, VideoOptions | AdaptiveOptions)
+    split_plan = load_plan(ctx, job.id)
+    if isinstance(options, AdaptiveOptions):
+        return _write_playlists(ctx, job, split_plan, out_dir)
+    return _join_video(ctx, job, options, split_plan, out_dir), 0
+
+
+def _join_video(ctx: StepContext, job: Job, options: VideoOptions, split_plan: SplitPlan, out_dir: Path) -> Path:
+    chunks = split_plan.plan.chunks
+    with ctx.tempdir("join-") as tmp, ExitStack() as stored:
+        keys = [out_key_for(job.id, part_name(c.index)) for c in chunks]
+        sound_keys = [sound_key(job.id, s.index) for s in split_plan.sound]
+        if split_plan.audio and not split_plan.sound:
+            sound_keys = [out_key_for(job.id, AUDIO)]
+        paths = _local_paths(ctx, keys + sound_keys, stored)
+        listing = tmp / "chunks.ffconcat"
+        listing.write_text(argv.concat_list(list(zip(paths, chunks)), [c.zero for c in chunks[1:]] + [None]))
+        audio = _joined_sound(paths[len(keys):], tmp) if split_plan.sound else (paths[-1] if split_plan.audio else None)
+        rate = split_plan.sound[0].rate if split_plan.sound else None
+        main = out_dir / f"output.{options.format}"
+        run_ffmpeg(ctx, argv.video_join_argv(options, listing, split_plan.plan.video_offset, audio, main, rate),
+                   what="ffmpeg (join)")
+    return main
+
+
+def _write_playlists(ctx: StepContext, job: Job, split_plan: SplitPlan, out_dir: Path) -> tuple[Path, int]:
+    keys = [out_key_for(job.id, part_name(c.index), hls=True) for c in split_plan.plan.chunks]
+    with ExitStack() as stored:
+        parts = [PartPlaylists.model_validate_json(path.read_text()) for path in _local_paths(ctx, keys, stored)]
+    for name, text in hls_parts.merge(parts).items():
+        (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
+        (out_dir / name).write_text(text)
+    return out_dir / hls_parts.MASTER, sum(p.segment_bytes for p in parts)
+
+
+def _joined_sound(slices: list[Path], tmp: Path) -> Path:
+    """The slices' frames one after the other: the whole sound's ADTS stream."""
+    joined = tmp / "sound.aac"
+    with joined.open("wb") as out:
+        for path in slices:
+            with path.open("rb") as piece:
+                shutil.copyfileobj(piece, out)
+    return joined
+
+
+def _local_paths(ctx: StepContext, keys: list[str], stack: ExitStack) -> list[Path]:
+    """Local copies of `keys`, fetched JOIN_THREADS at a time (on S3: one download each), removed when
+    `stack` closes. Each entered context lands on the stack as soon as it is open, whatever fails."""
+    with ThreadPoolExecutor(max_workers=JOIN_THREADS) as pool:
+        return list(pool.map(lambda key: stack.enter_context(ctx.work.local_path(key)), keys))
