@@ -61,6 +61,7 @@ ENV_WEBHOOK_RETRY_S = "MEDIAJET_WEBHOOK_RETRY_S"
 # their speed relative to the 2-core reference machine.
 ENV_STEP_TIMEOUT = "MEDIAJET_STEP_TIMEOUT_S"
 ENV_ENCODE_SPEED = "MEDIAJET_ENCODE_SPEED"
+ENV_CHUNK_PARALLELISM = "MEDIAJET_CHUNK_PARALLELISM"
 
 # Where the layers put things (layers are mounted under /opt).
 FFMPEG_PATH = "/opt/bin/ffmpeg"

@@ -158,8 +158,10 @@ class Pipeline(Construct):
         self.roles: dict[str, iam.IRole] = {}
         # Admission at probe (and for standalone tasks) refuses what an encoder could not finish: it
         # needs the encoders' time limit and speed (their vCPUs over the reference machine's 2 cores).
+        # The plan (and admission) size chunks so that a long input still takes one wave of the Map.
         environment = {names.ENV_STEP_TIMEOUT: str(lambdas.VIDEO.timeout_s),
-                       names.ENV_ENCODE_SPEED: f"{lambdas.vcpus(encode_memory_mb) / 2:.2f}"}
+                       names.ENV_ENCODE_SPEED: f"{lambdas.vcpus(encode_memory_mb) / 2:.2f}",
+                       names.ENV_CHUNK_PARALLELISM: str(chunk_concurrency)}
         for step in ALL_STEPS:
             size = sizing(step)
             if step.heavy:

@@ -13,7 +13,8 @@
    quiet machine (plus a minute to render the input the first time).
    Every chunked output is checked against the one pass (packets per stream, ffprobe -count_packets;
    per rendition for HLS) before anything is reported: a fast broken result fails the benchmark.
-2. Parts alone: keyframe scan, split, one 30 s chunk, the sound, as the encode step runs them.
+2. Parts alone: keyframe scan, split, one 30 s chunk and its slice of the sound, the whole sound (what
+   a webm's Opus part costs), as the encode step runs them.
 3. A model of a 60-minute input on Lambda built from those numbers; the assumptions and the arithmetic
    are written into the section.
 
@@ -43,8 +44,10 @@ from mediajet.media.binaries import ffmpeg, ffprobe
 from mediajet.media.plans import chunked as chunk_plans
 from mediajet.media.plans.hls import SEGMENT_SECONDS, ladder
 from mediajet.media.probe import probe
+from mediajet.media.sound_slices import keep, plan_slices
 from mediajet.models.job import Job
 from mediajet.models.requests import parse_options, with_pipeline_tasks
+from mediajet.pipeline import chunked as pipeline_chunks
 from mediajet.pipeline.execute import run_job
 from mediajet.settings import Settings
 from mediajet.storage.local import LocalBlobStore
@@ -173,7 +176,7 @@ def wait_quiet(limit_s: float = 10.0, threshold: float = 0.25) -> float:
 
 @dataclass
 class Call:
-    label: str  # probe, scan, encode (one pass), piece, chunk, audio, join
+    label: str  # probe, scan, encode (one pass), piece, chunk, audio (the whole sound or a slice), join
     seconds: float
 
 
@@ -186,7 +189,7 @@ def _label(argv: list[str], what: str | None) -> str:
         return "scan" if any(a.startswith("format=start_time,format_name") for a in argv) else "probe"
     if what in ("ffmpeg (piece)", "ffmpeg (join)"):
         return what[len("ffmpeg ("):-1]
-    if "nut" in argv:
+    if "nut" in argv or "-output_ts_offset" in argv:  # a video part, or an HLS part writing its segments
         return "chunk"
     return "audio" if "-vn" in argv else "encode"
 
@@ -313,6 +316,9 @@ class Parts:
     piece_mb: float  # median, the tail left out
     audio_cpu: float  # the sound of the whole input (one thread: wall ≈ CPU when nothing else runs)
     audio_mb: float
+    slice_seconds: float  # one chunk's slice of the sound, encoded with its pre- and post-roll
+    slice_cpu: float
+    slice_mb: float
     chunk_seconds: float = 0.0  # the chunk encoded alone (0: not measured)
     chunk: Usage | None = None
     chunk_out_mb: float = 0.0
@@ -354,16 +360,25 @@ def parts_alone(kind: str, options: dict, src: Path, target: float, *, encode_ch
         audio = root / "audio"
         audio_argv = chunk_plans.audio_argv(opts, source, src.absolute(), audio)  # type: ignore[arg-type]
         sound, _ = Usage.measure(lambda: runner.run(audio_argv, timeout=600))
+        assert scanned.sample_rate, "the bench input's sound has one sample rate"
+        slices = plan_slices([c.zero for c in plan.chunks], 0.0, scanned.sample_rate)
+        middle = slices[1] if len(slices) > 2 else slices[0]  # a whole one, not the tail
+        encoded, kept = root / "slice.aac", root / "kept.aac"
+        slice_argv = chunk_plans.sound_slice_argv(opts, source, src.absolute(), middle, encoded)  # type: ignore[arg-type]
+        sliced, _ = Usage.measure(lambda: runner.run(slice_argv, timeout=600))
+        kept.write_bytes(keep(encoded.read_bytes(), middle))
         parts = Parts(input_seconds=source.duration or 0.0, scan_s=min(u.wall for u, _ in scans),
                       header_s=header_s.wall, index_mb=read_bytes[0] / 2 / MB,
                       split_s=min(u.wall for u in splits), pieces=len(pieces),
                       piece_mb=statistics.median(p.stat().st_size for p in pieces[:-1]) / MB,
-                      audio_cpu=sound.cpu, audio_mb=audio.stat().st_size / MB)
+                      audio_cpu=sound.cpu, audio_mb=audio.stat().st_size / MB,
+                      slice_seconds=((middle.end or 0) - middle.start) / middle.rate, slice_cpu=sliced.cpu,
+                      slice_mb=kept.stat().st_size / MB)
         if encode_chunk:
+            assert not hls, "the ladder's chunk cost is its one pass's"
             chunk = plan.chunks[1] if len(plan.chunks) > 2 else plan.chunks[0]  # a whole one, not the tail
             out = root / "chunk.nut"
-            build = chunk_plans.hls_chunk_argv if hls else chunk_plans.video_chunk_argv
-            argv = build(opts, source, pieces[chunk.index].absolute(), chunk, out)  # type: ignore[arg-type]
+            argv = chunk_plans.video_chunk_argv(opts, source, pieces[chunk.index].absolute(), chunk, out)  # type: ignore[arg-type]
             tries: list[Usage] = []
             while not tries or (tries[-1].others > BUSY and _retries[0] > 0):
                 _retries[0] -= bool(tries)
@@ -416,6 +431,11 @@ class Media:
     cpu_per_s: float  # CPU-seconds of the video encode per second of input, on this machine
     join_s_per_s: float
     parts: Parts  # scan, split and sound measured on parts.input_seconds
+    renditions: int = 1  # HLS: playlists the join writes, besides the master
+
+    @property
+    def hls(self) -> bool:
+        return self.renditions > 1
 
 
 @dataclass
@@ -427,40 +447,48 @@ class Model:
     stages: list[Stage]
     lines: list[str]
     join_disk_gb: float
-    sound_s: float  # the sound part: the whole input read and its sound encoded, beside the video parts
-    waves_s: float  # the video chunks' waves
+    waves_s: float  # the parts' waves
+    chunk_seconds: float  # as the plan sizes them
 
 
 def _t(mb: float) -> float:
     return mb / S3_MB_S
 
 
-def chunked_model(m: Media, duration: float, chunk_seconds: float, concurrency: int = CONCURRENCY) -> Model:
+def chunked_model(m: Media, duration: float, chunk_seconds: float, concurrency: int = CONCURRENCY, *,
+                  one_wave: bool = True) -> Model:
     """The pipeline as the code runs it: probe copies an s3:// input into the working bucket inside S3 and
-    probes it there (ranged reads); the encode step plans from the header and the MP4 index; the Map runs
-    the sound (one part: reads the whole input, encodes its sound) beside the video parts (each reads its
-    own piece by ranged GETs, encodes, uploads); join downloads the parts and the sound JOIN_THREADS at a
-    time, concatenates, uploads TREE_THREADS files at a time; export copies server-side; finalize."""
+    probes it there (ranged reads); the encode step plans from the header and the MP4 index, in chunks of
+    chunk_seconds or (`one_wave`, MEDIAJET_CHUNK_PARALLELISM = the Map's concurrency) longer, so that they
+    take one wave; the Map runs the parts, each reading its own piece by ranged GETs and encoding it and
+    its slice of the sound (the sound's ffmpeg reads the same range again). MP4: parts upload a chunk and
+    a slice, the join downloads them JOIN_THREADS at a time, concatenates and uploads the file. HLS: parts
+    upload their segments TREE_THREADS at a time, the join reads their playlists and writes the whole
+    encode's. Export copies server-side; finalize."""
     p, c, o = m.parts, COLD_START_S, S3_OBJECT_S
     per_s = 1 / p.input_seconds
     d_in, d_out, files = m.in_mb_s * duration, m.out_mb_s * duration, m.files(duration)
+    setting = chunk_seconds
+    if one_wave:
+        chunk_seconds = pipeline_chunks.chunk_length(Settings(chunk_seconds=chunk_seconds, chunk_parallelism=concurrency), duration,
+                                     SEGMENT_SECONDS if m.hls else None)
     n = max(2, math.ceil(duration / chunk_seconds))
-    waves = math.ceil((n + 1) / concurrency)  # the sound takes a slot of the first wave
+    waves = math.ceil(n / concurrency)
     piece, chunk_out = d_in / n, d_out / n
     index_mb = p.index_mb * per_s * duration
     plan_read = PROBE_IN_PLACE_S + _t(index_mb) + p.scan_s * per_s * duration
     cut = p.split_s * per_s * duration / n
-    audio, audio_mb = p.audio_cpu * per_s * duration, p.audio_mb * per_s * duration
     length = duration / n
+    sound = p.slice_cpu / p.slice_seconds * length  # one thread, a Graviton vCPU as fast as one here
+    slice_mb = p.slice_mb / p.slice_seconds * length
     encode = m.cpu_per_s * length / LAMBDA_BUSY
-    join = m.join_s_per_s * duration
     stages: list[Stage] = []
 
     def stage(name: str, memory: str, seconds: float, count: int, text: str, requests: tuple[int, int]) -> float:
         stages.append(Stage(name, memory, seconds * count, count, f"{text} = **{seconds:.1f} s**", *requests))
         return seconds
 
-    put_in, get_in = s3_requests(d_in * MB)
+    put_in, _ = s3_requests(d_in * MB)
     copy_in = d_in / SERVER_COPY_MB_S
     probe_s = stage("probe", "transfer", c + o + copy_in + PROBE_IN_PLACE_S, 1,
                     f"cold {c:g} + HEAD + copy the input into the working bucket inside S3, {d_in:.0f} MB at "
@@ -471,25 +499,44 @@ def chunked_model(m: Media, duration: float, chunk_seconds: float, concurrency: 
                    f"cold {c:g} + HEAD + ffprobe of the header in place {PROBE_IN_PLACE_S:g} + GET the MP4 index, "
                    f"{index_mb:.1f} MB, and parse it ({plan_read - PROBE_IN_PLACE_S:.1f}) + PUT plan and items",
                    (2, 6))
-    sound_s = stage("sound part", "video", c + 2 * o + max(_t(d_in), audio) + o + _t(audio_mb), 1,
-                    f"cold {c:g} + GET plan.json + max(read the whole input, {d_in:.0f} MB ({_t(d_in):.1f}), and "
-                    f"encode its sound, one thread ({audio:.1f})) + PUT {audio_mb:.0f} MB",
-                    (s3_requests(audio_mb * MB)[0], get_in + 2))
-    put_chunk, _ = s3_requests(chunk_out * MB)
-    chunk_s = stage("encode_chunk", "video", c + 3 * o + _t(piece) + cut + encode + o + _t(chunk_out), n,
+    if m.hls:
+        part_files = files / n
+        put_part = _t(chunk_out) + part_files * o / TREE_THREADS + o
+        put_text = f"PUT its {part_files:.0f} segments, {chunk_out:.1f} MB, and its playlists ({put_part:.2f})"
+        put_count = math.ceil(part_files) + 1
+    else:
+        put_part = o + _t(chunk_out) + o + _t(slice_mb)
+        put_text = f"PUT {chunk_out:.1f} MB and its {slice_mb:.2f} MB of sound ({put_part:.2f})"
+        put_count = s3_requests(chunk_out * MB)[0] + 1
+    chunk_s = stage("encode_chunk", "video",
+                    c + 3 * o + _t(piece) + cut + encode + _t(piece) + sound + put_part, n,
                     f"each: cold {c:g} + GET plan.json, HEAD + read its piece, {piece:.1f} MB ({_t(piece):.2f}), "
                     f"cut by stream copy ({cut:.2f}) + encode {m.cpu_per_s:.2f} CPU-s/s × {length:g} s ÷ "
-                    f"{LAMBDA_BUSY:g} vCPUs ({encode:.1f}) + PUT {chunk_out:.1f} MB ({o + _t(chunk_out):.2f})",
-                    (n * (put_chunk + 1), n * (math.ceil(piece * MB / PART_BYTES) + 3)))
+                    f"{LAMBDA_BUSY:g} vCPUs ({encode:.1f}) + its slice of the sound: read the range again "
+                    f"({_t(piece):.2f}) and encode {p.slice_cpu / p.slice_seconds:.3f} CPU-s/s × {length:g} s, one "
+                    f"thread ({sound:.2f}) + {put_text}",
+                    (n * put_count, n * (2 * math.ceil(piece * MB / PART_BYTES) + 3)))
     waves_s = waves * chunk_s
-    map_s = MAP_START_S + max(sound_s, waves_s)
+    map_s = MAP_START_S + waves_s
     put_out, _ = s3_requests(d_out * MB, files)
-    get_parts = _t(d_out + audio_mb) + (n + 1) * 2 * o / JOIN_THREADS
-    put_files = _t(d_out) + files * o / TREE_THREADS
-    join_s = stage("join", "join", c + o + get_parts + join + put_files + 0.2, 1,
-                   f"cold {c:g} + GET {n} chunks and the sound, {JOIN_THREADS} at a time, {d_out + audio_mb:.0f} MB "
-                   f"({get_parts:.1f}) + concat by stream copy ({join:.1f}) + PUT {files} file(s), {TREE_THREADS} at "
-                   f"a time ({put_files:.1f}) + describe 0.2", (put_out + 1, (n + 1) * 2 + 2))
+    if m.hls:
+        get_parts = n * 2 * o / JOIN_THREADS
+        put_files = (m.renditions + 1) * o / TREE_THREADS
+        join_s = stage("join", "join", c + o + get_parts + 0.1 + put_files + 0.2, 1,
+                       f"cold {c:g} + GET {n} parts' playlists, {JOIN_THREADS} at a time ({get_parts:.1f}) + write "
+                       f"the playlists 0.1 + PUT {m.renditions + 1} of them ({put_files:.2f}) + describe 0.2",
+                       (m.renditions + 2, n * 2 + 2))
+        join_disk = 0.01
+    else:
+        get_parts = _t(d_out + slice_mb * n) + n * 2 * 2 * o / JOIN_THREADS
+        put_files = _t(d_out) + files * o / TREE_THREADS
+        join = m.join_s_per_s * duration
+        join_s = stage("join", "join", c + o + get_parts + join + put_files + 0.2, 1,
+                       f"cold {c:g} + GET {n} chunks and {n} slices of sound, {JOIN_THREADS} at a time, "
+                       f"{d_out + slice_mb * n:.0f} MB ({get_parts:.1f}) + concat by stream copy ({join:.1f}) + PUT "
+                       f"{files} file(s), {TREE_THREADS} at a time ({put_files:.1f}) + describe 0.2",
+                       (put_out + 1, n * 4 + 2))
+        join_disk = (2 * d_out + slice_mb * n) / 1000
     copy_s = d_out / SERVER_COPY_MB_S + files * 2 * o / EXPORT_THREADS
     export_s = stage("export", "transfer", c + o + copy_s, 1,
                      f"cold {c:g} + list + server-side copy of {files} file(s), {d_out:.0f} MB ({d_out / SERVER_COPY_MB_S:.1f} "
@@ -498,16 +545,15 @@ def chunked_model(m: Media, duration: float, chunk_seconds: float, concurrency: 
     finalize_s = stage("finalize", "small", c + 0.3, 1, f"cold {c:g} + records and deletes 0.3", (1, 0))
     serial = probe_s + import_s + plan_s + join_s + export_s + finalize_s + 8 * STATE_S
     wall = serial + map_s
-    transitions = MAIN_TRANSITIONS + TRANSITIONS_PER_ITEM * (n + 1)
+    transitions = MAIN_TRANSITIONS + TRANSITIONS_PER_ITEM * n
     cost = sum(s.lambda_cost() + s.s3_cost() for s in stages) + transitions * PRICE_TRANSITION
-    join_disk = (d_out + audio_mb + d_out) / 1000
     lines = [
-        (f"{d_in:.0f} MB in, {d_out:.0f} MB out in {files} file(s); {n} chunks of {chunk_seconds:g} s and the sound "
-         f"= {n + 1} Map items, concurrency {concurrency} → {waves} wave(s). Seconds:"),
+        (f"{d_in:.0f} MB in, {d_out:.0f} MB out in {files} file(s); {n} chunks of {length:g} s "
+         f"(MEDIAJET_CHUNK_SECONDS={setting:g}{', grown to one wave' if length > setting else ''}), each with its slice of the sound = {n} Map "
+         f"items, concurrency {concurrency} → {waves} wave(s). Seconds:"),
         "",
         *[f"- {s.name}: {s.arithmetic}" for s in stages],
-        (f"- Map: start {MAP_START_S:g} + max(sound part {sound_s:.1f}, {waves} wave(s) × chunk {chunk_s:.1f}) = "
-         f"**{map_s:.1f} s**"),
+        f"- Map: start {MAP_START_S:g} + {waves} wave(s) × part {chunk_s:.1f} = **{map_s:.1f} s**",
         "",
         (f"Wall time = probe {probe_s:.1f} + import {import_s:.1f} + plan {plan_s:.1f} + Map {map_s:.1f} + "
          f"join {join_s:.1f} + export {export_s:.1f} + finalize {finalize_s:.1f} + 8 states × {STATE_S:g} = "
@@ -523,7 +569,7 @@ def chunked_model(m: Media, duration: float, chunk_seconds: float, concurrency: 
         (f"Cost = {sum(s.gb_s() for s in stages):.0f} GB-s × ${PRICE_GB_S} + ephemeral storage + requests + "
          f"S3 + Step Functions = **${cost:.3f}**."),
     ]
-    return Model(wall, cost, map_s, serial, stages, lines, join_disk, sound_s, waves_s)
+    return Model(wall, cost, map_s, serial, stages, lines, join_disk, waves_s, length)
 
 
 def one_pass_model(m: Media, duration: float) -> float:
@@ -537,28 +583,21 @@ def one_pass_model(m: Media, duration: float) -> float:
 
 
 def lean_model(m: Media, duration: float, chunk_seconds: float) -> tuple[float, str]:
-    """What-if, beyond the code: each chunk also encodes its own slice of the sound (no part reads the
-    whole input), MP4 parts are joined by server-side part copies, HLS chunks write their segments in
-    place (the join writes playlists only)."""
-    c, o, p = COLD_START_S, S3_OBJECT_S, m.parts
-    n = math.ceil(duration / chunk_seconds)
-    waves = math.ceil(n / CONCURRENCY)
-    d_in, d_out, files = m.in_mb_s * duration, m.out_mb_s * duration, m.files(duration)
-    piece, chunk_out = d_in / n, d_out / n
-    sound = p.audio_cpu / p.input_seconds * duration / n
-    cut = p.split_s / p.input_seconds * duration / n
-    encode = m.cpu_per_s * duration / n / LAMBDA_BUSY
-    chunk = c + 3 * o + _t(piece) + cut + encode + sound + _t(chunk_out) + files / n * o
-    hls = files > 1
-    probe = c + o + d_in / SERVER_COPY_MB_S + PROBE_IN_PLACE_S
-    plan = c + 5 * o + PROBE_IN_PLACE_S + (_t(p.index_mb) + p.scan_s) / p.input_seconds * duration
-    join = c + (6 * o if hls else n * o + 1.0)
-    export = c + (0.2 if hls else d_out / SERVER_COPY_MB_S)
-    wall = probe + (c + o) + plan + MAP_START_S + waves * chunk + join + export + (c + 0.3) + 8 * STATE_S
-    text = (f"probe {probe:.1f} + import {c + o:.1f} + plan {plan:.1f} + Map {MAP_START_S:g} + "
-            f"{waves} × ({c:g} cold + {_t(piece) + 3 * o:.1f} GET + {cut:.1f} cut + {encode:.1f} video + {sound:.1f} "
-            f"sound + {_t(chunk_out) + files / n * o:.1f} PUT) + join {join:.1f} + export {export:.1f} + finalize "
-            f"{c + 0.3:.1f} + states {8 * STATE_S:.1f} = **{wall:.0f} s**")
+    """What-if, beyond the code: the parts read the customer's object in place (probe copies nothing),
+    fragmented MP4 parts are joined by server-side part copies (UploadPartCopy) and a small index, and
+    the result is written at its destination (no export copy)."""
+    model = chunked_model(m, duration, chunk_seconds)
+    c, o = COLD_START_S, S3_OBJECT_S
+    seconds = {s.name: s.seconds / s.invocations for s in model.stages}
+    n = round(duration / model.chunk_seconds)
+    probe = c + o + PROBE_IN_PLACE_S
+    join = seconds["join"] if m.hls else c + n * o / JOIN_THREADS + 1.0
+    export = c + 0.2
+    wall = (probe + seconds["import"] + seconds["encode (plan)"] + model.map_s + join + export
+            + seconds["finalize"] + 8 * STATE_S)
+    text = (f"probe {probe:.1f} + import {seconds['import']:.1f} + plan {seconds['encode (plan)']:.1f} + Map "
+            f"{model.map_s:.1f} + join {join:.1f} + export {export:.1f} + finalize {seconds['finalize']:.1f} + "
+            f"states {8 * STATE_S:.1f} = **{wall:.0f} s**")
     return wall, text
 
 
@@ -610,7 +649,7 @@ def main() -> None:
     hls = Media("HLS", in_mb_s, hls_one.median(lambda r: r.out_bytes) / MB / args.hls_seconds,
                 lambda d: renditions * (math.ceil(d / SEGMENT_SECONDS) + 1) + 1,
                 hls_one.best(lambda r: r.usage.cpu) / args.hls_seconds,
-                hls_cut.best(lambda r: r.seconds("join")) / args.hls_seconds, hls_parts)
+                hls_cut.best(lambda r: r.seconds("join")) / args.hls_seconds, hls_parts, renditions)
     lines = report(args, mp4_one, mp4_cut, hls_one, hls_cut, mp4, hls, time.perf_counter() - started)
     print("\n".join(lines))
     if not args.quick:
@@ -682,9 +721,9 @@ def report(args, mp4_one: Case, mp4_cut: list[Case], hls_one: Case, hls_cut: Cas
         "",
         (f"Why so little: one x264 process already keeps {busy:.2f} of the {CORES} cores busy in the one pass "
          f"(CPU ÷ wall; frame threads plus a lookahead thread), so chunks can win at most {CORES / busy - 1:.0%} "
-         "here, and they cost CPU instead (the CPU column): a piece cut per part, a separate pass over the "
-         "sound, a join, a lookahead and rate control restarting at every chunk, and for HLS a decode and "
-         f"scale per chunk. {noise}Chunking pays on many machines (Lambda), not on two cores."),
+         "here, and they cost CPU instead (the CPU column): a piece cut per part, the sound encoded in "
+         "slices with a third of a second of pre-roll each, a join, a lookahead and rate control restarting at "
+         f"every chunk, and for HLS a decode and scale per chunk. {noise}Chunking pays on many machines (Lambda), not on two cores."),
         "",
         "### 2. Parts alone (the model's inputs)",
         "",
@@ -712,10 +751,13 @@ def report(args, mp4_one: Case, mp4_cut: list[Case], hls_one: Case, hls_cut: Cas
          f"**{hls.cpu_per_s * 30 / LAMBDA_BUSY:.1f} s** |"),
         (f"| same from wall time here ÷ {SPEED:.1f} | {p.chunk.wall / p.chunk_seconds * 30 / SPEED:.1f} s | "
          f"{hls_bare / args.hls_seconds * 30 / SPEED:.1f} s |"),
-        (f"| the sound of the whole input (one thread) | {p.audio_cpu:.2f} CPU-s → {p.audio_mb:.1f} MB | "
-         f"{q.audio_cpu:.2f} CPU-s → {q.audio_mb:.1f} MB |"),
-        (f"| join by stream copy (fastest chunked job) | {mp4.join_s_per_s * args.seconds:.2f} s for "
-         f"{args.seconds:g} s | {hls.join_s_per_s * args.hls_seconds:.2f} s for {args.hls_seconds:g} s |"),
+        (f"| one chunk's slice of the sound, {p.slice_seconds:.1f} s, with its rolls (one thread) | "
+         f"{p.slice_cpu:.2f} CPU-s → {p.slice_mb:.2f} MB | {q.slice_cpu:.2f} CPU-s → {q.slice_mb:.2f} MB |"),
+        (f"| the sound of the whole input (one thread; only a webm's Opus is encoded whole) | {p.audio_cpu:.2f} "
+         f"CPU-s → {p.audio_mb:.1f} MB | {q.audio_cpu:.2f} CPU-s → {q.audio_mb:.1f} MB |"),
+        (f"| join (fastest chunked job): MP4 by stream copy; HLS parts wrote their segments, the join only "
+         f"playlists | {mp4.join_s_per_s * args.seconds:.2f} s for {args.seconds:g} s | "
+         f"{hls.join_s_per_s * args.hls_seconds:.2f} s of ffmpeg for {args.hls_seconds:g} s |"),
         f"| output per minute of input | {mp4.out_mb_s * 60:.1f} MB | {hls.out_mb_s * 60:.1f} MB |",
         "",
         *model_section(mp4, hls, {c.chunk_seconds: c.median(lambda r: r.out_bytes) / one_size - 1
@@ -746,20 +788,21 @@ def model_section(mp4: Media, hls: Media, growth: dict[float, float]) -> list[st
          f"August 2025). Step Functions: {STATE_S:g} s per state, {MAP_START_S:g} s to start the Map."),
         (f"- Memory as deployed (infra/lambdas.py): probe, import and export {MEMORY_GB['transfer']:g} GB "
          f"with {EPHEMERAL_GB['transfer']:g} GiB of /tmp, join {MEMORY_GB['join']:g} GB with "
-         f"{EPHEMERAL_GB['join']:g} GiB; encode (the plan) and encode_chunk (the parts, the sound among them) "
+         f"{EPHEMERAL_GB['join']:g} GiB; encode (the plan) and encode_chunk (the parts) "
          f"{MEMORY_GB['video']:g} GB; finalize {MEMORY_GB['small']:g} GB. Map MaxConcurrency {CONCURRENCY}."),
         (f"- us-east-1 prices: Lambda arm64 ${PRICE_GB_S} per GB-s, ${PRICE_EPHEMERAL_GB_S} per GB-s of "
          "/tmp above 0.5 GB, $0.20 per million requests; Step Functions Standard $0.025 per 1000 state "
          f"transitions ({TRANSITIONS_PER_ITEM} per Map child execution, {MAIN_TRANSITIONS} for the rest); S3 "
          "$0.005 per 1000 PUT/LIST, $0.0004 per 1000 GET/HEAD; no transfer charge inside the region."),
-        (f"- Scaling: transfers, the index read, the pieces, join and the sound linear in the input's length; a chunk's encode "
-         f"linear in its length, its CPU-seconds ÷ {LAMBDA_BUSY:g} on the Lambda."),
+        (f"- Scaling: transfers, the index read, the pieces and the join linear in the input's length; a chunk's "
+         f"encode and its slice of the sound linear in its length, the video's CPU-seconds ÷ {LAMBDA_BUSY:g} on "
+         "the Lambda, the sound's on one thread."),
         "",
-        "#### MP4 (h264, default options), chunks of 30 s",
+        "#### MP4 (h264, default options)",
         "",
         *mp4_m.lines,
         "",
-        "#### HLS ladder, chunks of 30 s",
+        "#### HLS ladder",
         "",
         *hls_m.lines,
         "",
@@ -784,30 +827,27 @@ def model_section(mp4: Media, hls: Media, growth: dict[float, float]) -> list[st
         return next(x.seconds for x in m.stages if x.name == name)
 
     lines += [
-        (f"Where the time goes: the Map takes {mp4_m.map_s:.0f} s (MP4) and {hls_m.map_s:.0f} s (HLS): the video "
-         f"chunks' waves {mp4_m.waves_s:.0f} s and {hls_m.waves_s:.0f} s, beside the sound part, "
-         f"{mp4_m.sound_s:.0f} s and {hls_m.sound_s:.0f} s, which reads the whole input and encodes its sound on one "
-         f"thread. The stages around the Map take {mp4_m.serial_s:.0f} s and {hls_m.serial_s:.0f} s (largest: "
-         f"{serial(mp4_m)} s for MP4; {serial(hls_m)} s for HLS). Where the money goes: the chunk encodes "
-         f"({video_share[0]:.0%} and {video_share[1]:.0%} of the GB-s), so the cost follows the encoder's speed "
-         "per vCPU far more than the architecture."),
+        (f"Where the time goes: the Map takes {mp4_m.map_s:.0f} s (MP4) and {hls_m.map_s:.0f} s (HLS), one wave "
+         f"of parts of {mp4_m.chunk_seconds:g} s and {hls_m.chunk_seconds:g} s, each encoding its video and its "
+         f"slice of the sound. The stages around the Map take {mp4_m.serial_s:.0f} s and {hls_m.serial_s:.0f} s "
+         f"(largest: {serial(mp4_m)} s for MP4; {serial(hls_m)} s for HLS). Where the money goes: the chunk "
+         f"encodes ({video_share[0]:.0%} and {video_share[1]:.0%} of the GB-s), so the cost follows the "
+         "encoder's speed per vCPU far more than the architecture."),
         "",
-        ("No function copies the input any more: an s3:// input is copied into the working bucket inside S3 "
-         "and probed there by ranged reads, the plan comes from the header and the MP4 index, and each part reads "
-         "only its own piece (storage/media_source.py). What still serialises, largest first:"),
+        ("No function copies the input, no part waits for the whole sound, and HLS segments are written once, "
+         "by the parts: an s3:// input is copied into the working bucket inside S3 and probed there by ranged "
+         "reads, the plan comes from the header and the MP4 index, each part reads only its own piece and "
+         "encodes its own slice of the sound. What still serialises, largest first:"),
         "",
-        (f"1. The join moves the whole output through one function ({seconds(mp4_m, 'join'):.0f} s MP4, "
-         f"{seconds(hls_m, 'join'):.0f} s HLS): HLS chunks could write their own segments in place (the join "
-         "then writes playlists only), and fragmented MP4 parts could be joined by server-side part copies "
-         "(UploadPartCopy) plus a small index."),
-        (f"2. The sound part reads the whole input and encodes it on one thread ({mp4_m.sound_s:.0f} s): each "
-         "chunk could encode its own slice of the sound (AAC frames are 1024 samples: slices with a frame of "
-         "overlap, cut on frame boundaries)."),
-        (f"3. Export copies the result server-side ({seconds(mp4_m, 'export'):.0f} s MP4), and probe copies "
-         f"the input ({seconds(mp4_m, 'probe'):.0f} s): the join could write to the destination, and the parts "
-         "could read the customer's object in place."),
+        (f"1. The MP4 join moves the whole output through one function ({seconds(mp4_m, 'join'):.0f} s): "
+         "fragmented MP4 parts could be joined by server-side part copies (UploadPartCopy) plus a small index."),
+        (f"2. Export copies the result server-side ({seconds(mp4_m, 'export'):.0f} s MP4, "
+         f"{seconds(hls_m, 'export'):.0f} s for HLS's {hls.files(HOUR)} files): the join and the parts could "
+         "write to the destination."),
+        (f"3. Probe copies the input ({seconds(mp4_m, 'probe'):.0f} s): the parts could read the customer's "
+         "object in place."),
         "",
-        "What-if, 1 and 2 done (same encodes, same assumptions):",
+        "What-if, 1 to 3 done (same encodes, same assumptions):",
         "",
         f"- MP4: {lean_mp4[1]}",
         f"- HLS: {lean_hls[1]}",
@@ -826,7 +866,7 @@ def chunk_length(mp4: Media, hls: Media, growth: dict[float, float]) -> list[str
     rows, cost = [], {}
     for seconds in lengths:
         for media in (mp4, hls):
-            m = chunked_model(media, HOUR, seconds)
+            m = chunked_model(media, HOUR, seconds, one_wave=False)
             chunk = next(s for s in m.stages if s.name == "encode_chunk")
             each = chunk.seconds / chunk.invocations
             waves = math.ceil(chunk.invocations / CONCURRENCY)
@@ -853,10 +893,11 @@ def chunk_length(mp4: Media, hls: Media, growth: dict[float, float]) -> list[str
     return [
         "#### Chunk length and the threshold",
         "",
-        ("60 minutes of input, concurrency 100. *video Map* is the waves of chunks (the sound part runs beside "
-         "them); *size* the growth of the 2-minute MP4 output against the one pass, measured in part 1."),
+        ("60 minutes of input, concurrency 100, chunks of chunk_seconds whatever the length (not grown to one "
+         "wave). *Map* is the waves of parts; *size* the growth of the 2-minute MP4 output against the one "
+         "pass, measured in part 1."),
         "",
-        "| chunk_seconds | kind | chunks | one chunk (s) | video Map (s) | wall (s) | cost | size |",
+        "| chunk_seconds | kind | chunks | one chunk (s) | Map (s) | wall (s) | cost | size |",
         "|---:|---|---:|---:|---:|---:|---:|---:|",
         *rows,
         "",
@@ -865,7 +906,8 @@ def chunk_length(mp4: Media, hls: Media, growth: dict[float, float]) -> list[str
          "but each adds a cold start and requests, and a keyframe and a fresh rate control (output size against "
          f"the one pass, measured: {measured}). Rule: the shortest length that costs at most 10% more than the cheapest, for both kinds: "
          f"**{best:g} s**, a multiple of the 6 s HLS segment. Recommended MEDIAJET_CHUNK_SECONDS={best:g}. "
-         "(Better still: chunk_seconds = max(that, duration / concurrency), so every input takes one wave.)"),
+         "On AWS chunks grow beyond it for inputs longer than concurrency × chunk_seconds "
+         "(MEDIAJET_CHUNK_PARALLELISM), so every input takes one wave: the model above."),
         "",
         (f"Threshold: one pass against chunks of {best:g} s on Lambda, same model (one pass: one 6-vCPU "
          "function downloads, encodes and uploads it all), wall seconds, one pass / chunks:"),

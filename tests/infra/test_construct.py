@@ -34,6 +34,7 @@ def test_the_construct_in_a_team_stack_with_its_options_passes_nag(tmp_path: Pat
     assert {p["Architectures"][0] for p in fns.values()} == {"x86_64"}
     assert fns["encode"]["MemorySize"] == fns["encode_chunk"]["MemorySize"] == 3008
     assert fns["probe"]["Environment"]["Variables"]["MEDIAJET_ENCODE_SPEED"] == "0.85", "1.7 vCPUs / 2"
+    assert fns["encode"]["Environment"]["Variables"]["MEDIAJET_CHUNK_PARALLELISM"] == "20", "one wave of 20 parts"
     assert not any("ReservedConcurrentExecutions" in p for p in fns.values()), "a low quota cannot reserve"
     (machine,) = resources(template, "AWS::StepFunctions::StateMachine").values()
     asl = "".join(p for p in machine["Properties"]["DefinitionString"]["Fn::Join"][1] if isinstance(p, str))

@@ -143,6 +143,7 @@ def test_environment_names_the_resources_and_the_binaries(template: dict[str, An
     for name in names.STEP_FUNCTIONS:  # admission: what one encode may take, at the encoders' speed
         env = functions[name][1]["Properties"]["Environment"]["Variables"]
         assert (env[names.ENV_STEP_TIMEOUT], env[names.ENV_ENCODE_SPEED]) == ("900", "2.89"), name
+        assert env[names.ENV_CHUNK_PARALLELISM] == "100", "chunks sized so that a long input takes one wave of the Map"
     machine = logical_id(template, "AWS::StepFunctions::StateMachine", "StateMachine")
     for name in ("api", "on_upload"):
         assert functions[name][1]["Properties"]["Environment"]["Variables"][names.ENV_STATE_MACHINE_ARN] == {

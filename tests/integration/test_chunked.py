@@ -129,6 +129,12 @@ def test_progress_is_the_share_of_parts_done(clip: Path, tmp_path: Path) -> None
     assert len(list(runtime.work.keys(f"jobs/{job.id}/chunks/sound/"))) == 4, "each part encoded its slice of the sound"
 
 
+def test_a_deployment_running_two_parts_at_once_gets_two_longer_chunks(clip: Path, tmp_path: Path) -> None:
+    two_at_once = CHUNKED.model_copy(update={"chunk_parallelism": 2})
+    _, parts = _steps_until_parts(LocalRuntime.open(two_at_once, tmp_path, allow_local_files=True), clip)
+    assert [p["part"] for p in parts] == ["v00000", "v00001"], "12 s in 6 s chunks, not 3 s: one wave"
+
+
 def test_a_resumed_job_encodes_only_the_parts_not_yet_done(clip: Path, tmp_path: Path) -> None:
     runtime = LocalRuntime.open(CHUNKED, tmp_path, allow_local_files=True)
     job, parts = _steps_until_parts(runtime, clip)

@@ -65,3 +65,13 @@ def test_a_chunked_sound_is_judged_whole_only_when_it_is_not_cut_with_the_chunks
     admit("video", VideoOptions(format="mp4", **small), film(6 * HOUR), short_steps, may_chunk=True)  # AAC: sliced
     assert "of sound" in refused("video", VideoOptions(format="webm", **small), film(6 * HOUR), short_steps), \
         "Opus is encoded whole, by one part"
+
+
+def test_with_a_parallelism_chunks_grow_so_that_a_long_input_takes_one_wave() -> None:
+    from mediajet.pipeline.chunked import chunk_length
+
+    map_of_100 = LAMBDA.model_copy(update={"chunk_parallelism": 100})
+    assert chunk_length(map_of_100, HOUR) == 36.0 and chunk_length(map_of_100, HOUR, grid=6) == 36.0
+    assert chunk_length(map_of_100, HOUR + 60, grid=6) == 42.0, "HLS chunks stay on the segment grid"
+    assert chunk_length(map_of_100, 600) == 30.0 and chunk_length(LAMBDA, HOUR) == 30.0
+    admit("video", VideoOptions(), film(6 * HOUR), map_of_100, may_chunk=True)  # 216 s chunks: 2 min on Lambda

@@ -157,20 +157,21 @@ def test_a_video_chunk_uses_the_single_pass_settings_without_sound_or_container_
 
 
 def test_an_hls_part_writes_every_rendition_and_its_sound_into_segments_timed_as_the_single_pass() -> None:
-    timing = chunked.SegmentTiming(offset=30.0, sound_shift=-0.005333, first_segment=5, frames=750)
+    timing = chunked.SegmentTiming(offset=30.0, sound_shift=-0.005333, first_segment=5)
     sound, out = Path("/w/kept.aac"), Path("/w/hls")
     argv = chunked.hls_part_argv(AdaptiveOptions(), HD, PIECE, CHUNK, sound, timing, out)
     inputs = [*input_args(PIECE, pre=["-ss", "2"]), *input_args(sound, pre=["-itsoffset", "-0.005333", "-f", "aac"])]
-    assert argv[:len(HEAD) + len(inputs)] == [*HEAD, *inputs]
+    assert argv[:len(HEAD) + len(inputs) + 2] == [*HEAD, *inputs, "-t", "30"], "every rendition cut at the chunk's end"
     assert argv.count("-map") == 10 and argv.count("1:a:0") == 5, "each rendition carries the sound"
     assert argv[argv.index("-force_key_frames") + 1] == "expr:gte(t,n_forced*6)"
     assert argv[argv.index("-force_key_frames") + 2:argv.index("hls") - 1] == [
-        "-frames:v", "750", *["-map", "1:a:0"] * 5, "-c:a", "copy", "-sn", "-dn", "-output_ts_offset", "30", "-start_number", "5",
+        *["-map", "1:a:0"] * 5, "-c:a", "copy", "-sn", "-dn", "-output_ts_offset", "30", "-start_number", "5",
         "-avoid_negative_ts", "disabled", "-hls_segment_options", "avoid_negative_ts=disabled"]
     assert argv[-1] == "/w/hls/%v/stream.m3u8"
     last = chunked.hls_part_argv(AdaptiveOptions(mute=True), HD, PIECE, CHUNK, None,
-                                 chunked.SegmentTiming(offset=30.0, sound_shift=0.0, first_segment=5, frames=None), out)
-    assert "-frames:v" not in last and "1:a:0" not in last and "-c:a" not in last
+                                 chunked.SegmentTiming(offset=30.0, sound_shift=0.0, first_segment=5),
+                                 out)
+    assert "1:a:0" not in last and "-c:a" not in last
 
 
 def test_the_sound_is_encoded_once_over_the_requested_range() -> None:

@@ -87,6 +87,9 @@ class Settings(EnvSettings):
     # cut into chunks of about chunk_seconds (0 turns it off); see BENCHMARKS.md for the defaults
     chunk_min_duration: float = 60.0
     chunk_seconds: float = 30.0
+    # parts a deployment encodes at once (AWS: the Map's concurrency): a longer input gets longer chunks,
+    # so that it still takes one wave of parts; unset: chunk_seconds whatever the length
+    chunk_parallelism: int | None = Field(default=None, ge=1)
     chunk_workers: int | None = None  # parts encoded at once on one machine; default: number of cores
     encode_speed: float | None = None  # the encoder's cores / 2 (pipeline/admission.py); default: this machine's
     link_ttl_s: int = 7 * 24 * 3600

@@ -22,7 +22,7 @@ import os
 
 from mediajet.errors import ProcessingError
 from mediajet.media.plans.chunked import sound_codec
-from mediajet.media.plans.hls import renditions_for
+from mediajet.media.plans.hls import SEGMENT_SECONDS, renditions_for
 from mediajet.media.sizing import Geometry, fit_geometry, output_limit, refuse_oversized
 from mediajet.models.file import File
 from mediajet.models.options import (
@@ -32,7 +32,7 @@ from mediajet.models.options import (
     MediaOptions,
     VideoOptions,
 )
-from mediajet.pipeline.chunked import wants_chunks
+from mediajet.pipeline.chunked import chunk_length, wants_chunks
 from mediajet.settings import Settings
 
 # Megapixels per second one encode reaches on the reference machine (2 x86_64 cores), at each codec's
@@ -70,13 +70,14 @@ def admit(kind: str, options: MediaOptions, source: File, settings: Settings, *,
     per_second = _cost_per_second(options, source) / speed
     chunked = may_chunk and _chunkable(kind, source, settings)
     if chunked:
-        chunks = math.ceil(length / settings.chunk_seconds)
+        seconds = chunk_length(settings, length, SEGMENT_SECONDS if kind == "adaptive_video" else None)
+        chunks = math.ceil(length / seconds)
         if chunks > MAX_CHUNKS:
-            _refuse(length, MAX_CHUNKS * settings.chunk_seconds, "in chunks")
-        longest_chunk = settings.chunk_seconds * 1.5  # a short tail joins the last chunk
+            _refuse(length, MAX_CHUNKS * seconds, "in chunks")
+        longest_chunk = seconds * 1.5  # a short tail joins the last chunk
         if longest_chunk * per_second > budget:
             raise ProcessingError(
-                f"one {settings.chunk_seconds:g} s chunk of this input at this size and codec takes longer than "
+                f"one {seconds:g} s chunk of this input at this size and codec takes longer than "
                 f"an encode may run ({settings.step_timeout_s:.0f} s); lower MEDIAJET_CHUNK_SECONDS, the size "
                 "or the codec's cost", kind="duration_too_long")
         if sound > budget and "aac" not in sound_codec(options, source):

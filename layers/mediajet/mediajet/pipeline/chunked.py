@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -93,6 +94,16 @@ def _part_index(part: str) -> int:
     return int(part.removeprefix("v"))
 
 
+def chunk_length(settings: Settings, duration: float, grid: float | None = None) -> float:
+    """About how long each chunk is: `chunk_seconds`, or longer when the input would otherwise need more
+    parts than the deployment runs at once (then a multiple of `grid`, the HLS segment length)."""
+    length = settings.chunk_seconds
+    if settings.chunk_parallelism and duration / settings.chunk_parallelism > length:
+        length = duration / settings.chunk_parallelism
+        length = math.ceil(length / grid) * grid if grid else length
+    return length
+
+
 def wants_chunks(settings: Settings, kind: str, source: File) -> bool:
     """Long enough to be cut (the keyframes may still say no: see split)."""
     limit = settings.chunk_min_duration
@@ -126,9 +137,11 @@ def _plan(ctx: StepContext, options: VideoOptions | AdaptiveOptions, source: Fil
     if scanned is None:
         return None
     hls = isinstance(options, AdaptiveOptions)
+    grid = SEGMENT_SECONDS if hls else None
+    duration = (options.end or source.duration or 0.0) - (options.start or 0.0)
     plan = chunking.plan_chunks(
-        scanned, target=ctx.settings.chunk_seconds, start=options.start, end=options.end,
-        grid=SEGMENT_SECONDS if hls else None, fps=None if hls else options.fps,
+        scanned, target=chunk_length(ctx.settings, duration, grid), start=options.start, end=options.end,
+        grid=grid, fps=None if hls else options.fps,
     )
     if plan is None:
         return None
@@ -216,8 +229,7 @@ def _timing(split_plan: SplitPlan, chunk: Chunk, options: AdaptiveOptions) -> Se
         piece = split_plan.sound[chunk.index]
         sound_at = (piece.start - (FRAME if piece.start == 0 else 0)) / piece.rate
     first = round((chunk.zero - split_plan.plan.chunks[0].zero) / SEGMENT_SECONDS)
-    frames = None if chunk.duration is None else round(chunk.duration / split_plan.plan.frame_duration)
-    return SegmentTiming(offset=zero, sound_shift=sound_at - zero, first_segment=first, frames=frames)
+    return SegmentTiming(offset=zero, sound_shift=sound_at - zero, first_segment=first)
 
 
 def run_ffmpeg(ctx: StepContext, command: list[str], what: str = "ffmpeg") -> None:

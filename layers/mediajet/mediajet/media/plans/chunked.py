@@ -35,13 +35,11 @@ INTERMEDIATE = ["-f", "nut"]
 @dataclass(frozen=True)
 class SegmentTiming:
     """Where an HLS part's output sits in the single pass's: `offset` (s) is added to every timestamp,
-    the sound starts `sound_shift` s from the picture, segments are numbered from `first_segment`, and
-    the part has `frames` pictures (None: to the end)."""
+    the sound starts `sound_shift` s from the picture, segments are numbered from `first_segment`."""
 
     offset: float
     sound_shift: float
     first_segment: int
-    frames: int | None
 
 
 def precise(value: float) -> str:
@@ -77,18 +75,18 @@ def video_chunk_argv(options: VideoOptions, source: File, piece: Path, chunk: Ch
 
 def hls_part_argv(options: AdaptiveOptions, source: File, piece: Path, chunk: Chunk, sound: Path | None,
                   timing: SegmentTiming, out_dir: Path) -> list[str]:
-    """Every rendition of one chunk, straight into HLS segments. The picture is cut by its frame count
-    (a `-t` would also cut the sound, whose slice may end a few ms after the chunk, and the output's
-    constant frame rate could repeat the last frame past an input-side one)."""
+    """Every rendition of one chunk, straight into HLS segments. The output's `-t` (the chunk's length)
+    cuts every rendition at the same frame; the sound's slice never starts a frame past it (its end is
+    the chunk's end taken to the nearest 1024-sample frame, so its last frame starts before)."""
     geometry, renditions = renditions_for(options, source)
     streams = video_streams(geometry, options.background, renditions, options.level, with_audio=False)
-    if timing.frames is not None:
-        streams += ["-frames:v", str(timing.frames)]
-    inputs = input_args(piece, pre=["-ss", precise(chunk.seek)] if chunk.seek > 0 else [])
+    seek = ["-ss", precise(chunk.seek)] if chunk.seek > 0 else []
+    length = ["-t", precise(chunk.duration)] if chunk.duration is not None else []
+    inputs = input_args(piece, pre=seek)
     if sound is not None:
         inputs += input_args(sound, pre=["-itsoffset", precise(timing.sound_shift), "-f", "aac"])
         streams += [*["-map", "1:a:0"] * len(renditions), "-c:a", "copy"]
-    return [*ffmpeg_head(), *inputs, *streams, "-sn", "-dn", "-output_ts_offset", precise(timing.offset),
+    return [*ffmpeg_head(), *inputs, *length, *streams, "-sn", "-dn", "-output_ts_offset", precise(timing.offset),
             "-start_number", str(timing.first_segment),
             *hls_args(out_dir.absolute(), variant_map(renditions, sound is not None))]
 
