@@ -18,14 +18,14 @@ MARKS = (2.0, 6.0, 8.52)  # seconds: a seam of 3 s chunks (6.0) and inside chunk
 _MARK_LENGTH = 0.1
 
 
-def make_sync_clip(path: Path, *, seconds: float = 12, fps: int = 25, gop: int = 25) -> Path:
-    """320x240 colour bars with a flash and a beep at each of MARKS over a quiet 440 Hz tone (so that
+def make_sync_clip(path: Path, *, seconds: float = 12, fps: int = 25, gop: int = 25, size: str = "320x240") -> Path:
+    """Colour bars (320x240 unless `size`) with a flash and a beep at each of MARKS over a quiet 440 Hz tone (so that
     every moment of the sound has something to get wrong), a keyframe every `gop` frames."""
     during = "+".join(f"between(t,{m},{m + _MARK_LENGTH - 0.001})" for m in MARKS)
     flash = "+".join(f"between(t,{m},{m + 0.5 / fps})" for m in MARKS)
     subprocess.run([
         ffmpeg(), "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
-        "-f", "lavfi", "-i", (f"testsrc2=size=320x240:rate={fps}:duration={seconds},"
+        "-f", "lavfi", "-i", (f"testsrc2=size={size}:rate={fps}:duration={seconds},"
                               f"drawbox=x=0:y=0:w=iw:h=ih:color=white:t=fill:enable='{flash}'"),
         "-f", "lavfi", "-i", f"aevalsrc='0.8*sin(2*PI*1000*t)*({during})+0.05*sin(2*PI*440*t)':s=48000:d={seconds}",
         "-c:v", "libx264", "-preset", "ultrafast", "-g", str(gop), "-keyint_min", str(gop), "-bf", "2",

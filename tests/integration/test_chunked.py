@@ -30,6 +30,12 @@ def clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_sync_clip(tmp_path_factory.mktemp("chunked") / "clip.mp4", seconds=12, fps=FPS)
 
 
+@pytest.fixture(scope="module")
+def wide_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """640x360: an HLS ladder of two renditions (360p, 240p), each cut and joined on its own."""
+    return make_sync_clip(tmp_path_factory.mktemp("chunked") / "wide.mp4", seconds=12, fps=FPS, size="640x360")
+
+
 def new_job(runtime: LocalRuntime, source: Path, kind: str = "video", **options: object) -> Job:
     request = parse_job_create({"input": "https://example.com/clip.mp4", "kind": kind, "options": options})
     job = build_job(request, "prj_test")
@@ -72,7 +78,9 @@ CASES = [("video", {"format": "mp4", "codec": "h264"}), ("video", {"format": "we
 
 @pytest.mark.slow
 @pytest.mark.parametrize(("kind", "options"), CASES, ids=["mp4-h264", "webm-vp9", "hls"])
-def test_chunked_output_matches_the_single_pass(clip: Path, tmp_path: Path, kind: str, options: dict) -> None:
+def test_chunked_output_matches_the_single_pass(clip: Path, wide_clip: Path, tmp_path: Path, kind: str,
+                                                options: dict) -> None:
+    clip = wide_clip if kind == "adaptive_video" else clip
     _, single, single_commands = run(tmp_path / "single", SINGLE, clip, kind, **options)
     chunked_job, chunked, commands = run(tmp_path / "chunked", CHUNKED, clip, kind, **options)
 
@@ -88,6 +96,8 @@ def test_chunked_output_matches_the_single_pass(clip: Path, tmp_path: Path, kind
     assert chunked_job.tasks[2].progress == 100 and chunked_job.tasks[2].output is not None
 
     seams = [3, 6, 9] if kind == "video" else [6]  # HLS chunks are a multiple of the 6 s segments
+    if kind == "adaptive_video":
+        assert single.read_text().count(".m3u8") == 2, "a ladder of two renditions"
     assert_like_single_pass(chunked, single, clip, fps=FPS, seams=seams)
 
 
