@@ -508,13 +508,22 @@ def chunked_model(m: Media, duration: float, chunk_seconds: float, concurrency: 
         put_part = o + _t(chunk_out) + o + _t(slice_mb)
         put_text = f"PUT {chunk_out:.1f} MB and its {slice_mb:.2f} MB of sound ({put_part:.2f})"
         put_count = s3_requests(chunk_out * MB)[0] + 1
-    chunk_s = stage("encode_chunk", "video",
-                    c + 3 * o + _t(piece) + cut + encode + _t(piece) + sound + put_part, n,
-                    f"each: cold {c:g} + GET plan.json, HEAD + read its piece, {piece:.1f} MB ({_t(piece):.2f}), "
-                    f"cut by stream copy ({cut:.2f}) + encode {m.cpu_per_s:.2f} CPU-s/s × {length:g} s ÷ "
-                    f"{LAMBDA_BUSY:g} vCPUs ({encode:.1f}) + its slice of the sound: read the range again "
-                    f"({_t(piece):.2f}) and encode {p.slice_cpu / p.slice_seconds:.3f} CPU-s/s × {length:g} s, one "
-                    f"thread ({sound:.2f}) + {put_text}",
+    # The sound's ffmpeg (one thread) runs beside the piece's cut and, but for HLS (whose encode muxes it),
+    # beside the video's encode; it reads the part's range of the input again.
+    sound_path = _t(piece) + sound
+    if m.hls:
+        work = max(_t(piece) + cut, sound_path) + encode
+        overlap = f"max(read its piece, {piece:.1f} MB, and cut it ({_t(piece) + cut:.2f}), its slice of the sound"
+        after = f") + encode {m.cpu_per_s:.2f} CPU-s/s × {length:g} s ÷ {LAMBDA_BUSY:g} vCPUs ({encode:.1f})"
+    else:
+        work = max(_t(piece) + cut + encode, sound_path)
+        overlap = (f"max(read its piece, {piece:.1f} MB, cut it and encode {m.cpu_per_s:.2f} CPU-s/s × {length:g} s ÷ "
+                   f"{LAMBDA_BUSY:g} vCPUs ({_t(piece) + cut + encode:.1f}), its slice of the sound")
+        after = ")"
+    chunk_s = stage("encode_chunk", "video", c + 3 * o + work + put_part, n,
+                    f"each: cold {c:g} + GET plan.json, HEAD + {overlap}: read the range again and encode "
+                    f"{p.slice_cpu / p.slice_seconds:.3f} CPU-s/s × {length:g} s on one thread ({sound_path:.2f})"
+                    f"{after} + {put_text}",
                     (n * put_count, n * (2 * math.ceil(piece * MB / PART_BYTES) + 3)))
     waves_s = waves * chunk_s
     map_s = MAP_START_S + waves_s

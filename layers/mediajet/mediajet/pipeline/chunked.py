@@ -28,6 +28,7 @@ from __future__ import annotations
 import json
 import logging
 import math
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from pydantic import BaseModel
@@ -173,15 +174,21 @@ def encode_part(ctx: StepContext, job: Job, options: MediaOptions, source: File,
             run_ffmpeg(ctx, argv.audio_argv(options, source, src.arg, out, access=src.access), "ffmpeg (sound)")
         else:
             chunk = split_plan.plan.chunks[_part_index(part)]
-            sound = _sound_slice(ctx, job.id, options, source, split_plan, chunk.index, src, tmp, keep_local=hls)
-            piece = tmp / "piece.mkv"
-            run_ffmpeg(ctx, argv.piece_argv(src.arg, split_plan.stream, chunk, split_plan.plan.frame_duration, piece,
-                                      access=src.access), what="ffmpeg (piece)")
-            if isinstance(options, AdaptiveOptions):
-                out = _hls_part(ctx, options, source, split_plan, chunk, piece.absolute(), sound, tmp, out_prefix)
-            else:
-                out = tmp / f"{part}.nut"
-                run_ffmpeg(ctx, argv.video_chunk_argv(options, source, piece.absolute(), chunk, out))
+            # The sound (one thread) runs beside the piece's cut and, but for HLS, which muxes it, the
+            # video's encode; both ffmpegs read the input in place.
+            with ThreadPoolExecutor(max_workers=1) as beside:
+                sound = beside.submit(_sound_slice, ctx, job.id, options, source, split_plan, chunk.index, src,
+                                      tmp, keep_local=hls)
+                piece = tmp / "piece.mkv"
+                run_ffmpeg(ctx, argv.piece_argv(src.arg, split_plan.stream, chunk, split_plan.plan.frame_duration,
+                                                piece, access=src.access), what="ffmpeg (piece)")
+                if isinstance(options, AdaptiveOptions):
+                    out = _hls_part(ctx, options, source, split_plan, chunk, piece.absolute(), sound.result(), tmp,
+                                    out_prefix)
+                else:
+                    out = tmp / f"{part}.nut"
+                    run_ffmpeg(ctx, argv.video_chunk_argv(options, source, piece.absolute(), chunk, out))
+                    sound.result()
         ctx.work.put_file(out_key, out, move=True)
     _record_progress(ctx, job.id, len(split_plan.parts()))
 
