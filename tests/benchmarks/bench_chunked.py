@@ -593,8 +593,8 @@ def one_pass_model(m: Media, duration: float) -> float:
 
 def lean_model(m: Media, duration: float, chunk_seconds: float) -> tuple[float, str]:
     """What-if, beyond the code: the parts read the customer's object in place (probe copies nothing),
-    fragmented MP4 parts are joined by server-side part copies (UploadPartCopy) and a small index, and
-    the result is written at its destination (no export copy)."""
+    the MP4 join writes the index (moov) and places the parts' media by server-side part copies
+    (UploadPartCopy), and the result is written at its destination (no export copy)."""
     model = chunked_model(m, duration, chunk_seconds)
     c, o = COLD_START_S, S3_OBJECT_S
     seconds = {s.name: s.seconds / s.invocations for s in model.stages}
@@ -849,7 +849,8 @@ def model_section(mp4: Media, hls: Media, growth: dict[float, float]) -> list[st
          "encodes its own slice of the sound. What still serialises, largest first:"),
         "",
         (f"1. The MP4 join moves the whole output through one function ({seconds(mp4_m, 'join'):.0f} s): "
-         "fragmented MP4 parts could be joined by server-side part copies (UploadPartCopy) plus a small index."),
+         "the join could write the file's index (moov) from the parts' sample tables and place every part's "
+         "media by server-side part copies (UploadPartCopy)."),
         (f"2. Export copies the result server-side ({seconds(mp4_m, 'export'):.0f} s MP4, "
          f"{seconds(hls_m, 'export'):.0f} s for HLS's {hls.files(HOUR)} files): the join and the parts could "
          "write to the destination."),
