@@ -31,20 +31,21 @@ def _ffmpeg(args: list[str]) -> None:
 
 
 def make_video(path: Path, *, seconds: float = 2, size: str = "320x240", fps: int = 25, audio: bool = True,
-               source: str = "testsrc2", gop: int | None = None) -> Path:
+               source: str = "testsrc2", gop: int | None = None, audio_seconds: float | None = None) -> Path:
     """A clip with moving colour bars and (by default) a 440 Hz tone; codecs follow the extension.
-    `gop`: a keyframe every `gop` frames (as phones write them), so the clip can be cut into chunks."""
+    `gop`: a keyframe every `gop` frames (as phones write them), so the clip can be cut into chunks.
+    `audio_seconds`: a tone that stops before the picture does."""
     path = Path(path)
     args = ["-f", "lavfi", "-i", f"{source}=size={size}:rate={fps}:duration={seconds}"]
     if audio:
-        args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={seconds}"]
+        args += ["-f", "lavfi", "-i", f"sine=frequency=440:sample_rate=48000:duration={audio_seconds or seconds}"]
     codecs = _VIDEO_CODECS[path.suffix.lower()]
     if not audio:
         codecs = codecs[: codecs.index("-c:a")] + ["-an"]
     extra = ["-movflags", "+faststart"] if path.suffix.lower() in (".mp4", ".mov") else []
     if gop:
         extra += ["-g", str(gop), "-keyint_min", str(gop)]
-    _ffmpeg([*args, *codecs, *extra, "-shortest", str(path)])
+    _ffmpeg([*args, *codecs, *extra, *([] if audio_seconds else ["-shortest"]), str(path)])
     return path
 
 

@@ -18,7 +18,7 @@ from mediajet.models.requests import build_job, parse_job_create
 from mediajet.pipeline.execute import run_job
 from mediajet.pipeline.steps import run_step
 from mediajet.settings import Settings
-from tests.measure import assert_like_single_pass, make_sync_clip
+from tests.measure import assert_like_single_pass, make_sync_clip, streams, top_rendition
 
 FPS = 25
 CHUNKED = Settings(chunk_min_duration=4, chunk_seconds=3)
@@ -99,6 +99,40 @@ def test_chunked_output_matches_the_single_pass(clip: Path, wide_clip: Path, tmp
     if kind == "adaptive_video":
         assert single.read_text().count(".m3u8") == 2, "a ladder of two renditions"
     assert_like_single_pass(chunked, single, clip, fps=FPS, seams=seams)
+
+
+@pytest.mark.parametrize(("kind", "options"), [("video", {"format": "mp4"}), ("adaptive_video", {})],
+                         ids=["mp4", "hls"])
+def test_a_sound_that_stops_before_the_picture_leaves_the_later_chunks_silent(tmp_path: Path, kind: str,
+                                                                             options: dict) -> None:
+    from tests.media import make_video
+
+    source = make_video(tmp_path / "clip.mp4", seconds=12, gop=25, audio_seconds=4)  # chunks 2-4 have no sound
+    _, single, _ = run(tmp_path / "single", SINGLE, source, kind, **options)
+    _, chunked, commands = run(tmp_path / "chunked", CHUNKED, source, kind, **options)
+    assert len([c for c in commands if " -f adts " in c]) >= 2, "cut in chunks, the sound in slices"
+    if kind == "adaptive_video":
+        single, chunked = top_rendition(single), top_rendition(chunked)
+        assert chunked.read_text() == single.read_text()
+    assert streams(chunked) == streams(single), "the same frames of picture and sound"
+
+
+def test_a_sound_that_starts_late_is_not_sliced(tmp_path: Path) -> None:
+    """ADTS slices carry no timestamps: a sound starting 5 s in is encoded whole (video), or the ladder
+    takes the single pass (HLS), so it stays where the single pass puts it."""
+    from mediajet.media.binaries import ffmpeg
+    from tests.media import make_video
+
+    clip = make_video(tmp_path / "clip.mp4", seconds=12, gop=25)
+    late = tmp_path / "late.mp4"
+    subprocess.run([ffmpeg(), "-v", "error", "-i", str(clip), "-itsoffset", "5", "-i", str(clip), "-map", "0:v",
+                    "-map", "1:a", "-c", "copy", str(late)], check=True, timeout=60)
+    _, single, _ = run(tmp_path / "single", SINGLE, late, "video", format="mp4")
+    _, chunked, commands = run(tmp_path / "chunked", CHUNKED, late, "video", format="mp4")
+    assert not [c for c in commands if " -f adts " in c] and [c for c in commands if " -f nut " in c]
+    assert streams(chunked) == streams(single)
+    _, _, commands = run(tmp_path / "hls", CHUNKED, late, "adaptive_video")
+    assert len([c for c in commands if " -f hls " in c]) == 1, "one pass"
 
 
 def test_an_input_the_deployment_cannot_finish_is_refused_at_probe(clip: Path, tmp_path: Path) -> None:

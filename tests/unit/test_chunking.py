@@ -106,15 +106,17 @@ def test_with_an_output_frame_rate_chunks_start_on_its_frame_grid() -> None:
 
 def test_the_scan_picks_the_largest_picture_and_ignores_cover_art() -> None:
     text = "\n".join([
-        "stream,0,video,600,600,1", "stream,1,video,320,240,0", "stream,2,audio,44100,0",
+        "stream,0,video,600,600,0.000000,1", "stream,1,video,320,240,10.000000,0", "stream,2,audio,44100,10.021000,0",
         "packet,0,0.000000,K__", "packet,1,10.040000,K__", "packet,2,10.000000,K__", "packet,1,10.080000,___",
         f'format,"{MP4}",10.000000',
     ])
     scan = parse_scan(text)
     assert scan is not None and scan.stream == 1 and scan.format_name == MP4 and scan.sample_rate == 44100
+    assert scan.sound_start is not None and round(scan.sound_start, 6) == 0.021, "from the input's start"
     assert [(round(p.pts, 6), p.key) for p in scan.packets] == [(0.04, True), (0.08, False)]
-    assert parse_scan("stream,0,audio,44100,0\npacket,0,0.0,K__\nformat,mp3,0.0") is None
-    two_rates = parse_scan(text.replace('stream,2,audio,44100,0', 'stream,2,audio,44100,0\nstream,3,audio,48000,0'))
+    assert parse_scan("stream,0,audio,44100,0.000000,0\npacket,0,0.0,K__\nformat,mp3,0.0") is None
+    two_rates = parse_scan(text.replace("stream,2,audio,44100,10.021000,0",
+                                        "stream,2,audio,44100,10.021000,0\nstream,3,audio,48000,N/A,0"))
     assert two_rates is not None and two_rates.sample_rate is None, "no one grid for the sound: it stays whole"
 
 
@@ -134,7 +136,7 @@ GUARD = ["-protocol_whitelist", "file,pipe", "-format_whitelist", ",".join(SAFE_
 def test_the_keyframe_scan_reads_packets_behind_the_input_guard() -> None:
     assert scan_argv(SRC) == [
         "ffprobe", "-hide_banner", "-loglevel", "error", "-of", "csv=p=1", "-show_entries",
-        ("format=start_time,format_name:stream=index,codec_type,width,height,sample_rate:"
+        ("format=start_time,format_name:stream=index,codec_type,width,height,sample_rate,start_time:"
          "stream_disposition=attached_pic:packet=stream_index,pts_time,flags"), *GUARD, "-i", str(SRC)]
 
 
@@ -212,6 +214,13 @@ def test_the_join_copies_both_streams_into_the_requested_container() -> None:
         *HEAD, "-f", "concat", "-safe", "0", "-protocol_whitelist", "file", "-itsoffset", "0.5", "-i", str(listing),
         *input_args(audio), "-map", "0:v:0", "-map", "1:a:0", "-c", "copy", "-tag:v", "hvc1",
         "-f", "mp4", "-movflags", "+faststart", str(out)]
+
+
+def test_a_whole_sound_is_put_back_where_its_encode_started_it() -> None:
+    listing, audio, out = Path("/w/list"), Path("/w/audio"), Path("/w/output.webm")
+    argv = chunked.video_join_argv(VideoOptions(format="webm"), listing, 0.0, audio, out, sound_offset=5.0065)
+    assert argv[argv.index(str(listing)) + 1:argv.index(str(audio)) + 1] == [*GUARD, "-itsoffset", "5.0065", "-i",
+                                                                           str(audio)]
 
 
 def test_sliced_sound_is_read_as_adts_one_frame_early_so_the_priming_is_hidden() -> None:

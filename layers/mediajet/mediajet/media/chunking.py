@@ -51,6 +51,7 @@ class Scan(BaseModel):
     format_name: str
     packets: list[Packet]
     sample_rate: int | None = None  # the sound's, when every audio stream has the same one
+    sound_start: float | None = None  # where the earliest audio stream starts (None: no sound, or not known)
 
 
 class Chunk(BaseModel):
@@ -70,7 +71,7 @@ class ChunkPlan(BaseModel):
 
 def scan_argv(path: Path | str, access: Access = LOCAL) -> list[str]:
     return ["ffprobe", "-hide_banner", "-loglevel", "error", "-of", "csv=p=1",
-            "-show_entries", ("format=start_time,format_name:stream=index,codec_type,width,height,sample_rate:"
+            "-show_entries", ("format=start_time,format_name:stream=index,codec_type,width,height,sample_rate,start_time:"
             "stream_disposition=attached_pic:packet=stream_index,pts_time,flags"),
             *input_args(path, access=access)]
 
@@ -114,6 +115,7 @@ def scan_index(header_json: str, read: ReadRange, size: int) -> Scan | None:
         pictures = {int(s["index"]): int(s.get("width", 0)) * int(s.get("height", 0)) for s in streams
                     if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")}
         starts = {int(s["index"]): float(s["start_time"]) for s in streams if "start_time" in s}
+        sounds = [int(s["index"]) for s in streams if s.get("codec_type") == "audio"]
         rates = {_int(str(s.get("sample_rate"))) for s in streams if s.get("codec_type") == "audio"}
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
@@ -130,13 +132,16 @@ def scan_index(header_json: str, read: ReadRange, size: int) -> Scan | None:
     offset, scale = starts[stream] - start, 1 / track.timescale
     packets = [Packet(pts=offset + (pts - first) * scale, key=key)
                for pts, key in zip(track.pts, track.keys, strict=True)]
-    return Scan(stream=stream, format_name=fmt["format_name"], packets=packets, sample_rate=_one(rates))
+    sound_start = min((starts[i] - start for i in sounds if i in starts), default=None)
+    return Scan(stream=stream, format_name=fmt["format_name"], packets=packets, sample_rate=_one(rates),
+                sound_start=sound_start)
 
 
 def parse_scan(text: str) -> Scan | None:
     start, format_name = 0.0, ""
     pictures: dict[int, int] = {}  # stream index → picture area
     rates: set[int | None] = set()
+    sound_starts: list[float] = []
     packets: dict[int, list[Packet]] = {}
     for row in csv.reader(text.splitlines()):
         section, fields = (row[0], row[1:]) if row else ("", [])
@@ -144,10 +149,13 @@ def parse_scan(text: str) -> Scan | None:
             pts = _float(fields[1])
             if pts is not None:
                 packets.setdefault(int(fields[0]), []).append(Packet(pts=pts, key=fields[2].startswith("K")))
-        elif section == "stream" and len(fields) >= 5 and fields[1] == "video" and fields[4] != "1":
+        # stream rows: index, codec_type, then width and height (video) or sample_rate (audio), start_time,
+        # attached_pic
+        elif section == "stream" and len(fields) >= 6 and fields[1] == "video" and fields[-1] != "1":
             pictures[int(fields[0])] = (_int(fields[2]) or 0) * (_int(fields[3]) or 0)
-        elif section == "stream" and len(fields) >= 3 and fields[1] == "audio":
+        elif section == "stream" and len(fields) >= 5 and fields[1] == "audio":
             rates.add(_int(fields[2]))
+            sound_starts.append(_float(fields[3]) if _float(fields[3]) is not None else float("inf"))
         elif section == "format" and len(fields) >= 2:
             format_name = fields[0]
             start = _float(fields[1]) or 0.0
@@ -155,7 +163,9 @@ def parse_scan(text: str) -> Scan | None:
         return None
     stream = max(pictures, key=lambda index: pictures[index])
     found = [Packet(pts=p.pts - start, key=p.key) for p in packets.get(stream, [])]
-    return Scan(stream=stream, format_name=format_name, packets=found, sample_rate=_one(rates)) if found else None
+    sound_start = min(sound_starts) - start if sound_starts and min(sound_starts) != float("inf") else None
+    return Scan(stream=stream, format_name=format_name, packets=found, sample_rate=_one(rates),
+                sound_start=sound_start) if found else None
 
 
 def _one(rates: set[int | None]) -> int | None:

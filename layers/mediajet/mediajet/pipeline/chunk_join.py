@@ -9,8 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
-from mediajet.media import hls_parts
+from mediajet.media import hls_parts, runner
 from mediajet.media.hls_parts import PartPlaylists
+from mediajet.media.inputs import input_args
 from mediajet.media.plans import chunked as argv
 from mediajet.models.job import Job
 from mediajet.models.options import AdaptiveOptions, MediaOptions, VideoOptions
@@ -51,8 +52,10 @@ def _join_video(ctx: StepContext, job: Job, options: VideoOptions, split_plan: S
         audio = _joined_sound(paths[len(keys):], tmp) if split_plan.sound else (paths[-1] if split_plan.audio else None)
         rate = split_plan.sound[0].rate if split_plan.sound else None
         main = out_dir / f"output.{options.format}"
-        run_ffmpeg(ctx, argv.video_join_argv(options, listing, split_plan.plan.video_offset, audio, main, rate),
-                   what="ffmpeg (join)")
+        whole = audio is not None and not split_plan.sound
+        command = argv.video_join_argv(options, listing, split_plan.plan.video_offset, audio, main, rate,
+                                       _start_time(ctx, audio) if whole else 0.0)
+        run_ffmpeg(ctx, command, what="ffmpeg (join)")
     return main
 
 
@@ -64,6 +67,17 @@ def _write_playlists(ctx: StepContext, job: Job, split_plan: SplitPlan, out_dir:
         (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
         (out_dir / name).write_text(text)
     return out_dir / hls_parts.MASTER, sum(p.segment_bytes for p in parts)
+
+
+def _start_time(ctx: StepContext, path: Path) -> float:
+    """Where a file's first packet plays (ffprobe), 0 when it does not say."""
+    found = runner.run(["ffprobe", "-v", "error", "-show_entries", "format=start_time", "-of", "csv=p=0",
+                        *input_args(path)], timeout=min(60.0, ctx.remaining_s()), capture_stdout=True,
+                       stop=ctx.stop, what="ffprobe")
+    try:
+        return float(found.stdout.decode().strip())
+    except ValueError:
+        return 0.0
 
 
 def _joined_sound(slices: list[Path], tmp: Path) -> Path:

@@ -52,6 +52,7 @@ log = logging.getLogger("mediajet.pipeline")
 
 AUDIO = "audio"
 CHUNKED_KINDS = ("video", "adaptive_video")
+SOUND_LATE_S = 1.0  # a sound starting later than this after the output's zero is encoded whole
 
 
 class SplitPlan(BaseModel):
@@ -148,7 +149,10 @@ def _plan(ctx: StepContext, options: VideoOptions | AdaptiveOptions, source: Fil
         return None
     audio = source.has_audio and not options.mute
     rate = scanned.sample_rate
-    sliced = audio and rate in AAC_RATES and argv.sound_codec(options, source)[1] == "aac"
+    # The slices' ADTS has no timestamps: the sound must start with the output (the first slice pads a
+    # late start with silence, but only if it holds any sound at all).
+    in_time = scanned.sound_start is not None and scanned.sound_start - (options.start or 0.0) <= SOUND_LATE_S
+    sliced = audio and in_time and rate in AAC_RATES and argv.sound_codec(options, source)[1] == "aac"
     sound = plan_slices([c.zero for c in plan.chunks], options.start or 0.0, rate) if sliced and rate else []
     if hls and audio and not sound:
         return None  # HLS parts mux their own slice of the sound; a sound that cannot be sliced: one pass
@@ -196,7 +200,8 @@ def encode_part(ctx: StepContext, job: Job, options: MediaOptions, source: File,
 def _sound_slice(ctx: StepContext, job_id: str, options: VideoOptions | AdaptiveOptions, source: File,
                  split_plan: SplitPlan, index: int, src: MediaSource, tmp: Path, *, keep_local: bool) -> Path | None:
     """The chunk's slice of the sound, stored for the join (None: no sliced sound, or stored already),
-    or with `keep_local` returned as a local file for the part itself."""
+    or with `keep_local` returned as a local file for the part itself (None: the sound ended before the
+    chunk, which then has none, as in the single pass)."""
     if not split_plan.sound:
         return None
     key = sound_key(job_id, index)
@@ -208,7 +213,7 @@ def _sound_slice(ctx: StepContext, job_id: str, options: VideoOptions | Adaptive
     kept.write_bytes(keep(encoded.read_bytes(), piece))
     encoded.unlink()
     if keep_local:
-        return kept
+        return kept if kept.stat().st_size else None
     ctx.work.put_file(key, kept, move=True)
     return None
 

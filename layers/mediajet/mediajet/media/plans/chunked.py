@@ -133,21 +133,27 @@ def concat_list(chunks: list[tuple[Path, Chunk]], following: list[float | None])
     return "\n".join(lines) + "\n"
 
 
-def _join_inputs(listing: Path, video_offset: float, audio: Path | None, rate: int | None) -> list[str]:
+def _join_inputs(listing: Path, video_offset: float, audio: Path | None, rate: int | None,
+                 sound_offset: float) -> list[str]:
     """`rate`: the sound is the joined ADTS slices at that sample rate, whose first frame is the
-    encoder's priming: shifted back by it, the output starts with an edit list that skips it."""
+    encoder's priming: shifted back by it, the output starts with an edit list that skips it. Else
+    the whole sound, which ffmpeg starts at zero as it does every input: `sound_offset`, the file's
+    own start time, puts it back where its encode placed it (a sound that starts late, a priming)."""
     # The list and the chunks are this step's own files: the concat demuxer is trusted with them only.
     offset = ["-itsoffset", precise(video_offset)] if video_offset > 0 else []
     inputs = ["-f", "concat", "-safe", "0", "-protocol_whitelist", "file", *offset, "-i", str(listing)]
     if audio is None:
         return inputs
-    priming = ["-itsoffset", "-" + precise(FRAME / rate), "-f", "aac"] if rate else []
-    return [*inputs, *input_args(audio, pre=priming)]
+    if rate:
+        placed = ["-itsoffset", "-" + precise(FRAME / rate), "-f", "aac"]
+    else:
+        placed = ["-itsoffset", precise(sound_offset)] if sound_offset else []
+    return [*inputs, *input_args(audio, pre=placed)]
 
 
 def video_join_argv(options: VideoOptions, listing: Path, video_offset: float, audio: Path | None,
-                    out: Path, rate: int | None = None) -> list[str]:
+                    out: Path, rate: int | None = None, sound_offset: float = 0.0) -> list[str]:
     maps = ["-map", "0:v:0", *(["-map", "1:a:0"] if audio is not None else [])]
     tag = ["-tag:v", "hvc1"] if options.video_codec == "h265" else []
-    return [*ffmpeg_head(), *_join_inputs(listing, video_offset, audio, rate), *maps, "-c", "copy", *tag,
+    return [*ffmpeg_head(), *_join_inputs(listing, video_offset, audio, rate, sound_offset), *maps, "-c", "copy", *tag,
             *container_args(options.format), str(out)]
