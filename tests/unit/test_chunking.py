@@ -223,6 +223,11 @@ def test_a_whole_sound_is_put_back_where_its_encode_started_it() -> None:
                                                                            str(audio)]
 
 
+def test_the_join_reads_a_whole_sound_s_start_time_behind_the_input_guard() -> None:
+    assert chunked.start_time_argv(Path("/w/audio")) == [
+        "ffprobe", "-v", "error", "-show_entries", "format=start_time", "-of", "csv=p=0", *GUARD, "-i", "/w/audio"]
+
+
 def test_sliced_sound_is_read_as_adts_one_frame_early_so_the_priming_is_hidden() -> None:
     listing, audio, out = Path("/w/list"), Path("/w/sound.aac"), Path("/w/output.mp4")
     assert chunked.video_join_argv(VideoOptions(), listing, 0.0, audio, out, rate=44100) == [

@@ -115,8 +115,7 @@ def scan_index(header_json: str, read: ReadRange, size: int) -> Scan | None:
         pictures = {int(s["index"]): int(s.get("width", 0)) * int(s.get("height", 0)) for s in streams
                     if s.get("codec_type") == "video" and not s.get("disposition", {}).get("attached_pic")}
         starts = {int(s["index"]): float(s["start_time"]) for s in streams if "start_time" in s}
-        sounds = [int(s["index"]) for s in streams if s.get("codec_type") == "audio"]
-        rates = {_int(str(s.get("sample_rate"))) for s in streams if s.get("codec_type") == "audio"}
+        sounds = {int(s["index"]): _int(str(s.get("sample_rate"))) for s in streams if s.get("codec_type") == "audio"}
     except (ValueError, TypeError, KeyError, AttributeError):
         return None
     tracks = mp4_index.read_tracks(read, size)
@@ -133,7 +132,7 @@ def scan_index(header_json: str, read: ReadRange, size: int) -> Scan | None:
     packets = [Packet(pts=offset + (pts - first) * scale, key=key)
                for pts, key in zip(track.pts, track.keys, strict=True)]
     sound_start = min((starts[i] - start for i in sounds if i in starts), default=None)
-    return Scan(stream=stream, format_name=fmt["format_name"], packets=packets, sample_rate=_one(rates),
+    return Scan(stream=stream, format_name=fmt["format_name"], packets=packets, sample_rate=_one(set(sounds.values())),
                 sound_start=sound_start)
 
 
@@ -155,7 +154,9 @@ def parse_scan(text: str) -> Scan | None:
             pictures[int(fields[0])] = (_int(fields[2]) or 0) * (_int(fields[3]) or 0)
         elif section == "stream" and len(fields) >= 5 and fields[1] == "audio":
             rates.add(_int(fields[2]))
-            sound_starts.append(_float(fields[3]) if _float(fields[3]) is not None else float("inf"))
+            started = _float(fields[3])
+            if started is not None:
+                sound_starts.append(started)
         elif section == "format" and len(fields) >= 2:
             format_name = fields[0]
             start = _float(fields[1]) or 0.0
@@ -163,7 +164,7 @@ def parse_scan(text: str) -> Scan | None:
         return None
     stream = max(pictures, key=lambda index: pictures[index])
     found = [Packet(pts=p.pts - start, key=p.key) for p in packets.get(stream, [])]
-    sound_start = min(sound_starts) - start if sound_starts and min(sound_starts) != float("inf") else None
+    sound_start = min(sound_starts) - start if sound_starts else None
     return Scan(stream=stream, format_name=format_name, packets=found, sample_rate=_one(rates),
                 sound_start=sound_start) if found else None
 

@@ -21,7 +21,7 @@ import math
 import os
 
 from mediajet.errors import ProcessingError
-from mediajet.media.plans.chunked import sound_codec
+from mediajet.media.plans.chunked import sound_is_aac
 from mediajet.media.plans.hls import SEGMENT_SECONDS, renditions_for
 from mediajet.media.sizing import Geometry, fit_geometry, output_limit, refuse_oversized
 from mediajet.models.file import File
@@ -32,7 +32,7 @@ from mediajet.models.options import (
     MediaOptions,
     VideoOptions,
 )
-from mediajet.pipeline.chunked import chunk_length, wants_chunks
+from mediajet.pipeline.chunked import chunk_length, requested_length, wants_chunks
 from mediajet.settings import Settings
 
 # Megapixels per second one encode reaches on the reference machine (2 x86_64 cores), at each codec's
@@ -54,7 +54,7 @@ def admit(kind: str, options: MediaOptions, source: File, settings: Settings, *,
     """Raise `resolution_too_large` when a frame of the output is over the limits, `duration_too_long`
     when the longest single encode of this job would not finish."""
     check_output_size(kind, options, source, settings)
-    length = _length(options, source)
+    length = requested_length(options, source)
     if not length:
         return
     budget = settings.step_timeout_s * SAFETY
@@ -80,7 +80,7 @@ def admit(kind: str, options: MediaOptions, source: File, settings: Settings, *,
                 f"one {seconds:g} s chunk of this input at this size and codec takes longer than "
                 f"an encode may run ({settings.step_timeout_s:.0f} s); lower MEDIAJET_CHUNK_SECONDS, the size "
                 "or the codec's cost", kind="duration_too_long")
-        if sound > budget and "aac" not in sound_codec(options, source):
+        if sound > budget and not sound_is_aac(options, source):
             _refuse(length, budget * AUDIO_REALTIME * speed, "of sound")
     elif length * per_second > budget:
         _refuse(length, budget / per_second, "in one pass at this size and codec")
@@ -114,14 +114,6 @@ def _refuse(length: float, limit: float, how: str) -> None:
         f"the input lasts {length:.0f} s; this deployment can encode about {limit:.0f} s {how} "
         "within one step's time limit; send a shorter input (or trim it with start/end) or a smaller size",
         kind="duration_too_long")
-
-
-def _length(options: MediaOptions, source: File) -> float:
-    if not source.duration:
-        return 0.0
-    start = options.start or 0.0
-    end = min(options.end, source.duration) if options.end is not None else source.duration
-    return max(0.0, end - start)
 
 
 def _chunkable(kind: str, source: File, settings: Settings) -> bool:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 from mediajet.media import hls_parts, runner
 from mediajet.media.hls_parts import PartPlaylists
-from mediajet.media.inputs import input_args
 from mediajet.media.plans import chunked as argv
 from mediajet.models.job import Job
 from mediajet.models.options import AdaptiveOptions, MediaOptions, VideoOptions
@@ -71,8 +70,7 @@ def _write_playlists(ctx: StepContext, job: Job, split_plan: SplitPlan, out_dir:
 
 def _start_time(ctx: StepContext, path: Path) -> float:
     """Where a file's first packet plays (ffprobe), 0 when it does not say."""
-    found = runner.run(["ffprobe", "-v", "error", "-show_entries", "format=start_time", "-of", "csv=p=0",
-                        *input_args(path)], timeout=min(60.0, ctx.remaining_s()), capture_stdout=True,
+    found = runner.run(argv.start_time_argv(path), timeout=min(60.0, ctx.remaining_s()), capture_stdout=True,
                        stop=ctx.stop, what="ffprobe")
     try:
         return float(found.stdout.decode().strip())

@@ -96,6 +96,15 @@ def _part_index(part: str) -> int:
     return int(part.removeprefix("v"))
 
 
+def requested_length(options: MediaOptions, source: File) -> float:
+    """Seconds of the input the job asks for (start to end, within the input; 0: not known)."""
+    if not source.duration:
+        return 0.0
+    start = options.start or 0.0
+    end = min(options.end, source.duration) if options.end is not None else source.duration
+    return max(0.0, end - start)
+
+
 def chunk_length(settings: Settings, duration: float, grid: float | None = None) -> float:
     """About how long each chunk is: `chunk_seconds`, or longer when the input would otherwise need more
     parts than the deployment runs at once (then a multiple of `grid`, the HLS segment length)."""
@@ -140,9 +149,8 @@ def _plan(ctx: StepContext, options: VideoOptions | AdaptiveOptions, source: Fil
         return None
     hls = isinstance(options, AdaptiveOptions)
     grid = SEGMENT_SECONDS if hls else None
-    duration = (options.end or source.duration or 0.0) - (options.start or 0.0)
     plan = chunking.plan_chunks(
-        scanned, target=chunk_length(ctx.settings, duration, grid), start=options.start, end=options.end,
+        scanned, target=chunk_length(ctx.settings, requested_length(options, source), grid), start=options.start, end=options.end,
         grid=grid, fps=None if hls else options.fps,
     )
     if plan is None:
@@ -152,7 +160,7 @@ def _plan(ctx: StepContext, options: VideoOptions | AdaptiveOptions, source: Fil
     # The slices' ADTS has no timestamps: the sound must start with the output (the first slice pads a
     # late start with silence, but only if it holds any sound at all).
     in_time = scanned.sound_start is not None and scanned.sound_start - (options.start or 0.0) <= SOUND_LATE_S
-    sliced = audio and in_time and rate in AAC_RATES and argv.sound_codec(options, source)[1] == "aac"
+    sliced = audio and in_time and rate in AAC_RATES and argv.sound_is_aac(options, source)
     sound = plan_slices([c.zero for c in plan.chunks], options.start or 0.0, rate) if sliced and rate else []
     if hls and audio and not sound:
         return None  # HLS parts mux their own slice of the sound; a sound that cannot be sliced: one pass

@@ -60,11 +60,12 @@ def piece_argv(src: Path | str, stream: int, chunk: Chunk, frame: float, out: Pa
             *count, "-f", "matroska", str(out)]
 
 
-def _chunk_input(piece: Path, chunk: Chunk) -> list[str]:
-    """The piece from the chunk's zero, for the chunk's duration (accurate seek: frame-exact)."""
+def _chunk_input(piece: Path, chunk: Chunk, more_inputs: list[str] | None = None) -> list[str]:
+    """The piece from the chunk's zero, for the chunk's duration (accurate seek: frame-exact); the
+    output's `-t` comes after `more_inputs`, which would otherwise take it as theirs."""
     seek = ["-ss", precise(chunk.seek)] if chunk.seek > 0 else []
     length = ["-t", precise(chunk.duration)] if chunk.duration is not None else []
-    return [*input_args(piece, pre=seek), *length]
+    return [*input_args(piece, pre=seek), *(more_inputs or []), *length]
 
 
 def video_chunk_argv(options: VideoOptions, source: File, piece: Path, chunk: Chunk, out: Path) -> list[str]:
@@ -80,13 +81,12 @@ def hls_part_argv(options: AdaptiveOptions, source: File, piece: Path, chunk: Ch
     the chunk's end taken to the nearest 1024-sample frame, so its last frame starts before)."""
     geometry, renditions = renditions_for(options, source)
     streams = video_streams(geometry, options.background, renditions, options.level, with_audio=False)
-    seek = ["-ss", precise(chunk.seek)] if chunk.seek > 0 else []
-    length = ["-t", precise(chunk.duration)] if chunk.duration is not None else []
-    inputs = input_args(piece, pre=seek)
+    sound_input: list[str] = []
     if sound is not None:
-        inputs += input_args(sound, pre=["-itsoffset", precise(timing.sound_shift), "-f", "aac"])
+        sound_input = input_args(sound, pre=["-itsoffset", precise(timing.sound_shift), "-f", "aac"])
         streams += [*["-map", "1:a:0"] * len(renditions), "-c:a", "copy"]
-    return [*ffmpeg_head(), *inputs, *length, *streams, "-sn", "-dn", "-output_ts_offset", precise(timing.offset),
+    return [*ffmpeg_head(), *_chunk_input(piece, chunk, sound_input), *streams, "-sn", "-dn",
+            "-output_ts_offset", precise(timing.offset),
             "-start_number", str(timing.first_segment),
             *hls_args(out_dir.absolute(), variant_map(renditions, sound is not None))]
 
@@ -94,6 +94,16 @@ def hls_part_argv(options: AdaptiveOptions, source: File, piece: Path, chunk: Ch
 def sound_codec(options: VideoOptions | AdaptiveOptions, source: File) -> list[str]:
     """The single pass's sound codec and bitrate."""
     return audio_args(options, source) if isinstance(options, VideoOptions) else audio_codec(options.level)
+
+
+def sound_is_aac(options: VideoOptions | AdaptiveOptions, source: File) -> bool:
+    """Whether the single pass encodes the sound as AAC: the codec whose sound is cut with the chunks."""
+    return sound_codec(options, source)[:2] == ["-c:a", "aac"]
+
+
+def start_time_argv(path: Path) -> list[str]:
+    """Where a file of ours starts playing (its format's start time), as one number."""
+    return ["ffprobe", "-v", "error", "-show_entries", "format=start_time", "-of", "csv=p=0", *input_args(path)]
 
 
 def audio_argv(options: VideoOptions | AdaptiveOptions, source: File, src: Path | str, out: Path,
