@@ -23,7 +23,10 @@ S3 = {"upload_file": "s3:PutObject", "put_object": "s3:PutObject", "download_fil
       "generate_presigned_url": "s3:GetObject",
       # server-side (multipart) copy: PutObject on the destination, and GetObject on the source, which
       # export has on the working bucket (infra/pipeline.py)
-      "copy": "s3:PutObject"}
+      "copy": "s3:PutObject",
+      # a join's multipart upload: parts uploaded or copied (GetObject on the source, the working bucket)
+      "create_multipart_upload": "s3:PutObject", "upload_part": "s3:PutObject", "upload_part_copy": "s3:PutObject",
+      "complete_multipart_upload": "s3:PutObject", "abort_multipart_upload": "s3:AbortMultipartUpload"}
 
 
 def test_the_job_store_calls_only_granted_dynamodb_operations() -> None:
@@ -37,7 +40,8 @@ def test_the_job_store_calls_only_granted_dynamodb_operations() -> None:
 
 def test_the_s3_code_calls_only_granted_operations() -> None:
     granted = {*access.READ_OBJECTS, *access.WRITE_OBJECTS, *access.DELETE_OBJECTS, *access.LIST_BUCKET}
-    sources = [PACKAGE / "storage" / "s3.py", PACKAGE / "storage" / "s3_fetch.py", PACKAGE / "aws" / "uploads.py",
+    sources = [PACKAGE / "storage" / "s3.py", PACKAGE / "storage" / "s3_fetch.py", PACKAGE / "storage" / "s3_compose.py",
+               PACKAGE / "aws" / "uploads.py",
                PACKAGE / "aws" / "handlers.py", PACKAGE / "aws" / "library_uploads.py",
                PACKAGE / "storage" / "loopback.py"]
     calls: set[str] = set()
@@ -48,7 +52,8 @@ def test_the_s3_code_calls_only_granted_operations() -> None:
             # a signed link is made by another client (SigV4, its own endpoint) built from ours
             assert "generate_presigned_url" in found, "sigv4_client(self.client).generate_presigned_url( is seen"
     assert {"put_object", "get_object"} <= calls, "handlers.py: a failed part's error, kept and read back"
-    assert {"upload_file", "download_file", "delete_objects", "head_object", "list_objects_v2", "copy"} <= calls
+    assert {"upload_file", "download_file", "delete_objects", "head_object", "list_objects_v2", "copy",
+            "upload_part_copy", "abort_multipart_upload"} <= calls
     for operation in calls:
         assert operation in S3, f"{operation}: an S3 call this test does not know; add its IAM action to S3"
         assert S3[operation] in granted, operation

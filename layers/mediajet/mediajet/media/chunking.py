@@ -32,7 +32,7 @@ from pydantic import BaseModel
 
 from mediajet.media import mp4_index, runner
 from mediajet.media.inputs import LOCAL, Access, input_args
-from mediajet.media.mp4_index import ReadRange
+from mediajet.media.mp4_boxes import ReadRange
 
 # Containers with a seek index: a stream-copy seek lands exactly on the keyframe asked for.
 SEEKABLE_FORMATS = ("mov,mp4,m4a,3gp,3g2,mj2", "matroska,webm")

@@ -13,14 +13,11 @@ than 1, samples an edit list hides) returns None, and the caller falls back to f
 from __future__ import annotations
 
 import struct
-from array import array
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-ReadRange = Callable[[int, int], bytes]  # (offset, length) → at most `length` bytes from `offset`
+from mediajet.media.mp4_boxes import ReadRange, boxes, child, table, top_level
 
 MAX_MOOV_BYTES = 256 * 1024 * 1024  # six hours of 60 fps video with audio is ~40 MB of index
-MAX_TOP_LEVEL_BOXES = 1024  # free/skip/wide padding and friends; more means a malformed file
 
 
 @dataclass(frozen=True)
@@ -39,13 +36,13 @@ def read_tracks(read: ReadRange, size: int) -> list[TrackIndex] | None:
     moov = _find_moov(read, size)
     if moov is None:
         return None
-    children = dict(_boxes(moov))
+    children = dict(boxes(moov))
     mvhd = children.get(b"mvhd")
     if b"mvex" in children or mvhd is None or len(mvhd) < 24:  # fragmented: samples are in the moofs
         return None
     movie_timescale = struct.unpack_from(">I", mvhd, 20 if mvhd[0] == 1 else 12)[0]
     tracks = []
-    for kind, body in _boxes(moov):
+    for kind, body in boxes(moov):
         if kind == b"trak":
             track = _track(body, movie_timescale)
             if track is None:
@@ -55,72 +52,30 @@ def read_tracks(read: ReadRange, size: int) -> list[TrackIndex] | None:
 
 
 def _find_moov(read: ReadRange, size: int) -> bytes | None:
-    offset = 0
-    for _ in range(MAX_TOP_LEVEL_BOXES):
-        if offset + 8 > size:
-            return None
-        head = read(offset, 16)
-        if len(head) < 8:
-            return None
-        length, kind = struct.unpack(">I4s", head[:8])
-        header = 8
-        if length == 1:
-            if len(head) < 16:
+    for found in top_level(read, size):
+        if found.kind == b"moov":
+            if found.length > MAX_MOOV_BYTES:
                 return None
-            length, header = struct.unpack(">Q", head[8:16])[0], 16
-        elif length == 0:
-            length = size - offset
-        if length < header:
-            return None
-        if kind == b"moov":
-            if length > MAX_MOOV_BYTES:
-                return None
-            body = read(offset + header, length - header)
-            return body if len(body) == length - header else None
-        offset += length
+            body = read(found.body_offset, found.body_length)
+            return body if len(body) == found.body_length else None
     return None
 
 
-def _boxes(data: bytes) -> Iterator[tuple[bytes, bytes]]:
-    """(type, body) of each box in `data`; stops at the first malformed header."""
-    offset = 0
-    while offset + 8 <= len(data):
-        length, kind = struct.unpack_from(">I4s", data, offset)
-        header = 8
-        if length == 1 and offset + 16 <= len(data):
-            length, header = struct.unpack_from(">Q", data, offset + 8)[0], 16
-        elif length == 0:
-            length = len(data) - offset
-        if length < header or offset + length > len(data):
-            return
-        yield kind, data[offset + header:offset + length]
-        offset += length
-
-
-def _child(data: bytes, *path: bytes) -> bytes | None:
-    for name in path:
-        found = next((body for kind, body in _boxes(data) if kind == name), None)
-        if found is None:
-            return None
-        data = found
-    return data
-
-
 def _track(trak: bytes, movie_timescale: int) -> TrackIndex | None:
-    mdia = _child(trak, b"mdia")
-    stbl = _child(trak, b"mdia", b"minf", b"stbl")
+    mdia = child(trak, b"mdia")
+    stbl = child(trak, b"mdia", b"minf", b"stbl")
     if mdia is None or stbl is None:
         return TrackIndex(handler="", timescale=1, pts=[], keys=[], edit_start=None)
-    hdlr, mdhd = _child(mdia, b"hdlr"), _child(mdia, b"mdhd")
+    hdlr, mdhd = child(mdia, b"hdlr"), child(mdia, b"mdhd")
     if hdlr is None or mdhd is None or len(hdlr) < 12:
         return None
     handler = hdlr[8:12].decode("latin-1")
     timescale = struct.unpack_from(">I", mdhd, 20 if mdhd[0] == 1 else 12)[0]
-    durations = _runs(_child(stbl, b"stts"), signed=False)
+    durations = _runs(child(stbl, b"stts"), signed=False)
     if durations is None or timescale == 0:
         return None
     count = len(durations)
-    ctts = _child(stbl, b"ctts")
+    ctts = child(stbl, b"ctts")
     offsets = _runs(ctts, signed=True) if ctts is not None else [0] * count
     if offsets is None or len(offsets) != count:
         return None
@@ -128,15 +83,15 @@ def _track(trak: bytes, movie_timescale: int) -> TrackIndex | None:
     for duration, offset in zip(durations, offsets, strict=True):
         pts.append(dts + offset)
         dts += duration
-    stss = _child(stbl, b"stss")
+    stss = child(stbl, b"stss")
     if stss is None:
         keys = [True] * count  # no sync sample table: every sample is one
     else:
         keys = [False] * count
-        for number in _table(stss, 1) or []:
+        for number in table(stss, 1) or []:
             if 1 <= number <= count:
                 keys[number - 1] = True
-    edit = _edit(_child(trak, b"edts", b"elst"))
+    edit = _edit(child(trak, b"edts", b"elst"))
     if edit is False:
         return None
     if isinstance(edit, tuple):
@@ -148,35 +103,19 @@ def _track(trak: bytes, movie_timescale: int) -> TrackIndex | None:
                       edit_start=edit[0] if isinstance(edit, tuple) else None)
 
 
-def _table(box: bytes, columns: int) -> array | None:
-    """The big-endian uint32 rows of a full box with an entry count (stts, ctts, stss)."""
-    if len(box) < 8:
-        return None
-    entries = struct.unpack_from(">I", box, 4)[0]
-    raw = box[8:8 + entries * 4 * columns]
-    if len(raw) != entries * 4 * columns:
-        return None
-    values = array("I", raw)
-    if values.itemsize != 4:
-        return None
-    if struct.pack("=I", 1) != struct.pack(">I", 1):
-        values.byteswap()
-    return values
-
-
 def _runs(box: bytes | None, *, signed: bool) -> list[int] | None:
     """stts or ctts expanded to one value per sample (ffmpeg reads ctts offsets as signed in both versions)."""
     if box is None:
         return None
-    table = _table(box, 2)
-    if table is None:
+    found = table(box, 2)
+    if found is None:
         return None
     expanded: list[int] = []
-    for n in range(0, len(table), 2):
-        value = table[n + 1]
+    for n in range(0, len(found), 2):
+        value = found[n + 1]
         if signed and value >= 2**31:
             value -= 2**32
-        expanded.extend([value] * table[n])
+        expanded.extend([value] * found[n])
     return expanded
 
 

@@ -1,6 +1,7 @@
-"""The join of a chunked encode (pipeline/chunked.py): the chunks concatenated by stream copy with the
-sound muxed in, as the single pass's file; for HLS, whose parts wrote their segments in place, only
-the playlists."""
+"""The join of a chunked encode (pipeline/chunked.py), into the single pass's file: an MP4/MOV's parts
+by their indexes, their media bytes placed by storage as they are (media/mp4_join.py); any other's
+chunks concatenated by stream copy with the sound muxed in; for HLS, whose parts wrote their segments
+in place, only the playlists."""
 
 from __future__ import annotations
 
@@ -9,42 +10,54 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 
-from mediajet.media import hls_parts, runner
+from mediajet.media import hls_parts, mp4_join, runner
 from mediajet.media.hls_parts import PartPlaylists
 from mediajet.media.plans import chunked as argv
+from mediajet.media.sound_slices import FRAME
 from mediajet.models.job import Job
 from mediajet.models.options import AdaptiveOptions, MediaOptions, VideoOptions
 from mediajet.pipeline.chunked import (
     AUDIO,
     SplitPlan,
-    load_plan,
     out_key_for,
     part_name,
     run_ffmpeg,
     sound_key,
 )
 from mediajet.pipeline.context import StepContext
+from mediajet.storage.base import Span
 
 JOIN_THREADS = 8  # parts downloaded at once by the join
 
 
-def join(ctx: StepContext, job: Job, options: MediaOptions, out_dir: Path) -> tuple[Path, int]:
+def join(ctx: StepContext, job: Job, options: MediaOptions, split_plan: SplitPlan, out_dir: Path) -> tuple[Path, int]:
     """The joined result in `out_dir`: its main file, and the bytes of it the parts already stored in
     place (HLS segments)."""
     assert isinstance(options, VideoOptions | AdaptiveOptions)
-    split_plan = load_plan(ctx, job.id)
     if isinstance(options, AdaptiveOptions):
-        return _write_playlists(ctx, job, split_plan, out_dir)
+        return _write_playlists(ctx, job, options, split_plan, out_dir)
     return _join_video(ctx, job, options, split_plan, out_dir), 0
+
+
+def join_indexed(ctx: StepContext, job: Job, options: MediaOptions, split_plan: SplitPlan, key: str) -> None:
+    """The MP4/MOV parts joined into `key` of working storage, reading only their indexes."""
+    chunks = split_plan.plan.chunks
+    keys = [out_key_for(job.id, part_name(c.index), split_plan, options) for c in chunks]
+    with ThreadPoolExecutor(max_workers=JOIN_THREADS) as pool:
+        parts = list(pool.map(lambda k: mp4_join.read_part(lambda at, n: ctx.work.read_range(k, at, n),
+                                                          ctx.work.size(k)), keys))
+    joined = mp4_join.join(parts, [c.zero for c in chunks], video_offset=split_plan.plan.video_offset,
+                           sound_skip=FRAME if split_plan.sound else 0)
+    ctx.work.compose(key, joined.head, [Span(keys[n], start, length) for n, start, length in joined.spans])
 
 
 def _join_video(ctx: StepContext, job: Job, options: VideoOptions, split_plan: SplitPlan, out_dir: Path) -> Path:
     chunks = split_plan.plan.chunks
     with ctx.tempdir("join-") as tmp, ExitStack() as stored:
-        keys = [out_key_for(job.id, part_name(c.index)) for c in chunks]
+        keys = [out_key_for(job.id, part_name(c.index), split_plan, options) for c in chunks]
         sound_keys = [sound_key(job.id, s.index) for s in split_plan.sound]
         if split_plan.audio and not split_plan.sound:
-            sound_keys = [out_key_for(job.id, AUDIO)]
+            sound_keys = [out_key_for(job.id, AUDIO, split_plan, options)]
         paths = _local_paths(ctx, keys + sound_keys, stored)
         listing = tmp / "chunks.ffconcat"
         listing.write_text(argv.concat_list(list(zip(paths, chunks)), [c.zero for c in chunks[1:]] + [None]))
@@ -58,8 +71,9 @@ def _join_video(ctx: StepContext, job: Job, options: VideoOptions, split_plan: S
     return main
 
 
-def _write_playlists(ctx: StepContext, job: Job, split_plan: SplitPlan, out_dir: Path) -> tuple[Path, int]:
-    keys = [out_key_for(job.id, part_name(c.index), hls=True) for c in split_plan.plan.chunks]
+def _write_playlists(ctx: StepContext, job: Job, options: AdaptiveOptions, split_plan: SplitPlan,
+                     out_dir: Path) -> tuple[Path, int]:
+    keys = [out_key_for(job.id, part_name(c.index), split_plan, options) for c in split_plan.plan.chunks]
     with ExitStack() as stored:
         parts = [PartPlaylists.model_validate_json(path.read_text()) for path in _local_paths(ctx, keys, stored)]
     for name, text in hls_parts.merge(parts).items():

@@ -14,8 +14,10 @@ count}}`, whatever the length of the input:
     plan.json         the ChunkPlan and the stream it cuts
     items.json        the parts: [{"job_id", "part": "v00000"}, ...] (the Map's item list; a whole
                       sound's part "audio" first, as it takes longest)
-    out/v00000.nut    the encoded parts; a part whose output exists is done
-    sound/a00000.aac  the part's slice of the sound, written before its video
+    out/v00000.mp4    the encoded parts; a part whose output exists is done. An MP4/MOV result's
+                      parts are that container, with their slice of the sound (media/mp4_join.py);
+    out/v00000.nut    any other's are their video, in NUT,
+    sound/a00000.aac  with their slice of the sound beside it,
     out/audio         or the whole encoded sound (MP4 or Matroska, see media/plans/chunked.py)
 
 HLS parts write their segments straight into the encode's result (the single pass's place for it),
@@ -39,6 +41,7 @@ from mediajet.media.chunking import Chunk, ChunkPlan
 from mediajet.media.plans import chunked as argv
 from mediajet.media.plans.chunked import SegmentTiming
 from mediajet.media.plans.hls import SEGMENT_SECONDS
+from mediajet.media.plans.video import MOV_FAMILY
 from mediajet.media.sound_slices import AAC_RATES, FRAME, SoundSlice, keep, plan_slices
 from mediajet.models.file import File
 from mediajet.models.job import Job
@@ -60,6 +63,7 @@ class SplitPlan(BaseModel):
     plan: ChunkPlan
     audio: bool
     sound: list[SoundSlice] = []  # the sound in slices, one per chunk; empty: whole, as a part of its own
+    indexed: bool = False  # MP4/MOV parts with their sound, joined by their indexes (media/mp4_join.py)
 
     def parts(self) -> list[str]:
         return [AUDIO] * (self.audio and not self.sound) + [part_name(c.index) for c in self.plan.chunks]
@@ -81,11 +85,14 @@ def _plan_key(job_id: str) -> str:
     return f"{prefix(job_id)}/plan.json"
 
 
-def out_key_for(job_id: str, part: str, hls: bool = False) -> str:
-    """A part's output: its chunk's video (NUT), an HLS part's playlists (JSON), or the whole sound."""
+def out_key_for(job_id: str, part: str, split_plan: SplitPlan, options: MediaOptions) -> str:
+    """A part's output: its chunk's MP4/MOV, or its video (NUT), an HLS part's playlists (JSON), or the
+    whole sound."""
     if part == AUDIO:
         return f"{prefix(job_id)}/out/{part}"  # the sound's container varies
-    return f"{prefix(job_id)}/out/{part}" + (".json" if hls else ".nut")
+    if isinstance(options, AdaptiveOptions):
+        return f"{prefix(job_id)}/out/{part}.json"
+    return f"{prefix(job_id)}/out/{part}." + (options.format if split_plan.indexed else "nut")
 
 
 def sound_key(job_id: str, index: int) -> str:
@@ -164,7 +171,8 @@ def _plan(ctx: StepContext, options: VideoOptions | AdaptiveOptions, source: Fil
     sound = plan_slices([c.zero for c in plan.chunks], options.start or 0.0, rate) if sliced and rate else []
     if hls and audio and not sound:
         return None  # HLS parts mux their own slice of the sound; a sound that cannot be sliced: one pass
-    return SplitPlan(stream=scanned.stream, plan=plan, audio=audio, sound=sound)
+    indexed = not hls and options.format in MOV_FAMILY and (bool(sound) or not audio)
+    return SplitPlan(stream=scanned.stream, plan=plan, audio=audio, sound=sound, indexed=indexed)
 
 
 def encode_part(ctx: StepContext, job: Job, options: MediaOptions, source: File, part: str, src_key: str,
@@ -175,28 +183,32 @@ def encode_part(ctx: StepContext, job: Job, options: MediaOptions, source: File,
     if job.status == "cancelled":
         raise Cancelled("the job was cancelled")
     hls = isinstance(options, AdaptiveOptions)
-    out_key = out_key_for(job.id, part, hls)
+    split_plan = load_plan(ctx, job.id)
+    out_key = out_key_for(job.id, part, split_plan, options)
     if ctx.work.exists(out_key):
         return
     assert isinstance(options, VideoOptions | AdaptiveOptions)
-    split_plan = load_plan(ctx, job.id)
     with ctx.tempdir("part-") as tmp, media_source(ctx.work, src_key) as src:
         if part == AUDIO:
             out = tmp / AUDIO
             run_ffmpeg(ctx, argv.audio_argv(options, source, src.arg, out, access=src.access), "ffmpeg (sound)")
         else:
             chunk = split_plan.plan.chunks[_part_index(part)]
-            # The sound (one thread) runs beside the piece's cut and, but for HLS, which muxes it, the
-            # video's encode; both ffmpegs read the input in place.
+            # The sound (one thread) runs beside the piece's cut and, unless the part muxes it (HLS, MP4),
+            # the video's encode; both ffmpegs read the input in place.
             with ThreadPoolExecutor(max_workers=1) as beside:
                 sound = beside.submit(_sound_slice, ctx, job.id, options, source, split_plan, chunk.index, src,
-                                      tmp, keep_local=hls)
+                                      tmp, keep_local=hls or split_plan.indexed)
                 piece = tmp / "piece.mkv"
                 run_ffmpeg(ctx, argv.piece_argv(src.arg, split_plan.stream, chunk, split_plan.plan.frame_duration,
                                                 piece, access=src.access), what="ffmpeg (piece)")
                 if isinstance(options, AdaptiveOptions):
                     out = _hls_part(ctx, options, source, split_plan, chunk, piece.absolute(), sound.result(), tmp,
                                     out_prefix)
+                elif split_plan.indexed:
+                    out = tmp / f"{part}.{options.format}"
+                    run_ffmpeg(ctx, argv.mp4_part_argv(options, source, piece.absolute(), chunk, sound.result(),
+                                                       _sound_shift(split_plan, chunk, options), out))
                 else:
                     out = tmp / f"{part}.nut"
                     run_ffmpeg(ctx, argv.video_chunk_argv(options, source, piece.absolute(), chunk, out))
@@ -240,16 +252,21 @@ def _hls_part(ctx: StepContext, options: AdaptiveOptions, source: File, split_pl
 
 
 def _timing(split_plan: SplitPlan, chunk: Chunk, options: AdaptiveOptions) -> SegmentTiming:
-    """An HLS part's place in the single pass's output (whose muxer keeps timestamps as encoded): the
-    chunk's picture starts at its zero, its sound where the slice's first kept frame plays (the first
-    slice's is the encoder's priming, one AAC frame before the output's zero)."""
-    zero = chunk.zero - (options.start or 0.0)
-    sound_at = 0.0
-    if split_plan.sound:
-        piece = split_plan.sound[chunk.index]
-        sound_at = (piece.start - (FRAME if piece.start == 0 else 0)) / piece.rate
+    """An HLS part's place in the single pass's output (whose muxer keeps timestamps as encoded)."""
     first = round((chunk.zero - split_plan.plan.chunks[0].zero) / SEGMENT_SECONDS)
-    return SegmentTiming(offset=zero, sound_shift=sound_at - zero, first_segment=first)
+    return SegmentTiming(offset=chunk.zero - (options.start or 0.0), sound_shift=_sound_shift(split_plan, chunk, options),
+                         first_segment=first)
+
+
+def _sound_shift(split_plan: SplitPlan, chunk: Chunk, options: VideoOptions | AdaptiveOptions) -> float:
+    """Where a part's slice of the sound starts against its picture (seconds): where the slice's first
+    kept frame plays (the first slice's is the encoder's priming, one AAC frame before the output's
+    zero) less where the chunk starts. So the part's output `-t` keeps the slice's last frame, which
+    starts before the chunk ends."""
+    if not split_plan.sound:
+        return 0.0
+    piece = split_plan.sound[chunk.index]
+    return (piece.start - (FRAME if piece.start == 0 else 0)) / piece.rate - (chunk.zero - (options.start or 0.0))
 
 
 def run_ffmpeg(ctx: StepContext, command: list[str], what: str = "ffmpeg") -> None:

@@ -21,7 +21,7 @@ from mediajet.media.probe import probe, probe_readable
 from mediajet.models.file import File
 from mediajet.models.job import Job
 from mediajet.models.options import MediaOptions
-from mediajet.pipeline import chunk_join
+from mediajet.pipeline import chunk_join, chunked
 from mediajet.pipeline.context import StepContext
 from mediajet.settings import Settings
 from mediajet.storage import paths
@@ -128,8 +128,15 @@ def encode_to_work(
 
 def join_to_work(ctx: StepContext, job: Job, options: MediaOptions, out_prefix: str) -> File:
     """Join a fanned-out encode's parts; the result lands under `out_prefix` like a single pass's."""
+    split_plan = chunked.load_plan(ctx, job.id)
+    if split_plan.indexed:  # joined in storage: described where it lands (ffprobe reads its header)
+        key = f"{out_prefix}/output.{options.format}"  # type: ignore[union-attr]
+        chunk_join.join_indexed(ctx, job, options, split_plan, key)
+        with media_source(ctx.work, key) as stored:
+            described = probe_readable(stored, url=ctx.work.uri(key), timeout=60, stop=ctx.stop, settings=ctx.settings)
+        return described.model_copy(update={"url": ctx.work.uri(key)})
     with ctx.tempdir("encode-") as out_dir:
-        main, in_place = chunk_join.join(ctx, job, options, out_dir)
+        main, in_place = chunk_join.join(ctx, job, options, split_plan, out_dir)
         return _store_result(ctx, job.kind, main, out_dir, out_prefix, in_place)
 
 

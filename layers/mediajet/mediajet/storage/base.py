@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+
+@dataclass(frozen=True)
+class Span:
+    """`length` bytes of the stored object `key` from `start`."""
+
+    key: str
+    start: int
+    length: int
 
 
 def tree_files(prefix: str, directory: Path) -> Iterator[tuple[str, Path]]:
@@ -26,9 +36,17 @@ class BlobStore(Protocol):
         """Store every file under `directory` at `prefix/<relative path>`; returns the keys."""
         ...
 
+    def compose(self, key: str, head: bytes, spans: list[Span]) -> None:
+        """Store under `key` the bytes `head`, then each span's bytes (objects of this store), in order."""
+        ...
+
     def local_path(self, key: str) -> AbstractContextManager[Path]:
         """A readable local path for `key`: the file itself for a local store, a temporary download
         (removed on exit) for S3. Raises NotFound."""
+        ...
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        """At most `length` bytes of `key` from `start`."""
         ...
 
     def exists(self, key: str) -> bool: ...

@@ -17,10 +17,13 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import quote, unquote, urlsplit
 
-from mediajet.errors import InvalidRequest, NotFound
-from mediajet.storage.base import tree_files
+from mediajet.errors import InvalidRequest, NotFound, ProcessingError
+from mediajet.storage.base import Span, tree_files
+
+COPY_BLOCK = 1024 * 1024
 
 
 def check_key(key: str, *, prefix: bool = False) -> str:
@@ -108,6 +111,21 @@ class LocalBlobStore:
         if move:
             source.unlink(missing_ok=True)
 
+    def compose(self, key: str, head: bytes, spans: list[Span]) -> None:
+        target = self.path(key)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(head)
+                for span in spans:
+                    with self.path(span.key).open("rb") as src:
+                        _copy_range(src, out, span)
+            os.replace(tmp, target)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+
     def put_tree(self, prefix: str, directory: Path, *, move: bool = False) -> list[str]:
         keys: list[str] = []
         for key, file in tree_files(check_key(prefix, prefix=True), directory):
@@ -133,6 +151,13 @@ class LocalBlobStore:
         if not target.is_file():
             raise NotFound(f"no stored file at {key}")
         yield target
+
+    def read_range(self, key: str, start: int, length: int) -> bytes:
+        try:
+            with self.path(key).open("rb") as file:
+                return os.pread(file.fileno(), max(0, length), start)
+        except FileNotFoundError:
+            raise NotFound(f"no stored file at {key}") from None
 
     def exists(self, key: str) -> bool:
         return self.path(key).is_file()
@@ -184,6 +209,17 @@ class LocalBlobStore:
         from mediajet.storage.links import verify
 
         return verify(self.secret, key, expires, signature, now=now, route=route)
+
+
+def _copy_range(src: BinaryIO, out: BinaryIO, span: Span) -> None:
+    src.seek(span.start)
+    left = span.length
+    while left > 0:
+        block = src.read(min(left, COPY_BLOCK))
+        if not block:
+            raise ProcessingError(f"{span.key} ends before byte {span.start + span.length}", kind="storage_failed")
+        out.write(block)
+        left -= len(block)
 
 
 def _is_partial(key: str) -> bool:

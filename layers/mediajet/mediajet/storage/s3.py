@@ -20,7 +20,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from mediajet.errors import InvalidRequest, MediaJetError, NotFound, ProcessingError, TransientError
-from mediajet.storage.base import tree_files
+from mediajet.storage.base import Span, tree_files
 
 MB = 1024 * 1024
 MULTIPART_THRESHOLD = 16 * MB  # also the part size: 10,000 parts (S3's limit) x 16 MB = 160 GB per object
@@ -129,6 +129,15 @@ class S3BlobStore:
                              Config=self.transfer_config())
         except _storage_errors() as exc:
             raise storage_error(exc, f"copy to {self._where(key)}") from exc
+
+    def compose(self, key: str, head: bytes, spans: list[Span]) -> None:
+        from mediajet.storage.s3_compose import compose
+
+        _check_key(key)
+        try:
+            compose(self, key, head, spans)
+        except _storage_errors() as exc:
+            raise storage_error(exc, f"upload to {self._where(key)}") from exc
 
     def put_tree(self, prefix: str, directory: Path, *, move: bool = False) -> list[str]:
         """Every file at once, TREE_THREADS at a time: an hour of HLS is ~3000 small files, and one

@@ -1,8 +1,10 @@
 """Argv for a chunked encode (see media/chunking.py for where the cuts go): pure functions.
 
     piece   stream-copy one piece of the input's picture (Matroska keeps rotation and colour tags)
-    chunk   encode one piece with the single pass's own video settings, video only, into NUT
-            (exact timestamps); each encoder starts a new, closed GOP
+    chunk   encode one piece with the single pass's own video settings; each encoder starts a new,
+            closed GOP. An MP4/MOV result's parts are that container, with the chunk's slice of the
+            sound (joined by their indexes, media/mp4_join.py); any other's are video only, in NUT
+            (exact timestamps), joined by ffmpeg's concat demuxer
     HLS     encode one piece into every rendition's segments, with the chunk's slice of the sound,
             numbered and timed as the single pass's: they are the result, the join writes playlists
     sound   AAC: one slice of the sound per chunk, as ADTS (media/sound_slices.py)
@@ -72,6 +74,17 @@ def video_chunk_argv(options: VideoOptions, source: File, piece: Path, chunk: Ch
     codec = codec_args(options.video_codec, options.level, options.bitrate, tagged=False)
     return [*ffmpeg_head(), *_chunk_input(piece, chunk), *video_filters(options, source), *codec,
             "-an", "-sn", "-dn", *INTERMEDIATE, str(out)]
+
+
+def mp4_part_argv(options: VideoOptions, source: File, piece: Path, chunk: Chunk, sound: Path | None,
+                  sound_shift: float, out: Path) -> list[str]:
+    """One chunk of an MP4/MOV result, with its slice of the sound, in the result's own container:
+    the join (media/mp4_join.py) puts the parts' media bytes one after the other as they are."""
+    codec = codec_args(options.video_codec, options.level, options.bitrate)
+    sound_input = input_args(sound, pre=["-itsoffset", precise(sound_shift), "-f", "aac"]) if sound is not None else []
+    maps = ["-map", "0:v:0", *(["-map", "1:a:0", "-c:a", "copy"] if sound is not None else [])]
+    return [*ffmpeg_head(), *_chunk_input(piece, chunk, sound_input), *video_filters(options, source), *codec,
+            *maps, "-sn", "-dn", "-f", options.format, str(out)]
 
 
 def hls_part_argv(options: AdaptiveOptions, source: File, piece: Path, chunk: Chunk, sound: Path | None,
