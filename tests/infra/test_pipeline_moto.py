@@ -190,6 +190,8 @@ def test_a_long_video_is_encoded_in_parts_by_the_map_then_joined(
     done = runtime.job_store().get_job(job.id)
     assert done.status == "succeeded", done.error
     assert [t.status for t in done.tasks] == ["succeeded"] * 4 and done.tasks[2].progress == 100
+    if options.get("format") == "mp4":
+        assert done.tasks[2].output["url"] == done.output, "the join wrote the MP4 where export would copy it"
     chunked = download_result(aws, job, tmp_path / "chunked")
     assert aws.s3.list_objects_v2(Bucket=WORK).get("KeyCount", 0) == 0, "no part, piece or list is left behind"
 

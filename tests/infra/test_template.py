@@ -197,8 +197,10 @@ BUCKET_ACCESS = {  # function → bucket → actions on its objects (ListBucket 
                           "s3:ListBucket"}},
     "export": {"Work": {"s3:GetObject", "s3:ListBucket"}, "Output": {"s3:PutObject", "s3:AbortMultipartUpload"}},
     ENCODE_CHUNK.name: {"Work": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket"}},
+    # join writes an MP4 result into the output bucket itself (parts copied inside S3) and reads its header back
     JOIN.name: {"Work": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject",
-                         "s3:ListBucket"}},
+                         "s3:ListBucket"},
+                "Output": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket"}},
     # finalize reads the error a failed part left (mediajet.aws.handlers) and removes the job's files.
     "finalize": {"Work": {"s3:GetObject", "s3:DeleteObject", "s3:ListBucket"}},
     "on_upload": {"Inbox": {"s3:GetObject", "s3:ListBucket"}},

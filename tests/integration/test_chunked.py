@@ -100,6 +100,7 @@ def test_chunked_output_matches_the_single_pass(clip: Path, wide_clip: Path, tmp
     elif options["format"] in ("mp4", "mov"):
         assert not joins, "MP4 parts are joined by their indexes: no ffmpeg at the join"
         assert all("-c:a copy" in c for c in encodes), "each MP4 part carries its slice of the sound"
+        assert chunked_job.tasks[2].output["url"] == chunked_job.output, "joined at the result's place: no copy"
     else:
         assert len(joins) == 1 and "-c copy" in joins[0], "the join is a stream copy"
     assert len([c for c in single_commands if "-progress" in c]) == 1, "the single pass stays one encode"

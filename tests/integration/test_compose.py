@@ -50,7 +50,7 @@ EXPECTED = HEAD + OBJECTS["parts/a.mp4"][1000:] + OBJECTS["parts/b.mp4"][16:7 * 
 def test_a_local_store_composes_the_head_and_the_ranges(tmp_path: Path) -> None:
     store = LocalBlobStore(tmp_path / "store")
     _stored(store, tmp_path, OBJECTS)
-    store.compose("out/joined.mp4", HEAD, SPANS)
+    store.compose("out/joined.mp4", HEAD, SPANS, store)
     assert store.path("out/joined.mp4").read_bytes() == EXPECTED
     assert [k for k in store.keys("out/")] == ["out/joined.mp4"], "no partial file is left beside it"
 
@@ -62,7 +62,7 @@ def test_s3_composes_by_copying_large_ranges_inside_s3(s3: Any, tmp_path: Path) 
     real = s3._make_api_call
     s3._make_api_call = lambda name, params: (calls.append(name), real(name, params))[1]
     try:
-        store.compose("out/joined.mp4", HEAD, SPANS)
+        store.compose("out/joined.mp4", HEAD, SPANS, store)
     finally:
         del s3._make_api_call
     assert s3.get_object(Bucket="work", Key="out/joined.mp4")["Body"].read() == EXPECTED
@@ -76,6 +76,6 @@ def test_a_failed_s3_compose_leaves_no_object_and_no_open_upload(s3: Any, tmp_pa
     store = S3BlobStore("work", client=s3, tmp_dir=tmp_path / "tmp")
     _stored(store, tmp_path, OBJECTS)
     with pytest.raises(NotFound):
-        store.compose("out/joined.mp4", HEAD, [*SPANS[:2], Span("parts/missing.mp4", 0, 6 * MB)])
+        store.compose("out/joined.mp4", HEAD, [*SPANS[:2], Span("parts/missing.mp4", 0, 6 * MB)], store)
     assert not store.exists("out/joined.mp4")
     assert s3.list_multipart_uploads(Bucket="work").get("Uploads", []) == []

@@ -40,8 +40,8 @@ class Joined:
 
 
 def read_part(read: ReadRange, size: int) -> Part:
-    found = {b.kind: b for b in top_level(read, size)}
-    kinds = [b.kind for b in top_level(read, size)]
+    listed = list(top_level(read, size))
+    found, kinds = {b.kind: b for b in listed}, [b.kind for b in listed]
     if kinds.count(b"mdat") != 1 or b"moov" not in found or b"ftyp" not in found or b"moof" in found:
         raise refuse(f"a part is not a plain MP4 (boxes {b' '.join(kinds).decode('latin-1')})")
     ftyp, moov, mdat = found[b"ftyp"], found[b"moov"], found[b"mdat"]

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from mediajet.media import hls_parts, mp4_join, runner
 from mediajet.media.hls_parts import PartPlaylists
+from mediajet.media.mp4_boxes import read_ahead
 from mediajet.media.plans import chunked as argv
 from mediajet.media.sound_slices import FRAME
 from mediajet.models.job import Job
@@ -25,9 +26,11 @@ from mediajet.pipeline.chunked import (
     sound_key,
 )
 from mediajet.pipeline.context import StepContext
-from mediajet.storage.base import Span
+from mediajet.storage.base import BlobStore, Span
 
 JOIN_THREADS = 8  # parts downloaded at once by the join
+INDEX_THREADS = 16  # MP4 parts whose index is read at once (a few small reads each)
+INDEX_READ = 256 * 1024  # a part's box headers and its whole index (~30 KB for 30 s) in one or two reads
 
 
 def join(ctx: StepContext, job: Job, options: MediaOptions, split_plan: SplitPlan, out_dir: Path) -> tuple[Path, int]:
@@ -39,16 +42,22 @@ def join(ctx: StepContext, job: Job, options: MediaOptions, split_plan: SplitPla
     return _join_video(ctx, job, options, split_plan, out_dir), 0
 
 
-def join_indexed(ctx: StepContext, job: Job, options: MediaOptions, split_plan: SplitPlan, key: str) -> None:
-    """The MP4/MOV parts joined into `key` of working storage, reading only their indexes."""
+def join_indexed(ctx: StepContext, job: Job, options: MediaOptions, split_plan: SplitPlan, store: BlobStore,
+                 key: str) -> None:
+    """The MP4/MOV parts joined into `key` of `store`, reading only their indexes: storage places their
+    media bytes (store.compose; on S3 inside S3)."""
     chunks = split_plan.plan.chunks
     keys = [out_key_for(job.id, part_name(c.index), split_plan, options) for c in chunks]
-    with ThreadPoolExecutor(max_workers=JOIN_THREADS) as pool:
-        parts = list(pool.map(lambda k: mp4_join.read_part(lambda at, n: ctx.work.read_range(k, at, n),
-                                                          ctx.work.size(k)), keys))
+
+    def index(part_key: str) -> mp4_join.Part:
+        read = read_ahead(lambda at, length: ctx.work.read_range(part_key, at, length), INDEX_READ)
+        return mp4_join.read_part(read, ctx.work.size(part_key))
+
+    with ThreadPoolExecutor(max_workers=INDEX_THREADS) as pool:
+        parts = list(pool.map(index, keys))
     joined = mp4_join.join(parts, [c.zero for c in chunks], video_offset=split_plan.plan.video_offset,
                            sound_skip=FRAME if split_plan.sound else 0)
-    ctx.work.compose(key, joined.head, [Span(keys[n], start, length) for n, start, length in joined.spans])
+    store.compose(key, joined.head, [Span(keys[n], start, length) for n, start, length in joined.spans], ctx.work)
 
 
 def _join_video(ctx: StepContext, job: Job, options: VideoOptions, split_plan: SplitPlan, out_dir: Path) -> Path:

@@ -129,15 +129,29 @@ def encode_to_work(
 def join_to_work(ctx: StepContext, job: Job, options: MediaOptions, out_prefix: str) -> File:
     """Join a fanned-out encode's parts; the result lands under `out_prefix` like a single pass's."""
     split_plan = chunked.load_plan(ctx, job.id)
-    if split_plan.indexed:  # joined in storage: described where it lands (ffprobe reads its header)
-        key = f"{out_prefix}/output.{options.format}"  # type: ignore[union-attr]
-        chunk_join.join_indexed(ctx, job, options, split_plan, key)
-        with media_source(ctx.work, key) as stored:
-            described = probe_readable(stored, url=ctx.work.uri(key), timeout=60, stop=ctx.stop, settings=ctx.settings)
-        return described.model_copy(update={"url": ctx.work.uri(key)})
+    if split_plan.indexed:  # joined in storage, described where it lands (ffprobe reads its header)
+        store, key = _joined_at(ctx, job, options.format, out_prefix)  # type: ignore[union-attr]
+        chunk_join.join_indexed(ctx, job, options, split_plan, store, key)
+        with media_source(store, key) as stored:
+            described = probe_readable(stored, url=store.uri(key), timeout=60, stop=ctx.stop, settings=ctx.settings)
+        return described.model_copy(update={"url": store.uri(key)})
     with ctx.tempdir("encode-") as out_dir:
         main, in_place = chunk_join.join(ctx, job, options, split_plan, out_dir)
         return _store_result(ctx, job.kind, main, out_dir, out_prefix, in_place)
+
+
+def _joined_at(ctx: StepContext, job: Job, ext: str, out_prefix: str) -> tuple[BlobStore, str]:
+    """Where a join by indexes writes: the job's own result location when storage can place the parts'
+    bytes there by itself (our output bucket from the working bucket: copies inside S3; a local
+    folder), so export has nothing left to copy. Else working storage, as a single pass's result: a
+    destination in someone else's bucket is written only by export, the one step granted it."""
+    from mediajet.storage.s3 import S3BlobStore
+
+    local_path = ctx.allow_local_files and job.destination and not job.destination.startswith("s3://")
+    same_kind = isinstance(ctx.outputs, S3BlobStore) == isinstance(ctx.work, S3BlobStore)
+    if job.connection_id is None and ((not job.destination and same_kind) or local_path):
+        return _single_destination(ctx, job, ext)
+    return ctx.work, f"{out_prefix}/output.{ext}"
 
 
 def _store_result(ctx: StepContext, kind: str, main: Path, out_dir: Path, out_prefix: str,
@@ -181,17 +195,21 @@ def export_from_work(ctx: StepContext, job: Job, encoded: File, encoded_prefix: 
         raise ProcessingError(f"the result could not be written: {exc.strerror or exc}", kind="export_failed") from exc
 
 
+def _single_destination(ctx: StepContext, job: Job, ext: str) -> tuple[BlobStore, str]:
+    """Where a one-file result goes: the job's destination, or the default output location."""
+    filename = paths.filename_from_url(job.input)
+    if job.destination:
+        return ctx.destination(paths.render(job.destination, job_id=job.id, kind=job.kind, filename=filename, ext=ext))
+    return ctx.outputs, paths.default_output_key(job.id, filename, ext)
+
+
 def _export(ctx: StepContext, job: Job, encoded: File, encoded_prefix: str) -> File:
     main_name = posixpath.basename(encoded.url)
-    filename = paths.filename_from_url(job.input)
     ext = posixpath.splitext(main_name)[1].lstrip(".")
-    if job.destination:
-        rendered = paths.render(job.destination, job_id=job.id, kind=job.kind, filename=filename, ext=ext)
-        store, key = ctx.destination(rendered)
-    elif job.kind == "adaptive_video":  # no name asked for: the master playlist is master.m3u8, as documented
+    if job.kind == "adaptive_video" and not job.destination:  # the master playlist is master.m3u8, as documented
         store, key = ctx.outputs, paths.default_output_prefix(job.id) + main_name
     else:
-        store, key = ctx.outputs, paths.default_output_key(job.id, filename, ext)
+        store, key = _single_destination(ctx, job, ext)
     if job.kind == "adaptive_video":
         # The whole tree goes under the destination folder; the master keeps the requested name.
         if key.endswith(".m3u8"):
@@ -207,6 +225,7 @@ def _export(ctx: StepContext, job: Job, encoded: File, encoded_prefix: str) -> F
             list(pool.map(lambda move: _deliver(ctx, move[0], store, move[1]), moves))
         final_key = main_key
     else:
-        _deliver(ctx, f"{encoded_prefix}/{main_name}", store, key)
+        if encoded.url != store.uri(key):  # a join by indexes may have written it there already
+            _deliver(ctx, f"{encoded_prefix}/{main_name}", store, key)
         final_key = key
     return encoded.model_copy(update={"url": store.uri(final_key)})

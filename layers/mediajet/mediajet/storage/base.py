@@ -36,8 +36,9 @@ class BlobStore(Protocol):
         """Store every file under `directory` at `prefix/<relative path>`; returns the keys."""
         ...
 
-    def compose(self, key: str, head: bytes, spans: list[Span]) -> None:
-        """Store under `key` the bytes `head`, then each span's bytes (objects of this store), in order."""
+    def compose(self, key: str, head: bytes, spans: list[Span], source: BlobStore) -> None:
+        """Store under `key` the bytes `head`, then each span's bytes (objects of `source`), in order. An
+        S3 store composes only from S3 objects its own client may read (it copies them inside S3)."""
         ...
 
     def local_path(self, key: str) -> AbstractContextManager[Path]:

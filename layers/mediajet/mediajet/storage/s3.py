@@ -20,7 +20,7 @@ from typing import Any, Literal
 from urllib.parse import urlsplit
 
 from mediajet.errors import InvalidRequest, MediaJetError, NotFound, ProcessingError, TransientError
-from mediajet.storage.base import Span, tree_files
+from mediajet.storage.base import BlobStore, Span, tree_files
 
 MB = 1024 * 1024
 MULTIPART_THRESHOLD = 16 * MB  # also the part size: 10,000 parts (S3's limit) x 16 MB = 160 GB per object
@@ -130,12 +130,14 @@ class S3BlobStore:
         except _storage_errors() as exc:
             raise storage_error(exc, f"copy to {self._where(key)}") from exc
 
-    def compose(self, key: str, head: bytes, spans: list[Span]) -> None:
+    def compose(self, key: str, head: bytes, spans: list[Span], source: BlobStore) -> None:
         from mediajet.storage.s3_compose import compose
 
         _check_key(key)
+        if not isinstance(source, S3BlobStore):
+            raise TypeError("an S3 object is composed only from S3 objects (copied inside S3)")
         try:
-            compose(self, key, head, spans)
+            compose(self, key, head, spans, source)
         except _storage_errors() as exc:
             raise storage_error(exc, f"upload to {self._where(key)}") from exc
 

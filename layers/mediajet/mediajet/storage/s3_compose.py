@@ -1,4 +1,4 @@
-"""An S3 object made of a few new bytes and ranges of other objects in the same bucket, by one
+"""An S3 object made of a few new bytes and ranges of other S3 objects, by one
 multipart upload: each range of 5 MiB or more is an UploadPartCopy, done inside S3, so the bytes of
 a joined hour of video never pass through the function; the rest is uploaded.
 
@@ -55,7 +55,8 @@ def plan_parts(head: bytes, spans: list[Span], min_part: int = MIN_PART) -> list
     return parts
 
 
-def compose(store: S3BlobStore, key: str, head: bytes, spans: list[Span], min_part: int = MIN_PART) -> None:
+def compose(store: S3BlobStore, key: str, head: bytes, spans: list[Span], source: S3BlobStore,
+            min_part: int = MIN_PART) -> None:
     client, bucket = store.client, store.bucket
     upload_id = client.create_multipart_upload(Bucket=bucket, Key=key)["UploadId"]
     try:
@@ -64,12 +65,12 @@ def compose(store: S3BlobStore, key: str, head: bytes, spans: list[Span], min_pa
             common = {"Bucket": bucket, "Key": key, "UploadId": upload_id, "PartNumber": number}
             if part.copy is not None:
                 span = part.copy
-                done = client.upload_part_copy(**common, CopySource={"Bucket": bucket, "Key": span.key},
+                done = client.upload_part_copy(**common, CopySource={"Bucket": source.bucket, "Key": span.key},
                                                CopySourceRange=f"bytes={span.start}-{span.start + span.length - 1}")
                 return {"PartNumber": number, "ETag": done["CopyPartResult"]["ETag"]}
             with tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES, dir=store.tmp_dir) as body:
                 for piece in part.pieces:
-                    body.write(piece if isinstance(piece, bytes) else store.read_range(piece.key, piece.start, piece.length))
+                    body.write(piece if isinstance(piece, bytes) else source.read_range(piece.key, piece.start, piece.length))
                 body.seek(0)
                 done = client.upload_part(**common, Body=body)
             return {"PartNumber": number, "ETag": done["ETag"]}
