@@ -366,7 +366,7 @@ def model_section(mp4: Media, hls: Media, growth: dict[float, float]) -> list[st
          f"of parts of {mp4_m.chunk_seconds:g} s and {hls_m.chunk_seconds:g} s, each encoding its video and its "
          f"slice of the sound. The stages around the Map take {mp4_m.serial_s:.0f} s and {hls_m.serial_s:.0f} s "
          f"(largest: {serial(mp4_m)} s for MP4; {serial(hls_m)} s for HLS). Where the money goes: the chunk "
-         f"encodes ({video_share[0]:.0%} and {video_share[1]:.0%} of the GB-s), so the cost follows the "
+         f"encodes ({video_share[0]:.1%} and {video_share[1]:.1%} of the GB-s), so the cost follows the "
          "encoder's speed per vCPU far more than the architecture."),
         "",
         ("No function copies the input or the MP4 result, no part waits for the whole sound, and HLS segments "

@@ -12,7 +12,7 @@ import pytest
 
 from mediajet.errors import ProcessingError
 from mediajet.media import mp4_join
-from mediajet.media.mp4_boxes import boxes, child
+from mediajet.media.mp4_boxes import boxes, child, top_level
 from tests.measure import packets
 from tests.media import _ffmpeg
 
@@ -54,6 +54,9 @@ def test_joined_parts_hold_every_packet_with_each_part_at_its_start(parts: list[
     sound = packets(joined, "a:0")
     assert len(sound) == sum(len(packets(p, "a:0")) for p in parts)
     _ffmpeg(["-xerror", "-i", str(joined), "-f", "null", "-"])  # decodes: every byte is where the index says
+    data = joined.read_bytes()
+    kinds = [b.kind for b in top_level(lambda offset, length: data[offset:offset + length], len(data))]
+    assert kinds == [b"ftyp", b"moov", b"mdat"], "the index first: a browser plays it while it downloads"
 
 
 def test_an_output_past_4_gib_gets_64_bit_offsets_and_mdat_size(parts: list[Path]) -> None:

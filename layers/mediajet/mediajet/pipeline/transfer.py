@@ -127,7 +127,8 @@ def encode_to_work(
 
 
 def join_to_work(ctx: StepContext, job: Job, options: MediaOptions, out_prefix: str) -> File:
-    """Join a fanned-out encode's parts; the result lands under `out_prefix` like a single pass's."""
+    """Join a fanned-out encode's parts; the result lands under `out_prefix` like a single pass's, or (an
+    MP4/MOV joined by its indexes) where export would put it (`_joined_at`)."""
     split_plan = chunked.load_plan(ctx, job.id)
     if split_plan.indexed:  # joined in storage, described where it lands (ffprobe reads its header)
         store, key = _joined_at(ctx, job, options.format, out_prefix)  # type: ignore[union-attr]
