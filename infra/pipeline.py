@@ -251,6 +251,8 @@ class Pipeline(Construct):
         # A part reads its piece (or the input, for the sound) and the plan, and writes its output (and,
         # when it fails for good, its error: mediajet.aws.handlers).
         access.objects(role[names.CHUNK_FUNCTION], storage.work_bucket, read=True, write=True)
+        # An HLS part bound for the output bucket writes its segments there, where the join writes the playlists.
+        access.objects(role[names.CHUNK_FUNCTION], storage.output_bucket, write=True)
         # join reads the encoded parts, writes the result next to the input and removes the parts; an MP4
         # bound for the output bucket it writes there itself (copying the parts' bytes inside S3) and reads
         # back its header to describe it.
@@ -258,6 +260,8 @@ class Pipeline(Construct):
         access.objects(role[names.JOIN_FUNCTION], storage.output_bucket, read=True, write=True)
         # finalize removes the job's working files (reading a failed part's error first).
         access.objects(role[FINALIZE.name], storage.work_bucket, read=True, delete=True)
+        # ... and a failed HLS job's segments that its parts had already written into the output bucket.
+        access.objects(role[FINALIZE.name], storage.output_bucket, delete=True)
 
 
 def _construct_id(step_name: str) -> str:

@@ -153,9 +153,9 @@ def chunked_model(m: Media, duration: float, chunk_seconds: float, concurrency: 
     take one wave; the Map runs the parts, each reading its own piece by ranged GETs and encoding it and
     its slice of the sound (the sound's ffmpeg reads the same range again). MP4: parts upload an MP4 of
     their chunk with its slice, the join reads their indexes and composes the result in the output bucket
-    by server-side part copies, so export has nothing to copy. HLS: parts upload their segments
-    TREE_THREADS at a time, the join reads their playlists and writes the whole encode's; export copies
-    the files server-side. Finalize."""
+    by server-side part copies. HLS: parts upload their segments into the output bucket TREE_THREADS at a
+    time, the join reads their playlists and writes the whole encode's there. So export has nothing to
+    copy (the job names no destination). Finalize."""
     p, c, o = m.parts, COLD_START_S, S3_OBJECT_S
     per_s = 1 / p.input_seconds
     d_in, d_out, files = m.in_mb_s * duration, m.out_mb_s * duration, m.files(duration)
@@ -211,7 +211,6 @@ def chunked_model(m: Media, duration: float, chunk_seconds: float, concurrency: 
                     (n * put_count, n * (2 * math.ceil(piece * MB / PART_BYTES) + 3)))
     waves_s = waves * chunk_s
     map_s = MAP_START_S + waves_s
-    put_out, _ = s3_requests(d_out * MB, files)
     if m.hls:
         get_parts = n * 2 * o / JOIN_THREADS
         put_files = (m.renditions + 1) * o / TREE_THREADS
@@ -236,15 +235,8 @@ def chunked_model(m: Media, duration: float, chunk_seconds: float, concurrency: 
                        f"ffprobe of the result in place {PROBE_IN_PLACE_S:g}",
                        (n + 3, n * INDEX_REQUESTS + 1 + 4))
         join_disk = 0.01
-    if m.hls:
-        copy_s = d_out / SERVER_COPY_MB_S + files * 2 * o / EXPORT_THREADS
-        export_s = stage("export", "transfer", c + o + copy_s, 1,
-                         f"cold {c:g} + list + server-side copy of {files} file(s), {d_out:.0f} MB ({d_out / SERVER_COPY_MB_S:.1f} "
-                         f"at {SERVER_COPY_MB_S:g} MB/s + {files} × 2 × {o:g} / {EXPORT_THREADS} threads)",
-                         (put_out + 1, files + 1))
-    else:
-        export_s = stage("export", "transfer", c + 0.1, 1, f"cold {c:g} + records 0.1 (the join wrote the result "
-                         "where export would copy it)", (0, 0))
+    export_s = stage("export", "transfer", c + 0.1, 1, f"cold {c:g} + records 0.1 (the "
+                     f"{'parts and the join' if m.hls else 'join'} wrote the result where export would copy it)", (0, 0))
     finalize_s = stage("finalize", "small", c + 0.3, 1, f"cold {c:g} + records and deletes 0.3", (1, 0))
     serial = probe_s + import_s + plan_s + join_s + export_s + finalize_s + 8 * STATE_S
     wall = serial + map_s
@@ -286,18 +278,15 @@ def one_pass_model(m: Media, duration: float) -> float:
 
 
 def lean_model(m: Media, duration: float, chunk_seconds: float) -> tuple[float, str]:
-    """What-if, beyond the code: the parts read the customer's object in place (probe copies nothing) and,
-    for HLS, write their segments into the output bucket (export copies nothing)."""
+    """What-if, beyond the code: the parts read the customer's object in place (probe copies nothing)."""
     model = chunked_model(m, duration, chunk_seconds)
     c, o = COLD_START_S, S3_OBJECT_S
     seconds = {s.name: s.seconds / s.invocations for s in model.stages}
     probe = c + o + PROBE_IN_PLACE_S
-    export = c + 0.1
-    wall = (probe + seconds["import"] + seconds["encode (plan)"] + model.map_s + seconds["join"] + export
-            + seconds["finalize"] + 8 * STATE_S)
+    wall = model.wall - seconds["probe"] + probe
     text = (f"probe {probe:.1f} + import {seconds['import']:.1f} + plan {seconds['encode (plan)']:.1f} + Map "
-            f"{model.map_s:.1f} + join {seconds['join']:.1f} + export {export:.1f} + finalize {seconds['finalize']:.1f} + "
-            f"states {8 * STATE_S:.1f} = **{wall:.0f} s**")
+            f"{model.map_s:.1f} + join {seconds['join']:.1f} + export {seconds['export']:.1f} + finalize "
+            f"{seconds['finalize']:.1f} + states {8 * STATE_S:.1f} = **{wall:.0f} s**")
     return wall, text
 
 
@@ -358,6 +347,9 @@ def model_section(mp4: Media, hls: Media, growth: dict[float, float]) -> list[st
         stages = sorted((x for x in m.stages if x.name != "encode_chunk"), key=lambda x: -x.seconds)
         return ", ".join(f"{x.name} {x.seconds:.0f}" for x in stages[:4])
 
+    def copy_out(m: Media) -> float:
+        return m.out_mb_s * HOUR / SERVER_COPY_MB_S + m.files(HOUR) * 2 * S3_OBJECT_S / EXPORT_THREADS
+
     def seconds(m: Model, name: str) -> float:
         return next(x.seconds for x in m.stages if x.name == name)
 
@@ -369,25 +361,22 @@ def model_section(mp4: Media, hls: Media, growth: dict[float, float]) -> list[st
          f"encodes ({video_share[0]:.1%} and {video_share[1]:.1%} of the GB-s), so the cost follows the "
          "encoder's speed per vCPU far more than the architecture."),
         "",
-        ("No function copies the input or the MP4 result, no part waits for the whole sound, and HLS segments "
-         "are written once, by the parts: an s3:// input is copied into the working bucket inside S3 and probed "
-         "there by ranged reads, the plan comes from the header and the MP4 index, each part reads only its own "
-         "piece and encodes its own slice of the sound, and the MP4 join writes only the result's header (moov) "
-         "while S3 copies the parts' media into place. What still serialises, largest first:"),
+        ("No function copies the input or the result, no part waits for the whole sound, and HLS segments "
+         "are written once, by the parts, into the output bucket: an s3:// input is copied into the working "
+         "bucket inside S3 and probed there by ranged reads, the plan comes from the header and the MP4 index, "
+         "each part reads only its own piece and encodes its own slice of the sound, and the MP4 join writes only "
+         "the result's header (moov) while S3 copies the parts' media into place. A job that names a destination "
+         f"in your own bucket still has export copy the result there, server-side (+{copy_out(mp4):.0f} s for MP4, "
+         f"+{copy_out(hls):.0f} s for HLS per hour). What still serialises, largest first:"),
         "",
         (f"1. Probe copies the input ({seconds(mp4_m, 'probe'):.0f} s): the parts could read the customer's "
          "object in place."),
-        (f"2. HLS: export copies the {hls.files(HOUR)} files server-side ({seconds(hls_m, 'export'):.0f} s): the "
-         "parts could write them into the output bucket."),
-        (f"3. The MP4 join ({seconds(mp4_m, 'join'):.0f} s) is mostly S3 copying the parts' bytes into place."),
+        (f"2. The MP4 join ({seconds(mp4_m, 'join'):.0f} s) is mostly S3 copying the parts' bytes into place."),
         "",
-        "What-if, 1 and 2 done (same encodes, same assumptions):",
+        "What-if, 1 done (same encodes, same assumptions):",
         "",
         f"- MP4: {lean_mp4[1]}",
         f"- HLS: {lean_hls[1]}",
-        "",
-        (f"Targets: MP4 {lean_mp4[0]:.0f} s against 60 s ({status(lean_mp4[0] < 60)}), HLS {lean_hls[0]:.0f} s "
-         f"against 120 s ({status(lean_hls[0] < 120)})."),
         "",
         *chunk_length(mp4, hls, growth),
     ]

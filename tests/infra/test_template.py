@@ -196,13 +196,17 @@ BUCKET_ACCESS = {  # function → bucket → actions on its objects (ListBucket 
                "Output": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject",
                           "s3:ListBucket"}},
     "export": {"Work": {"s3:GetObject", "s3:ListBucket"}, "Output": {"s3:PutObject", "s3:AbortMultipartUpload"}},
-    ENCODE_CHUNK.name: {"Work": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket"}},
+    # an HLS part writes its segments into the output bucket (the result's place) when the job names no destination
+    ENCODE_CHUNK.name: {"Work": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket"},
+                        "Output": {"s3:PutObject", "s3:AbortMultipartUpload"}},
     # join writes an MP4 result into the output bucket itself (parts copied inside S3) and reads its header back
     JOIN.name: {"Work": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:DeleteObject",
                          "s3:ListBucket"},
                 "Output": {"s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket"}},
     # finalize reads the error a failed part left (mediajet.aws.handlers) and removes the job's files.
-    "finalize": {"Work": {"s3:GetObject", "s3:DeleteObject", "s3:ListBucket"}},
+    # ... and the segments a failed HLS job's parts had written into the output bucket.
+    "finalize": {"Work": {"s3:GetObject", "s3:DeleteObject", "s3:ListBucket"},
+                 "Output": {"s3:DeleteObject", "s3:ListBucket"}},
     "on_upload": {"Inbox": {"s3:GetObject", "s3:ListBucket"}},
     names.WEBHOOKS_FUNCTION: {"Output": {"s3:GetObject"}},  # presigned links in payloads, like the API's
 }

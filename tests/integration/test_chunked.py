@@ -97,6 +97,7 @@ def test_chunked_output_matches_the_single_pass(clip: Path, wide_clip: Path, tmp
     joins = [c for c in commands if "concat" in c]
     if kind == "adaptive_video":
         assert not joins, "HLS parts wrote the segments themselves: the join writes only the playlists"
+        assert chunked_job.tasks[2].output["url"] == chunked_job.output, "written at the result's place: no copy"
     elif options["format"] in ("mp4", "mov"):
         assert not joins, "MP4 parts are joined by their indexes: no ffmpeg at the join"
         assert all("-c:a copy" in c for c in encodes), "each MP4 part carries its slice of the sound"
@@ -180,6 +181,22 @@ def _steps_until_parts(runtime: LocalRuntime, clip: Path) -> tuple[Job, list[dic
         state = run_step(name, state, runtime.context())
     with runtime.work.local_path(state["chunks"]["key"]) as path:
         return runtime.jobs.get_job(job.id), json.loads(path.read_text())
+
+
+def test_a_failed_ladder_leaves_none_of_its_segments_in_the_outputs(clip: Path, tmp_path: Path) -> None:
+    """HLS parts write their segments straight into the result's folder: a job that fails after some
+    parts finished must not leave a half ladder there."""
+    runtime = LocalRuntime.open(CHUNKED, tmp_path, allow_local_files=True)
+    job = new_job(runtime, clip, "adaptive_video")
+    state = {"job_id": job.id}
+    for name in ("probe", "import", "encode"):
+        state = run_step(name, state, runtime.context())
+    run_step("encode_chunk", {"job_id": job.id, "part": "v00000"}, runtime.context())
+    folder = f"jobs/{job.id}/"
+    assert any(key.endswith(".ts") for key in runtime.outputs.keys(folder)), "the part wrote its segments in place"
+    failed = {"job_id": job.id, "error": {"kind": "encode_failed", "message": "a later part failed"}}
+    assert run_step("finalize", failed, runtime.context())["status"] == "failed"
+    assert list(runtime.outputs.keys(folder)) == []
 
 
 def test_progress_is_the_share_of_parts_done(clip: Path, tmp_path: Path) -> None:

@@ -48,6 +48,7 @@ from mediajet.models.job import Job
 from mediajet.models.options import AdaptiveOptions, MediaOptions, VideoOptions
 from mediajet.pipeline.context import StepContext
 from mediajet.settings import Settings
+from mediajet.storage.base import BlobStore
 from mediajet.storage.media_source import MediaSource, media_source
 from mediajet.store.base import transition
 
@@ -176,10 +177,10 @@ def _plan(ctx: StepContext, options: VideoOptions | AdaptiveOptions, source: Fil
 
 
 def encode_part(ctx: StepContext, job: Job, options: MediaOptions, source: File, part: str, src_key: str,
-                out_prefix: str) -> None:
+                out: tuple[BlobStore, str]) -> None:
     """Encode one part (a chunk's video, or the whole sound) into working storage, reading the input in
-    place; a no-op when an earlier attempt finished it. HLS parts write their segments under
-    `out_prefix`, where the single pass writes its result."""
+    place; a no-op when an earlier attempt finished it. HLS parts write their segments into `out` (a
+    store and a folder: where the join then writes the playlists, transfer.result_place)."""
     if job.status == "cancelled":
         raise Cancelled("the job was cancelled")
     hls = isinstance(options, AdaptiveOptions)
@@ -190,8 +191,8 @@ def encode_part(ctx: StepContext, job: Job, options: MediaOptions, source: File,
     assert isinstance(options, VideoOptions | AdaptiveOptions)
     with ctx.tempdir("part-") as tmp, media_source(ctx.work, src_key) as src:
         if part == AUDIO:
-            out = tmp / AUDIO
-            run_ffmpeg(ctx, argv.audio_argv(options, source, src.arg, out, access=src.access), "ffmpeg (sound)")
+            done = tmp / AUDIO
+            run_ffmpeg(ctx, argv.audio_argv(options, source, src.arg, done, access=src.access), "ffmpeg (sound)")
         else:
             chunk = split_plan.plan.chunks[_part_index(part)]
             # The sound (one thread) runs beside the piece's cut and, unless the part muxes it (HLS, MP4),
@@ -203,17 +204,17 @@ def encode_part(ctx: StepContext, job: Job, options: MediaOptions, source: File,
                 run_ffmpeg(ctx, argv.piece_argv(src.arg, split_plan.stream, chunk, split_plan.plan.frame_duration,
                                                 piece, access=src.access), what="ffmpeg (piece)")
                 if isinstance(options, AdaptiveOptions):
-                    out = _hls_part(ctx, options, source, split_plan, chunk, piece.absolute(), sound.result(), tmp,
-                                    out_prefix)
+                    done = _hls_part(ctx, options, source, split_plan, chunk, piece.absolute(), sound.result(), tmp,
+                                     out)
                 elif split_plan.indexed:
-                    out = tmp / f"{part}.{options.format}"
+                    done = tmp / f"{part}.{options.format}"
                     run_ffmpeg(ctx, argv.mp4_part_argv(options, source, piece.absolute(), chunk, sound.result(),
-                                                       _sound_shift(split_plan, chunk, options), out))
+                                                       _sound_shift(split_plan, chunk, options), done))
                 else:
-                    out = tmp / f"{part}.nut"
-                    run_ffmpeg(ctx, argv.video_chunk_argv(options, source, piece.absolute(), chunk, out))
+                    done = tmp / f"{part}.nut"
+                    run_ffmpeg(ctx, argv.video_chunk_argv(options, source, piece.absolute(), chunk, done))
                     sound.result()
-        ctx.work.put_file(out_key, out, move=True)
+        ctx.work.put_file(out_key, done, move=True)
     _record_progress(ctx, job.id, len(split_plan.parts()))
 
 
@@ -239,13 +240,14 @@ def _sound_slice(ctx: StepContext, job_id: str, options: VideoOptions | Adaptive
 
 
 def _hls_part(ctx: StepContext, options: AdaptiveOptions, source: File, split_plan: SplitPlan, chunk: Chunk,
-              piece: Path, sound: Path | None, tmp: Path, out_prefix: str) -> Path:
+              piece: Path, sound: Path | None, tmp: Path, out: tuple[BlobStore, str]) -> Path:
     """The chunk's segments of every rendition, stored where the single pass puts them; returns the
     part's playlists (media/hls_parts.py), the part's output."""
     out_dir = tmp / "hls"
     run_ffmpeg(ctx, argv.hls_part_argv(options, source, piece, chunk, sound, _timing(split_plan, chunk, options), out_dir))
     playlists = hls_parts.collect(out_dir)
-    ctx.work.put_tree(out_prefix, out_dir, move=True)
+    store, folder = out
+    store.put_tree(folder, out_dir, move=True)
     marker = tmp / "playlists.json"
     marker.write_text(playlists.model_dump_json())
     return marker

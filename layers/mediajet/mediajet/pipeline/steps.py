@@ -143,7 +143,9 @@ def encode_chunk(state: State, ctx: StepContext) -> State:
     job = ctx.jobs.get_job(state["job_id"])
     options = parse_options(job.kind, job.options)
     source = File.model_validate(job.encode_task.input)
-    chunked.encode_part(ctx, job, options, source, state["part"], input_key(job.id), encoded_prefix(job.id))
+    segments_at = transfer.result_place(ctx, job, "m3u8", encoded_prefix(job.id)) if job.kind == "adaptive_video" \
+        else (ctx.work, encoded_prefix(job.id))  # only HLS parts write there
+    chunked.encode_part(ctx, job, options, source, state["part"], input_key(job.id), segments_at)
     return {"job_id": job.id, "part": state["part"]}
 
 
@@ -200,8 +202,18 @@ def finalize(state: State, ctx: StepContext) -> State:
     job = transition(ctx.jobs, job_id, change)
     _file_result(ctx, job)
     ctx.work.delete_prefix(f"jobs/{job_id}/")
+    if job.status != "succeeded" and job.kind == "adaptive_video" and job.export_task.status != "succeeded":
+        _remove_unfinished_ladder(ctx, job)
     log.info("job %s %s", job_id, job.status, extra={"job_id": job_id, "status": job.status})
     return {"job_id": job_id, "status": job.status}
+
+
+def _remove_unfinished_ladder(ctx: StepContext, job: Job) -> None:
+    """A chunked HLS encode's parts write their segments straight into the result's place
+    (transfer.result_place): a job that did not finish must not leave them there."""
+    store, folder = transfer.result_place(ctx, job, "m3u8", encoded_prefix(job.id))
+    if store is not ctx.work:
+        store.delete_prefix(folder + "/")
 
 
 def _file_result(ctx: StepContext, job: Job) -> None:

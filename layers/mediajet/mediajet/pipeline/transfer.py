@@ -127,43 +127,51 @@ def encode_to_work(
 
 
 def join_to_work(ctx: StepContext, job: Job, options: MediaOptions, out_prefix: str) -> File:
-    """Join a fanned-out encode's parts; the result lands under `out_prefix` like a single pass's, or (an
-    MP4/MOV joined by its indexes) where export would put it (`_joined_at`)."""
+    """Join a fanned-out encode's parts where `result_place` says: under `out_prefix` like a single pass's
+    result, or where export would put it."""
     split_plan = chunked.load_plan(ctx, job.id)
     if split_plan.indexed:  # joined in storage, described where it lands (ffprobe reads its header)
-        store, key = _joined_at(ctx, job, options.format, out_prefix)  # type: ignore[union-attr]
+        store, key = result_place(ctx, job, options.format, out_prefix)  # type: ignore[union-attr]
         chunk_join.join_indexed(ctx, job, options, split_plan, store, key)
         with media_source(store, key) as stored:
             described = probe_readable(stored, url=store.uri(key), timeout=60, stop=ctx.stop, settings=ctx.settings)
         return described.model_copy(update={"url": store.uri(key)})
+    # HLS: the playlists go beside the segments the parts wrote; anything else as a single pass's result
+    store, folder = result_place(ctx, job, "m3u8", out_prefix) if job.kind == "adaptive_video" else (ctx.work, out_prefix)
     with ctx.tempdir("encode-") as out_dir:
         main, in_place = chunk_join.join(ctx, job, options, split_plan, out_dir)
-        return _store_result(ctx, job.kind, main, out_dir, out_prefix, in_place)
+        return _store_result(ctx, job.kind, main, out_dir, folder, in_place, store=store)
 
 
-def _joined_at(ctx: StepContext, job: Job, ext: str, out_prefix: str) -> tuple[BlobStore, str]:
-    """Where a join by indexes writes: the job's own result location when storage can place the parts'
-    bytes there by itself (our output bucket from the working bucket: copies inside S3; a local
-    folder), so export has nothing left to copy. Else working storage, as a single pass's result: a
-    destination in someone else's bucket is written only by export, the one step granted it."""
+def result_place(ctx: StepContext, job: Job, ext: str, out_prefix: str) -> tuple[BlobStore, str]:
+    """Where a chunked encode writes its result (a file's key; HLS: its tree's folder, which its parts
+    write their segments into): the job's own result location when storage can move the bytes there by
+    itself (our output bucket from the working bucket, inside S3; a local folder), so export has nothing
+    left to copy. Else working storage, as a single pass's result: a destination in someone else's
+    bucket is written only by export, the one step granted it."""
     from mediajet.storage.s3 import S3BlobStore
 
-    local_path = ctx.allow_local_files and job.destination and not job.destination.startswith("s3://")
+    hls = job.kind == "adaptive_video"
     same_kind = isinstance(ctx.outputs, S3BlobStore) == isinstance(ctx.work, S3BlobStore)
-    if job.connection_id is None and ((not job.destination and same_kind) or local_path):
+    local_path = ctx.allow_local_files and job.destination and not job.destination.startswith("s3://")
+    if job.connection_id is None and not job.destination and same_kind and hls:
+        return ctx.outputs, paths.default_output_prefix(job.id).rstrip("/")
+    if job.connection_id is None and ((not job.destination and same_kind) or local_path) and not hls:
         return _single_destination(ctx, job, ext)
-    return ctx.work, f"{out_prefix}/output.{ext}"
+    return ctx.work, out_prefix if hls else f"{out_prefix}/output.{ext}"
 
 
 def _store_result(ctx: StepContext, kind: str, main: Path, out_dir: Path, out_prefix: str,
-                  in_place: int = 0) -> File:
-    """`in_place`: bytes of the result already stored under `out_prefix` (HLS segments made in parts)."""
+                  in_place: int = 0, store: BlobStore | None = None) -> File:
+    """`in_place`: bytes of the result already stored under `out_prefix` (HLS segments made in parts);
+    `store`: where (working storage unless said)."""
+    store = store or ctx.work
     described = describe_output(kind, main, stop=ctx.stop, settings=ctx.settings)
     if in_place:
         described.filesize = (described.filesize or 0) + in_place
     rel_main = main.relative_to(out_dir).as_posix()
-    ctx.work.put_tree(out_prefix, out_dir, move=True)
-    return described.model_copy(update={"url": ctx.work.uri(f"{out_prefix}/{rel_main}")})
+    store.put_tree(out_prefix, out_dir, move=True)
+    return described.model_copy(update={"url": store.uri(f"{out_prefix}/{rel_main}")})
 
 
 def describe_output(kind: str, main: Path, *, stop: threading.Event | None = None,
@@ -219,7 +227,8 @@ def _export(ctx: StepContext, job: Job, encoded: File, encoded_prefix: str) -> F
             prefix = key.rstrip("/")
             main_key = posixpath.join(prefix, "master.m3u8")
         moves = []
-        for src_key in list(ctx.work.keys(encoded_prefix)):
+        placed = encoded.url == store.uri(main_key)  # a chunked encode's parts and join wrote it there
+        for src_key in [] if placed else list(ctx.work.keys(encoded_prefix)):
             rel = src_key[len(encoded_prefix):].lstrip("/")
             moves.append((src_key, main_key if rel == main_name else posixpath.join(prefix, rel)))
         with ThreadPoolExecutor(max_workers=EXPORT_THREADS) as pool:  # an hour of HLS is ~3000 files
