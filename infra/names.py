@@ -52,6 +52,7 @@ ENV_CONNECTIONS_KMS_KEY = "MEDIAJET_CONNECTIONS_KMS_KEY"
 ENV_S3_BUCKETS = "MEDIAJET_S3_BUCKETS"
 ENV_S3_SERVER_CREDENTIALS = "MEDIAJET_S3_SERVER_CREDENTIALS"
 ENV_WEBHOOK_QUEUE_URL = "MEDIAJET_WEBHOOK_QUEUE_URL"
+ENV_PYDANTIC_DISABLE_PLUGINS = "PYDANTIC_DISABLE_PLUGINS"  # pydantic's own switch (infra/stack.py says why)
 # Signed /downloads/ links (HLS results, mediajet.aws.downloads): the secret that signs them, and the API's URL
 # for functions that link outside a request (the webhook sender; the API takes it from the request).
 ENV_DOWNLOAD_SECRET = "MEDIAJET_DOWNLOAD_SECRET"

@@ -105,6 +105,9 @@ class MediaJet(Construct):
             names.ENV_S3_SERVER_CREDENTIALS: "true",
             names.ENV_S3_BUCKETS: server_buckets(self.storage.inbox_bucket.bucket_name, input_bucket_names,
                                                  export_bucket_names),
+            # The layer holds no pydantic plugins: without this, pydantic's first model scans every installed
+            # package's entry points for them, ~10 ms of each cold start (BENCHMARKS.md, API Lambda first request).
+            names.ENV_PYDANTIC_DISABLE_PLUGINS: "__all__",
         }
         defaults = lambdas.FunctionDefaults(architecture=architecture, log_retention=log_retention,
                                             environment=environment, mediajet_layer=self.layers.mediajet,

@@ -16,6 +16,7 @@ import requests
 
 from mediajet.media.binaries import ffprobe
 from tests.e2e.conftest import API_KEY, Server
+from tests.moto_server import moto_server
 
 pytestmark = pytest.mark.slow
 
@@ -26,13 +27,8 @@ SECRET = "moto-secret-key-0123456789-wxyz"
 def s3_server() -> Iterator[str]:
     # moto's server mode needs its `server` extra (Flask): skipped, saying so, where it is not installed
     pytest.importorskip("flask", reason="moto's server mode needs moto[server] (flask, flask-cors)")
-    from moto.server import ThreadedMotoServer
-
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
+    with moto_server() as url:
+        yield url
 
 
 def s3(endpoint: str):

@@ -52,7 +52,10 @@ def where():
             found[name] = importlib.import_module(name).__file__
         except ImportError:
             found[name] = None
-    return {"modules": found, "sys_path": sys.path}
+    from mediajet.aws import runtime
+
+    clients = {name: type(runtime.client(name)).__module__ for name in ("dynamodb", "stepfunctions", "secretsmanager", "s3")}
+    return {"modules": found, "sys_path": sys.path, "clients": clients}
 
 
 for line in sys.stdin:

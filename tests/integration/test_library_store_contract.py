@@ -12,7 +12,13 @@ from mediajet.models.file import Codecs
 from mediajet.models.job import IdempotencyClaim, Task
 from mediajet.models.library import Automation, LibraryFile, Media
 from mediajet.store.base import IdempotencyKeyReused
-from tests.integration.test_store_contract import OTHER, PROJECT, dynamodb_client, store  # noqa: F401
+from tests.integration.test_store_contract import (  # noqa: F401
+    OTHER,
+    PROJECT,
+    dynamodb_client,
+    dynamodb_http_client,
+    store,
+)
 
 
 def test_records_read_back_as_written_in_their_own_project_only(store) -> None:  # noqa: F811

@@ -1,4 +1,5 @@
-"""The JobStore contract, run against both implementations: SQLite (embedded) and DynamoDB (moto).
+"""The JobStore contract, run against both implementations: SQLite (embedded) and DynamoDB (moto), the
+latter through boto3 and through the client the Lambda functions use (aws/json_client.py, moto's server).
 
 What a client sees depends on these rules: a job reads back as written, concurrent writers never
 lose each other's updates, lists page without gaps or repeats in either direction, one project never
@@ -35,6 +36,7 @@ from mediajet.store.base import (
 from mediajet.store.dynamo import DynamoJobStore
 from mediajet.store.dynamo_schema import create_table_kwargs
 from mediajet.store.sqlite import SqliteJobStore
+from tests.moto_server import moto_server
 
 PROJECT = "prj_alpha"
 OTHER = "prj_beta"
@@ -74,14 +76,24 @@ def dynamodb_client() -> Iterator[Any]:
         yield SerializedClient(boto3.client("dynamodb", region_name="us-east-1"))
 
 
-@pytest.fixture(params=["sqlite", "dynamodb"])
+@pytest.fixture(scope="module")
+def dynamodb_http_client() -> Iterator[Any]:
+    """The client the Lambda functions use (aws/json_client.py: signed JSON over HTTP), against moto's server."""
+    from mediajet.aws.json_client import JsonClient
+    from mediajet.aws.sigv4 import Credentials
+
+    with moto_server() as url:
+        yield SerializedClient(JsonClient("dynamodb", "us-east-1", Credentials("testing", "testing"), url))
+
+
+@pytest.fixture(params=["sqlite", "dynamodb", "dynamodb-http"])
 def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[JobStore]:
     if request.param == "sqlite":
         sqlite_store = SqliteJobStore(tmp_path / "jobs.db")
         yield sqlite_store
         sqlite_store.close()
         return
-    client = request.getfixturevalue("dynamodb_client")
+    client = request.getfixturevalue("dynamodb_client" if request.param == "dynamodb" else "dynamodb_http_client")
     table = f"mediajet-{next(_tables)}"
     client.create_table(**create_table_kwargs(table))
     yield DynamoJobStore(table, client=client)

@@ -10,7 +10,7 @@ from mediajet.ids import now_ms
 from mediajet.models.job import Job
 from mediajet.models.requests import with_pipeline_tasks
 from mediajet.settings import Settings
-from tests.integration.test_store_contract import dynamodb_client, store  # noqa: F401
+from tests.integration.test_store_contract import dynamodb_client, dynamodb_http_client, store  # noqa: F401
 from tests.unit.api_support import KEY_A, KEY_B, Api, RecordingOrchestrator, sign
 
 HOOK = "https://hooks.example.com/mediajet"

@@ -12,7 +12,13 @@ from mediajet.ids import now_ms
 from mediajet.models.job import Job, Task
 from mediajet.models.requests import with_pipeline_tasks
 from mediajet.models.webhooks import Event, WebhookEndpoint
-from tests.integration.test_store_contract import OTHER, PROJECT, dynamodb_client, store  # noqa: F401
+from tests.integration.test_store_contract import (  # noqa: F401
+    OTHER,
+    PROJECT,
+    dynamodb_client,
+    dynamodb_http_client,
+    store,
+)
 
 HOOK = "https://hooks.example.com/mediajet"
 

@@ -18,7 +18,8 @@ import requests
 
 from mediajet.local.asgi import EmbeddedServer as Server
 from mediajet.local.asgi import serve_http
-from mediajet.storage.local import LEGACY_DOWNLOADS_ROUTE, LocalBlobStore, sign
+from mediajet.storage.links import LEGACY_DOWNLOADS_ROUTE, sign
+from mediajet.storage.local import LocalBlobStore
 from tests.unit.api_support import KEY_A, make_api
 
 SECRET = b"test-signing-secret"

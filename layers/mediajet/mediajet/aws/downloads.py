@@ -28,16 +28,17 @@ from urllib.parse import parse_qs, quote, unquote
 from mediajet.errors import MediaJetError, NotFound, ProcessingError, TransientError
 from mediajet.storage.links import (
     CORS,
+    DOWNLOADS_ROUTE,
     MAX_PLAYLIST_BYTES,
     PLAYLIST_TYPE,
     PREFLIGHT,
+    check_key,
     is_playlist,
     query_string,
     refusal,
     rewrite_playlist,
     verify,
 )
-from mediajet.storage.local import DOWNLOADS_ROUTE, check_key
 
 if TYPE_CHECKING:
     from mediajet.storage.s3 import S3BlobStore

@@ -43,6 +43,14 @@ def aws_settings() -> AwsSettings:
 
 @lru_cache(maxsize=8)
 def client(service: str) -> Any:
+    """On Lambda, DynamoDB, Step Functions and Secrets Manager get a client without botocore (a cold start
+    ~220 ms of CPU shorter: aws/json_client.py); everything else, and every client off Lambda, boto3's."""
+    if os.environ.get("AWS_LAMBDA_RUNTIME_API"):  # set by the Lambda runtime only
+        from mediajet.aws import json_client
+
+        light = json_client.from_environment(service)
+        if light is not None:
+            return light
     from botocore.config import Config
 
     return _session().client(service, config=Config(retries={"mode": "standard"}))

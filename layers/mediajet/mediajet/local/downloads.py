@@ -30,6 +30,8 @@ import anyio
 
 from mediajet.storage.links import (
     CORS,
+    DOWNLOADS_ROUTE,
+    LEGACY_DOWNLOADS_ROUTE,
     MAX_PLAYLIST_BYTES,
     PREFLIGHT,
     is_playlist,
@@ -38,7 +40,7 @@ from mediajet.storage.links import (
     refusal,
     rewrite_playlist,
 )
-from mediajet.storage.local import DOWNLOADS_ROUTE, LEGACY_DOWNLOADS_ROUTE, LocalBlobStore
+from mediajet.storage.local import LocalBlobStore
 
 __all__ = ["CORS", "PREFLIGHT", "Download", "byte_range", "is_download", "is_legacy_link", "media_type",
            "sign_playlist"]

@@ -20,7 +20,8 @@ from mediajet.connections.crypto import KEY_FILE, LocalCipher
 from mediajet.local.worker import LocalWorker
 from mediajet.pipeline.context import StepContext
 from mediajet.settings import Settings
-from mediajet.storage.local import DOWNLOADS_ROUTE, LEGACY_DOWNLOADS_ROUTE, LocalBlobStore
+from mediajet.storage.links import DOWNLOADS_ROUTE, LEGACY_DOWNLOADS_ROUTE
+from mediajet.storage.local import LocalBlobStore
 from mediajet.storage.paths import owned_folder
 from mediajet.store.sqlite import SqliteJobStore
 

@@ -37,7 +37,8 @@ from mediajet.local.downloads import CORS, Download, reply, reply_json
 from mediajet.media.probe import probe
 from mediajet.models.library import LibraryFile, Media
 from mediajet.settings import Settings
-from mediajet.storage.local import LocalBlobStore, check_key
+from mediajet.storage.links import check_key
+from mediajet.storage.local import LocalBlobStore
 from mediajet.storage.paths import split_upload_path, upload_path
 
 UPLOADS_ROUTE = "/uploads/"

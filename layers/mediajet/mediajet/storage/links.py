@@ -14,15 +14,54 @@ Only the standard library here: the API Lambda imports this on its download path
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import hmac
 import posixpath
 import re
 import time
 from collections.abc import Callable
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 from mediajet.errors import InvalidRequest
-from mediajet.storage.local import DOWNLOADS_ROUTE, check_key, sign
+
+
+def check_key(key: str, *, prefix: bool = False) -> str:
+    """`key` if it is a relative POSIX path that stays under the root, else InvalidRequest.
+
+    With `prefix`, a trailing '/' (a folder) and the empty prefix (everything) are allowed too.
+    """
+    if not isinstance(key, str):
+        raise InvalidRequest(f"invalid storage key {key!r}", kind="invalid_key")
+    body = key[:-1] if prefix and key.endswith("/") else key
+    if prefix and body == "":
+        return key
+    if (
+        not body
+        or "\x00" in key
+        or "\\" in key
+        or body.startswith("/")
+        or any(part in ("", ".", "..") for part in body.split("/"))
+    ):
+        raise InvalidRequest(f"invalid storage key {key!r}", kind="invalid_key")
+    return key
+
+
+DOWNLOADS_ROUTE = "/downloads/"
+# Links issued before the Files API took /files/: their signatures cover this path, so they still verify.
+LEGACY_DOWNLOADS_ROUTE = "/files/"
+
+
+def sign(secret: bytes, key: str, expires: int, route: str = DOWNLOADS_ROUTE) -> str:
+    """base64url HMAC-SHA256 over the path and expiry of a download link (the Ittybit signed-URL scheme,
+    spec 6.7, with `expires` as the parameter name). `route` is the path the link was issued under."""
+    message = f"{route}{url_path(key)}?expires={expires}".encode()
+    digest = hmac.new(secret, message, hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+def url_path(key: str) -> str:
+    return quote(key, safe="/")
 
 MAX_PLAYLIST_BYTES = 16 * 1024 * 1024
 MAX_EXPIRES_DIGITS = 12  # a Unix time in seconds has 10 digits until the year 2286

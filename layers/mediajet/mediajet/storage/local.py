@@ -7,9 +7,6 @@ are renamed into place, so a reader (the file server, a resumed job) never sees 
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import os
 import shutil
 import tempfile
@@ -18,50 +15,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
-from urllib.parse import quote, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 from mediajet.errors import InvalidRequest, NotFound, ProcessingError
 from mediajet.storage.base import BlobStore, Span, tree_files
+from mediajet.storage.links import DOWNLOADS_ROUTE, check_key, sign, url_path
 
 COPY_BLOCK = 8 * 1024 * 1024  # a composed file's ranges are read this much at a time
-
-
-def check_key(key: str, *, prefix: bool = False) -> str:
-    """`key` if it is a relative POSIX path that stays under the root, else InvalidRequest.
-
-    With `prefix`, a trailing '/' (a folder) and the empty prefix (everything) are allowed too.
-    """
-    if not isinstance(key, str):
-        raise InvalidRequest(f"invalid storage key {key!r}", kind="invalid_key")
-    body = key[:-1] if prefix and key.endswith("/") else key
-    if prefix and body == "":
-        return key
-    if (
-        not body
-        or "\x00" in key
-        or "\\" in key
-        or body.startswith("/")
-        or any(part in ("", ".", "..") for part in body.split("/"))
-    ):
-        raise InvalidRequest(f"invalid storage key {key!r}", kind="invalid_key")
-    return key
-
-
-DOWNLOADS_ROUTE = "/downloads/"
-# Links issued before the Files API took /files/: their signatures cover this path, so they still verify.
-LEGACY_DOWNLOADS_ROUTE = "/files/"
-
-
-def sign(secret: bytes, key: str, expires: int, route: str = DOWNLOADS_ROUTE) -> str:
-    """base64url HMAC-SHA256 over the path and expiry of a download link (the Ittybit signed-URL scheme,
-    spec 6.7, with `expires` as the parameter name). `route` is the path the link was issued under."""
-    message = f"{route}{_url_path(key)}?expires={expires}".encode()
-    digest = hmac.new(secret, message, hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
-
-
-def _url_path(key: str) -> str:
-    return quote(key, safe="/")
 
 
 def remove_tree(path: Path) -> None:
@@ -200,7 +160,7 @@ class LocalBlobStore:
         check_key(key)
         expires = int(time.time()) + int(expires_s)
         signature = sign(self.secret, key, expires)
-        return f"{self.base_url}{DOWNLOADS_ROUTE}{_url_path(key)}?expires={expires}&signature={signature}"
+        return f"{self.base_url}{DOWNLOADS_ROUTE}{url_path(key)}?expires={expires}&signature={signature}"
 
     def verify_signature(self, key: str, expires: int, signature: str, now: float | None = None,
                          route: str = DOWNLOADS_ROUTE) -> bool:

@@ -39,12 +39,11 @@ from mediajet.store.base import (
     page_window,
 )
 from mediajet.store.dynamo_claims import TRANSACTION_ATTEMPTS
-from mediajet.store.dynamo_codec import from_dynamo, item_project, to_dynamo
+from mediajet.store.dynamo_codec import item_project
 from mediajet.store.dynamo_table import TRANSIENT_CODES
 from mediajet.store.dynamo_tasks import DynamoTasks
 
-__all__ = ["FILTERED_PAGE_SIZE", "TRANSACTION_ATTEMPTS", "TRANSIENT_CODES", "DynamoJobStore", "from_dynamo",
-           "to_dynamo"]
+__all__ = ["FILTERED_PAGE_SIZE", "TRANSACTION_ATTEMPTS", "TRANSIENT_CODES", "DynamoJobStore"]
 
 # With filters, each Query page reads this many items before filtering (Limit applies before the
 # filter): bigger pages mean fewer round-trips, but every item read is paid for.

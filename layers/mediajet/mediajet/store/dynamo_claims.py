@@ -11,7 +11,7 @@ from mediajet.ids import now_ms
 from mediajet.models.job import IdempotencyClaim
 from mediajet.store import dynamo_schema as schema
 from mediajet.store.base import IDEMPOTENCY_TTL_MS
-from mediajet.store.dynamo_table import DynamoTable, error_code
+from mediajet.store.dynamo_table import DynamoError, DynamoTable, error_code
 
 TRANSACTION_ATTEMPTS = 5
 
@@ -21,14 +21,12 @@ class DynamoClaims(DynamoTable):
                 claim: IdempotencyClaim | None) -> IdempotencyClaim | None:
         """Run the creation transaction `writes()` (the claim first, when there is one). Returns None when
         written, or the live claim that already holds the key (nothing written)."""
-        from botocore.exceptions import ClientError
-
         for _ in range(TRANSACTION_ATTEMPTS):
             try:
                 # TransactWriteItems has no TableName of its own: each write names the table.
                 self._request("transact_write_items", TransactItems=writes())
                 return None
-            except ClientError as exc:
+            except DynamoError as exc:
                 if error_code(exc) != "TransactionCanceledException":
                     raise
                 reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]

@@ -9,8 +9,7 @@ typed model fields are coerced back by pydantic.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal
-from functools import cached_property
+from decimal import Clamped, Context, Decimal, Inexact, Overflow, Rounded, Underflow
 from typing import Any
 
 from mediajet.store import dynamo_schema as schema
@@ -21,52 +20,69 @@ KEY_ATTRIBUTES = (schema.PARTITION_KEY, schema.SORT_KEY, schema.PROJECT_INDEX_PA
                   schema.TTL_ATTRIBUTE)
 
 
-def to_dynamo(value: Any) -> Any:
-    """JSON-shaped data → what TypeSerializer accepts (floats as Decimal)."""
-    if isinstance(value, float):
-        return Decimal(repr(value))
-    if isinstance(value, dict):
-        return {k: to_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [to_dynamo(v) for v in value]
-    return value
+# DynamoDB's numbers: 38 significant digits, exponents -130..125; anything it would round is refused
+# (as boto3's TypeSerializer refuses it), never stored altered.
+NUMBERS = Context(Emin=-128, Emax=126, prec=38, traps=[Clamped, Overflow, Inexact, Rounded, Underflow])
 
 
-def from_dynamo(value: Any) -> Any:
-    """TypeDeserializer output → JSON-shaped data (Decimal as int when integral, else float)."""
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: from_dynamo(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [from_dynamo(v) for v in value]
-    return value
+def attribute(value: Any) -> dict[str, Any]:
+    """JSON-shaped data → a DynamoDB attribute value, as boto3's TypeSerializer writes it (floats are
+    written as Decimal(repr(f)): the shortest string that reads back as the same float)."""
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, (int, float, Decimal)):
+        return {"N": _number(Decimal(repr(value)) if isinstance(value, float) else value)}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, (bytes, bytearray)):
+        return {"B": bytes(value)}
+    if isinstance(value, Mapping):
+        return {"M": {str(k): attribute(v) for k, v in value.items()}}
+    if isinstance(value, (list, tuple)):
+        return {"L": [attribute(v) for v in value]}
+    raise TypeError(f"{type(value).__name__} cannot be stored in DynamoDB")
 
+
+def plain_value(value: Mapping[str, Any]) -> Any:
+    """A DynamoDB attribute value → JSON-shaped data (numbers as int when integral, else float)."""
+    (kind, inner), = value.items()
+    if kind == "N":
+        number = NUMBERS.create_decimal(inner)
+        return int(number) if number == number.to_integral_value() else float(number)
+    if kind == "M":
+        return {k: plain_value(v) for k, v in inner.items()}
+    if kind == "L":
+        return [plain_value(v) for v in inner]
+    if kind == "NULL":
+        return None
+    if kind == "NS":
+        return [plain_value({"N": v}) for v in inner]
+    if kind in ("SS", "BS"):
+        return list(inner)
+    if kind in ("S", "BOOL", "B"):
+        return inner
+    raise TypeError(f"unknown DynamoDB attribute type {kind}")
+
+
+def _number(value: int | Decimal) -> str:
+    text = str(NUMBERS.create_decimal(value))
+    if text in ("Infinity", "-Infinity", "NaN", "sNaN", "-NaN"):
+        raise TypeError(f"{text} cannot be stored in DynamoDB")
+    return text
 
 
 class ItemCodec:
-    """boto3's (de)serializers, made on first use (boto3 is imported then, not at import time)."""
-
-    @cached_property
-    def _serializer(self) -> Any:
-        from boto3.dynamodb.types import TypeSerializer
-
-        return TypeSerializer()
-
-    @cached_property
-    def _deserializer(self) -> Any:
-        from boto3.dynamodb.types import TypeDeserializer
-
-        return TypeDeserializer()
+    """Records ↔ DynamoDB items (standard library only: boto3 is not imported for this)."""
 
     def item(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
         """Attributes (JSON-shaped) → a DynamoDB item."""
-        return {name: self._serializer.serialize(to_dynamo(value)) for name, value in attributes.items()}
+        return {name: attribute(value) for name, value in attributes.items()}
 
     def plain(self, item: Mapping[str, Any]) -> dict[str, Any]:
         """A DynamoDB item → the record's fields (JSON-shaped), without the key attributes."""
-        return {name: from_dynamo(self._deserializer.deserialize(value)) for name, value in item.items()
-                if name not in KEY_ATTRIBUTES}
+        return {name: plain_value(value) for name, value in item.items() if name not in KEY_ATTRIBUTES}
 
 
 def key(pk: str, sk: str) -> dict[str, Any]:

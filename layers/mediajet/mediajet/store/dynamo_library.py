@@ -28,7 +28,7 @@ from mediajet.store import dynamo_schema as schema
 from mediajet.store.base import KEY_HELD_ELSEWHERE, IdempotencyKeyReused
 from mediajet.store.dynamo_claims import DynamoClaims
 from mediajet.store.dynamo_codec import item_id
-from mediajet.store.dynamo_table import error_code
+from mediajet.store.dynamo_table import DynamoError, error_code
 from mediajet.store.library import R, not_found
 
 TOMBSTONE = "deleted"
@@ -49,13 +49,11 @@ class DynamoLibrary(DynamoClaims):
         return self._quarantine.load(cls.record_type, item_id(item), lambda: cls.model_validate(self._plain(item)))
 
     def create_record(self, record: R) -> R:
-        from botocore.exceptions import ClientError
-
         stored = record.model_copy(update={"version": 1})
         try:
             self._call("put_item", Item=self._library_item(stored),
                        ConditionExpression=f"attribute_not_exists({schema.PARTITION_KEY})")
-        except ClientError as exc:
+        except DynamoError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             raise Conflict(f"{stored.record_type} {stored.id} already exists") from None
@@ -101,8 +99,6 @@ class DynamoLibrary(DynamoClaims):
         """A conditional Put of a tombstone over the record: the Lambdas' roles may Get, Put and Query, not
         DeleteItem (infra/access.py grants exactly what the code calls). The tombstone has no index keys, so it
         leaves every list at once; it reads as not found, and the table's TTL removes it within days."""
-        from botocore.exceptions import ClientError
-
         tombstone = {schema.PARTITION_KEY: schema.library_pk(record_id),
                      schema.SORT_KEY: schema.library_sk(cls.record_type), "project_id": project_id,
                      TOMBSTONE: True, schema.TTL_ATTRIBUTE: int(time.time()) + TOMBSTONE_TTL_S}
@@ -111,7 +107,7 @@ class DynamoLibrary(DynamoClaims):
                        ConditionExpression="#project = :project AND attribute_not_exists(#gone)",
                        ExpressionAttributeNames={"#project": "project_id", "#gone": TOMBSTONE},
                        ExpressionAttributeValues={":project": {"S": project_id}})
-        except ClientError as exc:
+        except DynamoError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             raise not_found(cls.record_type, record_id) from None

@@ -52,7 +52,7 @@ from mediajet.store import dynamo_schema as schema
 from mediajet.store.dynamo_claims import TRANSACTION_ATTEMPTS
 from mediajet.store.dynamo_codec import item_id
 from mediajet.store.dynamo_library import DynamoLibrary
-from mediajet.store.dynamo_table import error_code
+from mediajet.store.dynamo_table import DynamoError, error_code
 from mediajet.store.library import R
 from mediajet.webhooks.events import events_for
 
@@ -130,8 +130,6 @@ class DynamoOutbox(DynamoLibrary):
     def _save_changed(self, kind: str, record: Job | Task, saved: Job | Task, item: dict[str, Any],
                       not_found: Callable[[], Exception]) -> None:
         """Write `saved` over `record`'s version, with the events of its status change in the same transaction."""
-        from botocore.exceptions import ClientError
-
         key = {schema.PARTITION_KEY: item[schema.PARTITION_KEY], schema.SORT_KEY: item[schema.SORT_KEY]}
         before = self._status_before(kind, record, key, not_found)
         events = self._events_of(before, saved)
@@ -150,7 +148,7 @@ class DynamoOutbox(DynamoLibrary):
                 try:
                     self._request("transact_write_items", TransactItems=[{"Put": put}, *self._event_puts(events)])
                     break
-                except ClientError as exc:
+                except DynamoError as exc:
                     if error_code(exc) != "TransactionCanceledException":
                         raise
                     reasons = [r.get("Code") for r in exc.response.get("CancellationReasons", [])]
@@ -244,14 +242,12 @@ class DynamoOutbox(DynamoLibrary):
 
     def _unschedule(self, item: Mapping[str, Any]) -> None:
         """The same item without its outbox keys, unless it was written again meanwhile."""
-        from botocore.exceptions import ClientError
-
         kept = {k: v for k, v in item.items()
                 if k not in (schema.OUTBOX_INDEX_PARTITION_KEY, schema.OUTBOX_INDEX_SORT_KEY)}
         try:
             self._call("put_item", Item=kept, ConditionExpression="#due = :due",
                        ExpressionAttributeNames={"#due": schema.OUTBOX_INDEX_SORT_KEY},
                        ExpressionAttributeValues={":due": item[schema.OUTBOX_INDEX_SORT_KEY]})
-        except ClientError as exc:
+        except DynamoError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise

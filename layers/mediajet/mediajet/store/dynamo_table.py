@@ -18,6 +18,16 @@ TRANSIENT_CODES = frozenset({
 })
 
 
+class DynamoError(Exception):
+    """A DynamoDB refusal (a failed condition, a cancelled transaction, a validation error…) from whichever
+    client made the call: botocore's ClientError or aws/json_client's AwsError, which share `response`."""
+
+    def __init__(self, operation: str, response: dict[str, Any]) -> None:
+        self.response = response
+        error = response.get("Error", {})
+        super().__init__(f"DynamoDB {operation} failed: {error.get('Code', '')}: {error.get('Message', '')}")
+
+
 class DynamoTable:
     def __init__(self, table_name: str, client: Any) -> None:
         self.table = table_name
@@ -54,19 +64,20 @@ class DynamoTable:
         return self._request(operation, TableName=self.table, **kwargs)
 
     def _request(self, operation: str, **kwargs: Any) -> dict[str, Any]:
-        """One API call; throttling and 5xx (after botocore's own retries) become TransientError."""
-        from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
-
+        """One API call (after the client's own retries): throttling, 5xx and a broken connection become
+        TransientError, any other refusal DynamoError."""
         try:
             return getattr(self.client, operation)(**kwargs)
-        except ClientError as exc:
-            code = error_code(exc)
-            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
-            if code in TRANSIENT_CODES or status >= 500:
-                raise TransientError(f"DynamoDB {operation} failed: {code}") from exc
-            raise
-        except (ConnectionError, HTTPClientError) as exc:
-            raise TransientError(f"DynamoDB {operation} failed: {exc}") from exc
+        except Exception as exc:
+            response = getattr(exc, "response", None)
+            if not isinstance(response, dict) or "Error" not in response:
+                if isinstance(exc, OSError) or _is_botocore_connection_error(exc):
+                    raise TransientError(f"DynamoDB {operation} failed: {exc}") from exc
+                raise
+            status = response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0)
+            if error_code(exc) in TRANSIENT_CODES or status >= 500:
+                raise TransientError(f"DynamoDB {operation} failed: {error_code(exc)}") from exc
+            raise DynamoError(operation, response) from exc
 
     def _get(self, pk: str, sk: str) -> dict[str, Any] | None:
         # Strongly consistent: read-modify-write loops must see the last write, or they spin on StaleWrite.
@@ -74,14 +85,12 @@ class DynamoTable:
 
     def _put_versioned(self, item: dict[str, Any], expected_version: int) -> bool | None:
         """Conditional put: True when written, False when another version is stored, None when absent."""
-        from botocore.exceptions import ClientError
-
         try:
             self._call("put_item", Item=item, ConditionExpression="#version = :expected",
                        ExpressionAttributeNames={"#version": "version"},
                        ExpressionAttributeValues={":expected": {"N": str(expected_version)}},
                        ReturnValuesOnConditionCheckFailure="ALL_OLD")
-        except ClientError as exc:
+        except DynamoError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise
             return False if exc.response.get("Item") else None
@@ -98,5 +107,13 @@ class DynamoTable:
 
 
 def error_code(exc: Any) -> str:
-    """A botocore ClientError's error code."""
+    """The error code of a DynamoError (or of the client's error it came from)."""
     return exc.response.get("Error", {}).get("Code", "")
+
+
+def _is_botocore_connection_error(exc: Exception) -> bool:
+    if not type(exc).__module__.startswith("botocore"):
+        return False  # botocore is not imported for a client that is not its own (aws/json_client.py)
+    from botocore.exceptions import ConnectionError, HTTPClientError
+
+    return isinstance(exc, (ConnectionError, HTTPClientError))
