@@ -11,8 +11,10 @@ bytecode, as the Lambda runtime image ships them compiled; nothing is written (a
 
 Each run: a fresh interpreter times `import handler` (Lambda's init phase), then the first `POST /jobs`
 through the handler (API key lookup, job write, execution start) against moto's server on loopback
-(run by this process, so the child's CPU time is its own), then the creation of a TLS context (the CA
-certificates loaded: a real endpoint is https, moto's here is http; botocore pays the same). Variants:
+(run by this process, so the child's CPU time is its own), then the creation of the TLS context a real
+(https) endpoint needs and moto's http one does not: for boto3, a default context (the CA bundle parsed,
+as botocore's does), for json_client its own (`_tls`: CAs looked up in a hashed folder when the system
+has one, as Debian here and Amazon Linux do). Variants:
 
 * *boto3 clients*: the functions' clients before this change (and off Lambda): `runtime.client` gives
   boto3's; the request imports boto3 and builds a DynamoDB and a Step Functions client;
@@ -67,8 +69,12 @@ class Context:
 w2, c2 = clock(), cpu()
 result = handler.handler(setup["event"], Context())
 w3, c3 = clock(), cpu()
-import ssl
-ssl.create_default_context()
+if os.environ.get("AWS_LAMBDA_RUNTIME_API"):
+    from mediajet.aws import json_client
+    json_client._tls()  # the context json_client makes (a hashed CA folder where the system has one)
+else:
+    import ssl
+    ssl.create_default_context()  # what botocore's does costs: the CA bundle parsed
 w4, c4 = clock(), cpu()
 assert result["statusCode"] == 201, result
 print(json.dumps({"init": [(w1 - w0) * 1e3, (c1 - c0) * 1e3], "request": [(w3 - w2) * 1e3, (c3 - c2) * 1e3],
@@ -138,8 +144,9 @@ def measure(layer: Path, url: str, setup: str, on_lambda: bool) -> dict[str, Any
            names.ENV_S3_SERVER_CREDENTIALS: "true", names.ENV_S3_BUCKETS: f"*={INBOX}:read",
            names.ENV_PYDANTIC_DISABLE_PLUGINS: "__all__",
            "PYTHONDONTWRITEBYTECODE": "1"}  # read-only /opt: a cold start never leaves .pyc for the next
-    env.pop("PYTHONPYCACHEPREFIX", None)
-    env.pop("AWS_LAMBDA_RUNTIME_API", None)
+    for unlike_lambda in ("PYTHONPYCACHEPREFIX", "AWS_LAMBDA_RUNTIME_API", "SSL_CERT_FILE", "SSL_CERT_DIR",
+                          "AWS_CA_BUNDLE"):  # this machine's CA overrides: Lambda sets none
+        env.pop(unlike_lambda, None)
     if on_lambda:
         env["AWS_LAMBDA_RUNTIME_API"] = "127.0.0.1:9001"  # what the Lambda runtime sets: runtime.client's switch
     with tempfile.TemporaryDirectory() as cwd:
@@ -187,8 +194,9 @@ def main() -> None:
          f"after one warm-up each, medians. A folder laid out like the layer's /opt/python (mediajet and the "
          f"locked runtime set, compiled as the build does) comes first on sys.path; the standard library and "
          f"boto3 keep their bytecode, as in the Lambda runtime. The first request goes to moto's server on "
-         f"loopback (in this process: the child's CPU is its own); *TLS* is the child creating a TLS context "
-         f"after it (the CA certificates loaded), which a real https endpoint needs and moto's http one does not."),
+         f"loopback (in this process: the child's CPU is its own); *TLS* is the child creating the TLS context "
+         f"its client would make (boto3: the CA bundle parsed; json_client: CAs looked up in the system's hashed "
+         f"folder), which a real https endpoint needs and moto's http one does not."),
         "",
         (f"Model for a 1024 MB function: 1024/1769 ≈ {VCPU_1024:.2f} vCPU, so the CPU time measured here is "
          f"divided by {VCPU_1024:.2f} (a Lambda core assumed as fast as one here). Target: < {TARGET_MS} ms "

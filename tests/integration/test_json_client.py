@@ -5,9 +5,12 @@ Against moto's server on loopback, and a scripted server for the retry rules."""
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
@@ -94,9 +97,14 @@ class Scripted(BaseHTTPRequestHandler):
         pass
 
 
+def answers() -> type[Scripted]:
+    """A handler class of its own: its answers and what it saw are the test's."""
+    return type("Answers", (Scripted,), {"answers": [], "seen": []})
+
+
 @pytest.fixture
 def scripted() -> Iterator[tuple[str, type[Scripted]]]:
-    handler = type("Answers", (Scripted,), {"answers": [], "seen": []})
+    handler = answers()
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
@@ -169,3 +177,88 @@ def test_lambda_functions_get_it_for_json_services_and_boto3_elsewhere(monkeypat
         assert not isinstance(runtime.client("s3"), JsonClient)
     finally:
         runtime.reset()
+
+
+def certificate_authority(name: str) -> tuple[Any, Any, bytes]:
+    """A CA (key, certificate, PEM), made for the test."""
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    return key, cert, cert.public_bytes(serialization.Encoding.PEM)
+
+
+def server_certificate(ca_key: Any, ca_cert: Any, folder: Path) -> tuple[Path, Path]:
+    import ipaddress
+    from datetime import UTC, datetime, timedelta
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+            .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    (folder / "server.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (folder / "server.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                                          serialization.NoEncryption()))
+    return folder / "server.pem", folder / "server.key"
+
+
+def hashed_folder(folder: Path, *pems: bytes) -> str:
+    """CA certificates laid out as OpenSSL looks them up (`openssl rehash`)."""
+    folder.mkdir()
+    for index, pem in enumerate(pems):
+        (folder / f"ca{index}.pem").write_bytes(pem)
+    subprocess.run(["openssl", "rehash", str(folder)], check=True, capture_output=True)
+    return str(folder)
+
+
+@pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command to lay out a CA folder")
+def test_https_verifies_the_server_against_the_hashed_ca_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import ssl
+
+    from mediajet.aws import json_client
+
+    ca_key, ca_cert, ca_pem = certificate_authority("MediaJet test CA")
+    _, _, stranger_pem = certificate_authority("Someone else's CA")
+    cert, key = server_certificate(ca_key, ca_cert, tmp_path)
+    handler = answers()
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    tls_server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    tls_server.socket = context.wrap_socket(tls_server.socket, server_side=True)
+    threading.Thread(target=tls_server.serve_forever, daemon=True).start()
+    endpoint = f"https://127.0.0.1:{tls_server.server_port}"
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    try:
+        monkeypatch.setattr(json_client, "CA_FOLDERS", (str(tmp_path / "missing"), hashed_folder(tmp_path / "ok", ca_pem)))
+        monkeypatch.setattr(json_client, "_tls_context", None)
+        handler.answers[:] = [(200, {"Item": {"pk": {"S": "tls"}}})]  # a CA the system does not know: found there
+        assert client("dynamodb", endpoint).get_item(TableName="t", Key={}) == {"Item": {"pk": {"S": "tls"}}}
+
+        monkeypatch.setattr(json_client, "CA_FOLDERS", (hashed_folder(tmp_path / "other", stranger_pem),))
+        monkeypatch.setattr(json_client, "_tls_context", None)
+        with pytest.raises(ssl.SSLCertVerificationError):
+            client("dynamodb", endpoint, sleep=lambda _: None).get_item(TableName="t", Key={})
+    finally:
+        tls_server.shutdown()
+        tls_server.server_close()

@@ -162,17 +162,32 @@ def from_environment(service: str) -> JsonClient | None:
     return JsonClient(service, region, credentials, endpoint)
 
 
+# Folders of CA certificates named by their subject hash (OpenSSL's `rehash` layout): Amazon Linux's, then
+# Debian's. A context that looks a CA up there when a handshake needs it is made in ~1.5 ms of CPU; one that
+# parses the whole bundle, in ~21 ms, at every cold start (BENCHMARKS.md, API Lambda first request).
+CA_FOLDERS = ("/etc/pki/ca-trust/extracted/pem/directory-hash", "/etc/ssl/certs")
+_HASHED = re.compile(r"[0-9a-f]{8}\.[0-9]+")
 _tls_context: Any = None
 
 
 def _tls() -> Any:
-    """One TLS context per process: loading the CA certificates is ~30 ms of CPU."""
+    """One TLS context per process, verifying servers against the system's CAs."""
     global _tls_context
     if _tls_context is None:
         import ssl
 
-        _tls_context = ssl.create_default_context()
+        overridden = "SSL_CERT_FILE" in os.environ or "SSL_CERT_DIR" in os.environ
+        folder = None if overridden else next((f for f in CA_FOLDERS if _is_hashed(f)), None)
+        _tls_context = ssl.create_default_context(capath=folder) if folder else ssl.create_default_context()
     return _tls_context
+
+
+def _is_hashed(folder: str) -> bool:
+    try:
+        with os.scandir(folder) as entries:
+            return any(_HASHED.fullmatch(entry.name) for entry in entries)
+    except OSError:
+        return False
 
 
 def _error(operation: str, status: int, answer: dict[str, Any]) -> AwsError:
