@@ -55,6 +55,7 @@ class Api(Construct):
         defaults: lambdas.FunctionDefaults,
         rate_limit: int = 100,
         burst_limit: int = 200,
+        memory_mb: int = lambdas.API.memory_mb,
     ) -> None:
         super().__init__(scope, construct_id)
         encode = pipeline.functions[names.ENCODE_FUNCTION]
@@ -68,7 +69,7 @@ class Api(Construct):
                 "An HMAC key of download links, which live at most link_ttl_s; rotating it only ends those links early.")
         made = lambdas.MediaJetFunction(
             self, "Handler", name=names.API_FUNCTION, description="MediaJet HTTP API",
-            sizing=lambdas.API, defaults=defaults,
+            sizing=lambdas.Sizing(memory_mb, lambdas.API.ephemeral_mb, lambdas.API.timeout_s), defaults=defaults,
             environment={names.ENV_STATE_MACHINE_ARN: pipeline.state_machine.state_machine_arn,
                          names.ENV_ENCODE_FUNCTION: encode.function_name,
                          names.ENV_DOWNLOAD_SECRET: self.download_secret.secret_arn},

@@ -20,6 +20,7 @@ from mediajet.settings import Settings
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURES = {"arm64": lambda_.Architecture.ARM_64, "x86_64": lambda_.Architecture.X86_64}
 MAX_MB = 10240  # Lambda's ceiling for memory and for ephemeral storage
+MIN_MB = 128  # Lambda's floor for memory
 MIB = 1024 * 1024
 FUNCTION_TAG = "mediajet:function"
 

@@ -55,6 +55,9 @@ class MediaJet(Construct):
       as many as chunk_concurrency. None reserves nothing: use it on accounts whose concurrency quota
       is too low to reserve any (Lambda keeps 100 unreserved; new accounts may have a quota of 10).
     - rate_limit / burst_limit: API Gateway throttling (requests per second / burst).
+    - api_memory_mb: memory of the API function (1024 by default). Lambda's CPU grows with it up to one
+      vCPU at 1769 MB, and a cold start is CPU-bound: its first `POST /jobs` is modelled at ~370 ms on
+      1024 MB and ~215 ms on 1769 MB (BENCHMARKS.md); warm requests mostly wait on DynamoDB.
     - upload_project: the project id that jobs created by inbox uploads belong to.
     - placeholder_layers: synthesize with the placeholder layers even when built ones exist (tests).
     - allow_placeholder_layers: synthesize even when the layers are not built (tests); without it (or
@@ -80,6 +83,7 @@ class MediaJet(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_MONTH,
         rate_limit: int = 100,
         burst_limit: int = 200,
+        api_memory_mb: int = lambdas.API.memory_mb,
         upload_project: str = "prj_default",
         placeholder_layers: bool = False,
         allow_placeholder_layers: bool = False,
@@ -89,6 +93,8 @@ class MediaJet(Construct):
         super().__init__(scope, construct_id)
         if architecture not in lambdas.ARCHITECTURES:
             raise ValueError(f"architecture must be one of {sorted(lambdas.ARCHITECTURES)}")
+        if not lambdas.MIN_MB <= api_memory_mb <= lambdas.MAX_MB:
+            raise ValueError(f"api_memory_mb must be between {lambdas.MIN_MB} and {lambdas.MAX_MB} (Lambda's range)")
         self.storage = Storage(self, "Storage")
         self.layers = Layers(self, "Layers", architecture=architecture, placeholder=placeholder_layers,
                              allow_placeholders=allow_placeholder_layers)
@@ -125,7 +131,7 @@ class MediaJet(Construct):
             access.connection_secrets(self.pipeline.roles[name], self.storage.connections_key,
                                       access.CONNECTION_SECRETS_STEPS)
         self.api = Api(self, "Api", storage=self.storage, pipeline=self.pipeline, defaults=defaults,
-                       rate_limit=rate_limit, burst_limit=burst_limit)
+                       rate_limit=rate_limit, burst_limit=burst_limit, memory_mb=api_memory_mb)
         access.connection_secrets(self.api.role, self.storage.connections_key, access.CONNECTION_SECRETS_API)
         self.uploads = UploadTrigger(self, "Uploads", storage=self.storage, pipeline=self.pipeline, defaults=defaults)
         self.webhooks = Webhooks(self, "Webhooks", storage=self.storage, defaults=defaults,

@@ -23,7 +23,8 @@ def test_the_construct_in_a_team_stack_with_its_options_passes_nag(tmp_path: Pat
     stack = cdk.Stack(app, "TeamMedia", env=cdk.Environment(region="us-east-2"))
     media = MediaJet(stack, "Media", architecture="x86_64", input_bucket_names=["team-uploads"],
                      export_bucket_names=["team-site"], input_kms_key_arns=[TEAM_KEY], encode_memory_mb=3008, chunk_concurrency=20,
-                     chunk_reserved_concurrency=None, webhook_reserved_concurrency=None, placeholder_layers=True)
+                     chunk_reserved_concurrency=None, webhook_reserved_concurrency=None, api_memory_mb=1769,
+                     placeholder_layers=True)
     cdk.CfnOutput(stack, "Api", value=media.api.url)
     nag.check(app)
     app.synth()  # raises when a cdk-nag finding is not acknowledged
@@ -33,6 +34,7 @@ def test_the_construct_in_a_team_stack_with_its_options_passes_nag(tmp_path: Pat
            if tag(r, FUNCTION_TAG)}
     assert {p["Architectures"][0] for p in fns.values()} == {"x86_64"}
     assert fns["encode"]["MemorySize"] == fns["encode_chunk"]["MemorySize"] == 3008
+    assert fns["api"]["MemorySize"] == 1769, "one vCPU for the API's cold starts"
     assert fns["probe"]["Environment"]["Variables"]["MEDIAJET_ENCODE_SPEED"] == "0.85", "1.7 vCPUs / 2"
     assert fns["encode"]["Environment"]["Variables"]["MEDIAJET_CHUNK_PARALLELISM"] == "20", "one wave of 20 parts"
     assert not any("ReservedConcurrentExecutions" in p for p in fns.values()), "a low quota cannot reserve"
@@ -63,6 +65,17 @@ def test_the_construct_in_a_team_stack_with_its_options_passes_nag(tmp_path: Pat
     for statement in decrypters.values():
         assert statement["Action"] == "kms:Decrypt" and statement["Resource"] == TEAM_KEY
         assert "Condition" not in statement
+
+
+def test_an_api_memory_lambda_cannot_have_is_refused_at_synth() -> None:
+    import aws_cdk as cdk
+    import pytest
+
+    from infra.stack import MediaJet
+
+    stack = cdk.Stack(cdk.App(), "TeamMedia")
+    with pytest.raises(ValueError, match="api_memory_mb must be between 128 and 10240"):
+        MediaJet(stack, "Media", api_memory_mb=64, placeholder_layers=True)
 
 
 def test_without_input_keys_no_role_may_use_kms(template: dict[str, Any]) -> None:
