@@ -78,7 +78,7 @@ def test_a_job_started_twice_runs_once_and_secrets_read(server: str) -> None:
 
 class Scripted(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as AWS endpoints answer
-    answers: ClassVar[list[tuple[int, dict[str, Any]]]] = []
+    answers: ClassVar[list[tuple[int, dict[str, Any] | bytes]]] = []
     seen: ClassVar[list[dict[str, str]]] = []
     hang_up = False  # close each connection after its answer, without saying so (an idle timeout)
 
@@ -86,7 +86,7 @@ class Scripted(BaseHTTPRequestHandler):
         self.rfile.read(int(self.headers["Content-Length"]))
         type(self).seen.append(dict(self.headers.items()))
         status, body = type(self).answers.pop(0)
-        data = json.dumps(body).encode()
+        data = body if isinstance(body, bytes) else json.dumps(body).encode()
         self.send_response(status)
         self.send_header("Content-Length", str(len(data)))
         self.end_headers()
@@ -128,6 +128,19 @@ def test_throttling_and_5xx_are_retried_with_backoff_then_answered(scripted: tup
     assert all(h["X-Amz-Security-Token"] == "session" for h in handler.seen)
 
 
+def test_a_page_that_is_not_json_is_a_failure_like_any_other(scripted: tuple[str, type[Scripted]]) -> None:
+    url, handler = scripted
+    handler.answers[:] = [(502, b"<html>Bad Gateway</html>"), (200, b"<html>a portal</html>"), (200, {})]
+    waits: list[float] = []
+
+    assert client("dynamodb", url, sleep=waits.append).put_item(TableName="t", Item={}) == {}
+    assert len(handler.seen) == 3 and len(waits) == 2
+
+    handler.answers[:] = [(403, b"<html>Forbidden</html>")]
+    with pytest.raises(AwsError, match=r"\(HTTP403\) when calling the PutItem operation: <html>Forbidden"):
+        client("dynamodb", url).put_item(TableName="t", Item={})
+
+
 def test_a_refusal_is_raised_at_once_and_throttling_after_three_attempts(scripted: tuple[str, type[Scripted]]) -> None:
     url, handler = scripted
     handler.answers[:] = [(400, {"__type": "ValidationException", "Message": "Item size has exceeded the maximum"})]
@@ -165,7 +178,8 @@ def test_lambda_functions_get_it_for_json_services_and_boto3_elsewhere(monkeypat
     monkeypatch.setenv("AWS_DEFAULT_REGION", REGION)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000")
+    monkeypatch.setenv("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000")  # botocore's names for them
+    monkeypatch.setenv("AWS_ENDPOINT_URL_SFN", "http://127.0.0.1:8001")
     runtime.reset()
     try:
         assert not isinstance(runtime.client("dynamodb"), JsonClient)  # not on Lambda
@@ -173,7 +187,8 @@ def test_lambda_functions_get_it_for_json_services_and_boto3_elsewhere(monkeypat
         monkeypatch.setenv("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001")
         dynamodb, states = runtime.client("dynamodb"), runtime.client("stepfunctions")
         assert isinstance(dynamodb, JsonClient) and dynamodb.endpoint == "http://127.0.0.1:8000"
-        assert isinstance(states, JsonClient) and states.endpoint == f"https://states.{REGION}.amazonaws.com"
+        assert isinstance(states, JsonClient) and states.endpoint == "http://127.0.0.1:8001"
+        assert runtime.client("secretsmanager").endpoint == f"https://secretsmanager.{REGION}.amazonaws.com"
         assert not isinstance(runtime.client("s3"), JsonClient)
     finally:
         runtime.reset()

@@ -29,11 +29,12 @@ from urllib.parse import urlsplit
 
 from mediajet.aws.sigv4 import Credentials, signed_headers
 
-# client name → (signing name and endpoint prefix, X-Amz-Target prefix, JSON protocol version)
+# client name → (signing name and endpoint prefix, X-Amz-Target prefix, JSON protocol version, the suffix of
+# botocore's AWS_ENDPOINT_URL_<service id> variable)
 SERVICES = {
-    "dynamodb": ("dynamodb", "DynamoDB_20120810", "1.0"),
-    "stepfunctions": ("states", "AWSStepFunctions", "1.0"),
-    "secretsmanager": ("secretsmanager", "secretsmanager", "1.1"),
+    "dynamodb": ("dynamodb", "DynamoDB_20120810", "1.0", "DYNAMODB"),
+    "stepfunctions": ("states", "AWSStepFunctions", "1.0", "SFN"),
+    "secretsmanager": ("secretsmanager", "secretsmanager", "1.1", "SECRETS_MANAGER"),
 }
 ATTEMPTS = 3
 MAX_BACKOFF_S = 20.0
@@ -77,7 +78,7 @@ class JsonClient:
 
     def __init__(self, service: str, region: str, credentials: Credentials, endpoint: str | None = None,
                  sleep: Callable[[float], None] = time.sleep) -> None:
-        self.signing_name, self._target, version = SERVICES[service]
+        self.signing_name, self._target, version, _ = SERVICES[service]
         self.region, self.credentials, self._sleep = region, credentials, sleep
         self.endpoint = endpoint or default_endpoint(self.signing_name, region)
         self._content_type = f"application/x-amz-json-{version}"
@@ -94,12 +95,11 @@ class JsonClient:
         body = json.dumps(params, default=_blob).encode()
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                status, data = self._post(operation, body)
-            except OSError:  # refused, reset, timed out: botocore retries these too
+                status, answer = self._post(operation, body)
+            except OSError:  # refused, reset, timed out, garbled: botocore retries these too
                 if attempt == ATTEMPTS:
                     raise
             else:
-                answer = self._decode(json.loads(data)) if data else {}
                 if status < 300:
                     return answer
                 error = _error(operation, status, answer)
@@ -108,7 +108,7 @@ class JsonClient:
             self._sleep(min(MAX_BACKOFF_S, random.random() * 2 ** (attempt - 1)))
         raise AssertionError("unreachable")
 
-    def _post(self, operation: str, body: bytes) -> tuple[int, bytes]:
+    def _post(self, operation: str, body: bytes) -> tuple[int, dict[str, Any]]:
         headers = signed_headers(
             "POST", self.endpoint, {"Content-Type": self._content_type, "X-Amz-Target": f"{self._target}.{operation}"},
             body, self.credentials, self.region, self.signing_name, datetime.now(UTC))
@@ -122,11 +122,11 @@ class JsonClient:
             # reached it. Sent again at once on a new one, as urllib3 does, without using up an attempt.
             return self._send(self._connect(), body, headers)
 
-    def _send(self, connection: Any, body: bytes, headers: dict[str, str]) -> tuple[int, bytes]:
+    def _send(self, connection: Any, body: bytes, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
         try:
             connection.request("POST", urlsplit(self.endpoint).path or "/", body=body, headers=headers)
             response = connection.getresponse()
-            answer = response.status, response.read()
+            answer = response.status, self._answer(response.status, response.read())
         except Exception as exc:
             connection.close()
             self._local.__dict__.pop("connection", None)
@@ -135,6 +135,14 @@ class JsonClient:
             raise ConnectionError(f"{self.endpoint}: {exc}") from exc  # http.client's protocol errors
         self._local.connection = connection  # answered: kept for the thread's next call
         return answer
+
+    def _answer(self, status: int, data: bytes) -> dict[str, Any]:
+        try:
+            return self._decode(json.loads(data)) if data else {}
+        except ValueError:  # not JSON: a proxy's or load balancer's page
+            if status < 300:
+                raise ConnectionError(f"{self.endpoint}: an answer that is not JSON") from None
+            return {"message": data[:200].decode(errors="replace")}
 
     def _connect(self) -> Any:
         import http.client
@@ -157,7 +165,7 @@ def from_environment(service: str) -> JsonClient | None:
     region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
     if service not in SERVICES or not region or not env.get("AWS_ACCESS_KEY_ID") or not env.get("AWS_SECRET_ACCESS_KEY"):
         return None
-    endpoint = env.get(f"AWS_ENDPOINT_URL_{service.upper()}") or env.get("AWS_ENDPOINT_URL")
+    endpoint = env.get(f"AWS_ENDPOINT_URL_{SERVICES[service][3]}") or env.get("AWS_ENDPOINT_URL")
     credentials = Credentials(env["AWS_ACCESS_KEY_ID"], env["AWS_SECRET_ACCESS_KEY"], env.get("AWS_SESSION_TOKEN"))
     return JsonClient(service, region, credentials, endpoint)
 
