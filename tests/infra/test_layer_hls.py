@@ -46,6 +46,7 @@ from tests.infra.harness import (
 )
 from tests.infra.hls_player import is_media, play
 from tests.media import make_video
+from tests.moto_server import moto_server
 
 ROOT = names.ROOT
 # What the Lambda Python runtime ships besides the standard library (the layer leaves boto3 out).
@@ -136,62 +137,65 @@ class Cloud:
 
 
 @pytest.fixture
-def cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, layer: tuple[Path, Path],
-          state_machine_definition: str) -> Iterator[Cloud]:
-    import boto3
+def moto_url(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """moto's server, running state machines; emptied afterwards (its backends are this process's)."""
     import requests
     from moto.core.config import default_user_config
-    from moto.server import ThreadedMotoServer
+
+    monkeypatch.setitem(default_user_config, "stepfunctions", {"execute_state_machine": True})
+    with moto_server() as url:
+        try:
+            yield url
+        finally:
+            requests.post(f"{url}/moto-api/reset", timeout=10)
+
+
+@pytest.fixture
+def cloud(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, layer: tuple[Path, Path], state_machine_definition: str,
+          moto_url: str) -> Iterator[Cloud]:
+    import boto3
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 
     from mediajet.media import binaries
 
-    monkeypatch.setitem(default_user_config, "stepfunctions", {"execute_state_machine": True})
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    url = f"http://{host}:{port}"
+    url = moto_url
     credentials = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                    "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
     clients = {name: boto3.client(name, endpoint_url=url, region_name=REGION, aws_access_key_id="testing",
                                   aws_secret_access_key="testing")
                for name in ("s3", "dynamodb", "stepfunctions", "secretsmanager", "kms")}
+    for bucket in (WORK, OUTPUT, INBOX):
+        clients["s3"].create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
+    clients["dynamodb"].create_table(**dynamo_schema.create_table_kwargs(TABLE))
+    machine = clients["stepfunctions"].create_state_machine(
+        name="mediajet-pipeline", definition=state_machine_definition, type="STANDARD",
+        roleArn=f"arn:aws:iam::{ACCOUNT}:role/mediajet-pipeline")["stateMachineArn"]
+    # What the stack gives the functions (infra/stack.py, infra/api.py); the ffmpeg layer's binaries.
+    # AWS_LAMBDA_RUNTIME_API, as Lambda sets it: DynamoDB, Step Functions and Secrets Manager are then
+    # called through aws/json_client.py, as on Lambda, not through botocore.
+    env = {**credentials, "AWS_ENDPOINT_URL": url, "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
+           "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
+           "AWS_EC2_METADATA_DISABLED": "true", "LANG": "C.UTF-8",
+           names.ENV_TABLE: TABLE, names.ENV_WORK_BUCKET: WORK, names.ENV_OUTPUT_BUCKET: OUTPUT,
+           names.ENV_INBOX_BUCKET: INBOX, names.ENV_STATE_MACHINE_ARN: machine,
+           names.ENV_ENCODE_FUNCTION: names.ENCODE_FUNCTION, names.ENV_SCRATCH_DIR: str(tmp_path / "scratch"),
+           names.ENV_DATA_DIR: str(tmp_path / "scratch"), names.ENV_S3_SERVER_CREDENTIALS: "true",
+           names.ENV_PYDANTIC_DISABLE_PLUGINS: "__all__",
+           names.ENV_S3_BUCKETS: f"*={INBOX}:read",
+           names.ENV_CONNECTIONS_KMS_KEY: clients["kms"].create_key()["KeyMetadata"]["Arn"],
+           names.ENV_DOWNLOAD_SECRET: clients["secretsmanager"].create_secret(
+               Name="mediajet-download-links", SecretString="layer-test-secret")["ARN"],
+           names.ENV_FFMPEG: binaries.ffmpeg(), names.ENV_FFPROBE: binaries.ffprobe()}
+    worker = Worker(*layer, env)
+    monkeypatch.setattr(lambda_eval_utils, "boto_client_for", lambda **_: worker)
+    fail_map_runs_beyond_tolerance(monkeypatch)
+    name_lambda_service_errors(monkeypatch)
+    monkeypatch.setattr(retrier_decl, "time", type("NoSleep", (), {"sleep": staticmethod(lambda _: None)}))
     try:
-        for bucket in (WORK, OUTPUT, INBOX):
-            clients["s3"].create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": REGION})
-        clients["dynamodb"].create_table(**dynamo_schema.create_table_kwargs(TABLE))
-        machine = clients["stepfunctions"].create_state_machine(
-            name="mediajet-pipeline", definition=state_machine_definition, type="STANDARD",
-            roleArn=f"arn:aws:iam::{ACCOUNT}:role/mediajet-pipeline")["stateMachineArn"]
-        # What the stack gives the functions (infra/stack.py, infra/api.py); the ffmpeg layer's binaries.
-        # AWS_LAMBDA_RUNTIME_API, as Lambda sets it: DynamoDB, Step Functions and Secrets Manager are then
-        # called through aws/json_client.py, as on Lambda, not through botocore.
-        env = {**credentials, "AWS_ENDPOINT_URL": url, "AWS_LAMBDA_RUNTIME_API": "127.0.0.1:9001",
-               "PATH": "/usr/bin:/bin", "HOME": str(tmp_path),
-               "AWS_EC2_METADATA_DISABLED": "true", "LANG": "C.UTF-8",
-               names.ENV_TABLE: TABLE, names.ENV_WORK_BUCKET: WORK, names.ENV_OUTPUT_BUCKET: OUTPUT,
-               names.ENV_INBOX_BUCKET: INBOX, names.ENV_STATE_MACHINE_ARN: machine,
-               names.ENV_ENCODE_FUNCTION: names.ENCODE_FUNCTION, names.ENV_SCRATCH_DIR: str(tmp_path / "scratch"),
-               names.ENV_DATA_DIR: str(tmp_path / "scratch"), names.ENV_S3_SERVER_CREDENTIALS: "true",
-               names.ENV_PYDANTIC_DISABLE_PLUGINS: "__all__",
-               names.ENV_S3_BUCKETS: f"*={INBOX}:read",
-               names.ENV_CONNECTIONS_KMS_KEY: clients["kms"].create_key()["KeyMetadata"]["Arn"],
-               names.ENV_DOWNLOAD_SECRET: clients["secretsmanager"].create_secret(
-                   Name="mediajet-download-links", SecretString="layer-test-secret")["ARN"],
-               names.ENV_FFMPEG: binaries.ffmpeg(), names.ENV_FFPROBE: binaries.ffprobe()}
-        worker = Worker(*layer, env)
-        monkeypatch.setattr(lambda_eval_utils, "boto_client_for", lambda **_: worker)
-        fail_map_runs_beyond_tolerance(monkeypatch)
-        name_lambda_service_errors(monkeypatch)
-        monkeypatch.setattr(retrier_decl, "time", type("NoSleep", (), {"sleep": staticmethod(lambda _: None)}))
-        try:
-            yield Cloud(url, clients, worker, machine)
-        finally:
-            worker.close()
+        yield Cloud(url, clients, worker, machine)
     finally:
-        requests.post(f"{url}/moto-api/reset", timeout=10)  # the backends are this process's: leave them empty
-        server.stop()
+        worker.close()
 
 
 @pytest.fixture(scope="module")

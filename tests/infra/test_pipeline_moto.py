@@ -249,7 +249,7 @@ def test_a_throttled_part_waits_with_jitter_and_runs(aws: Aws, long_clip: Path) 
 def test_a_part_that_fails_for_good_fails_the_job_with_its_error(aws: Aws, long_clip: Path,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     from mediajet.errors import ProcessFailed
-    from mediajet.pipeline import chunked as parts
+    from mediajet.pipeline import chunk_parts as parts
 
     real_encode_part = parts.encode_part
 

@@ -194,43 +194,44 @@ def test_lambda_functions_get_it_for_json_services_and_boto3_elsewhere(monkeypat
         runtime.reset()
 
 
-def certificate_authority(name: str) -> tuple[Any, Any, bytes]:
-    """A CA (key, certificate, PEM), made for the test."""
+def certificate(name: str, extension: Any, *, critical: bool, issuer: tuple[Any, Any] | None = None) -> tuple[Any, Any]:
+    """(key, certificate) for `name`, valid today, signed by `issuer` (key, certificate) or by itself."""
     from datetime import UTC, datetime, timedelta
 
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
     key = ec.generate_private_key(ec.SECP256R1())
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, name)])
+    signer, issuer_name = (issuer[0], issuer[1].subject) if issuer else (key, subject)
     now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(issuer_name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
-            .not_valid_after(now + timedelta(days=1))
-            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-            .sign(key, hashes.SHA256()))
+            .not_valid_after(now + timedelta(days=1)).add_extension(extension, critical=critical)
+            .sign(signer, hashes.SHA256()))
+    return key, cert
+
+
+def certificate_authority(name: str) -> tuple[Any, Any, bytes]:
+    """A CA (key, certificate, PEM), made for the test."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    key, cert = certificate(name, x509.BasicConstraints(ca=True, path_length=None), critical=True)
     return key, cert, cert.public_bytes(serialization.Encoding.PEM)
 
 
 def server_certificate(ca_key: Any, ca_cert: Any, folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 that the CA signed, and its key, as files in `folder`."""
     import ipaddress
-    from datetime import UTC, datetime, timedelta
 
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import NameOID
+    from cryptography.hazmat.primitives import serialization
 
-    key = ec.generate_private_key(ec.SECP256R1())
-    now = datetime.now(UTC)
-    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
-            .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
-            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
-                           critical=False)
-            .sign(ca_key, hashes.SHA256()))
+    san = x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))])
+    key, cert = certificate("127.0.0.1", san, critical=False, issuer=(ca_key, ca_cert))
     (folder / "server.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     (folder / "server.key").write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                           serialization.NoEncryption()))

@@ -17,7 +17,7 @@ from mediajet.ids import now_ms
 from mediajet.models.file import File
 from mediajet.models.job import ENCODE, EXPORT, IMPORT, PROBE, ErrorInfo, Job, Task
 from mediajet.models.requests import parse_options
-from mediajet.pipeline import admission, chunked, transfer
+from mediajet.pipeline import admission, chunk_parts, chunked, transfer
 from mediajet.pipeline.context import StepContext
 from mediajet.pipeline.progress import ProgressWriter
 from mediajet.store.base import transition
@@ -143,9 +143,8 @@ def encode_chunk(state: State, ctx: StepContext) -> State:
     job = ctx.jobs.get_job(state["job_id"])
     options = parse_options(job.kind, job.options)
     source = File.model_validate(job.encode_task.input)
-    segments_at = transfer.result_place(ctx, job, "m3u8", encoded_prefix(job.id)) if job.kind == "adaptive_video" \
-        else (ctx.work, encoded_prefix(job.id))  # only HLS parts write there
-    chunked.encode_part(ctx, job, options, source, state["part"], input_key(job.id), segments_at)
+    segments_at = transfer.tree_place(ctx, job, encoded_prefix(job.id))  # only HLS parts write there
+    chunk_parts.encode_part(ctx, job, options, source, state["part"], input_key(job.id), segments_at)
     return {"job_id": job.id, "part": state["part"]}
 
 

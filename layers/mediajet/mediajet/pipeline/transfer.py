@@ -136,8 +136,7 @@ def join_to_work(ctx: StepContext, job: Job, options: MediaOptions, out_prefix: 
         with media_source(store, key) as stored:
             described = probe_readable(stored, url=store.uri(key), timeout=60, stop=ctx.stop, settings=ctx.settings)
         return described.model_copy(update={"url": store.uri(key)})
-    # HLS: the playlists go beside the segments the parts wrote; anything else as a single pass's result
-    store, folder = result_place(ctx, job, "m3u8", out_prefix) if job.kind == "adaptive_video" else (ctx.work, out_prefix)
+    store, folder = tree_place(ctx, job, out_prefix)  # HLS: the playlists beside the segments the parts wrote
     with ctx.tempdir("encode-") as out_dir:
         main, in_place = chunk_join.join(ctx, job, options, split_plan, out_dir)
         return _store_result(ctx, job.kind, main, out_dir, folder, in_place, store=store)
@@ -159,6 +158,14 @@ def result_place(ctx: StepContext, job: Job, ext: str, out_prefix: str) -> tuple
     if job.connection_id is None and ((not job.destination and same_kind) or local_path) and not hls:
         return _single_destination(ctx, job, ext)
     return ctx.work, out_prefix if hls else f"{out_prefix}/output.{ext}"
+
+
+def tree_place(ctx: StepContext, job: Job, out_prefix: str) -> tuple[BlobStore, str]:
+    """The folder a chunked encode's files go into: an HLS ladder's segments and playlists where
+    `result_place` says; any other kind's result under `out_prefix` in working storage, as a single pass's."""
+    if job.kind == "adaptive_video":
+        return result_place(ctx, job, "m3u8", out_prefix)
+    return ctx.work, out_prefix
 
 
 def _store_result(ctx: StepContext, kind: str, main: Path, out_dir: Path, out_prefix: str,

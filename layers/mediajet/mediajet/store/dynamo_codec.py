@@ -73,16 +73,14 @@ def _number(value: int | Decimal) -> str:
     return text
 
 
-class ItemCodec:
-    """Records ↔ DynamoDB items (standard library only: boto3 is not imported for this)."""
+def to_item(attributes: Mapping[str, Any]) -> dict[str, Any]:
+    """Attributes (JSON-shaped) → a DynamoDB item."""
+    return {name: attribute(value) for name, value in attributes.items()}
 
-    def item(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
-        """Attributes (JSON-shaped) → a DynamoDB item."""
-        return {name: attribute(value) for name, value in attributes.items()}
 
-    def plain(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        """A DynamoDB item → the record's fields (JSON-shaped), without the key attributes."""
-        return {name: plain_value(value) for name, value in item.items() if name not in KEY_ATTRIBUTES}
+def to_record(item: Mapping[str, Any]) -> dict[str, Any]:
+    """A DynamoDB item → the record's fields (JSON-shaped), without the key attributes."""
+    return {name: plain_value(value) for name, value in item.items() if name not in KEY_ATTRIBUTES}
 
 
 def key(pk: str, sk: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from typing import Any
 from mediajet.errors import TransientError
 from mediajet.models.job import Job, Task
 from mediajet.store.base import Quarantine
-from mediajet.store.dynamo_codec import ItemCodec, item_id, key
+from mediajet.store.dynamo_codec import item_id, key, to_item, to_record
 
 # Throttling and service-side failures: worth a retry by the pipeline after botocore's own retries.
 TRANSIENT_CODES = frozenset({
@@ -33,7 +33,6 @@ class DynamoTable:
         self.table = table_name
         self.client = client
         self._quarantine = Quarantine()
-        self._codec = ItemCodec()
 
     @property
     def quarantined(self) -> frozenset[str]:
@@ -43,10 +42,10 @@ class DynamoTable:
     # --- (de)serialization ------------------------------------------------------------------------
 
     def _item(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
-        return self._codec.item(attributes)
+        return to_item(attributes)
 
     def _plain(self, item: Mapping[str, Any]) -> dict[str, Any]:
-        return self._codec.plain(item)
+        return to_record(item)
 
     def _job(self, item: Mapping[str, Any]) -> Job | None:
         return self._quarantine.load("job", item_id(item), lambda: Job.model_validate(self._plain(item)))
