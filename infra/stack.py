@@ -56,8 +56,9 @@ class MediaJet(Construct):
       is too low to reserve any (Lambda keeps 100 unreserved; new accounts may have a quota of 10).
     - rate_limit / burst_limit: API Gateway throttling (requests per second / burst).
     - api_memory_mb: memory of the API function (1024 by default). Lambda's CPU grows with it up to one
-      vCPU at 1769 MB, and a cold start is CPU-bound: its first `POST /jobs` is modelled at ~350 ms on
-      1024 MB and ~200 ms on 1769 MB (BENCHMARKS.md); warm requests mostly wait on DynamoDB.
+      vCPU at 1769 MB, except in the init phase, which gets a whole vCPU at any memory and is where the
+      API builds itself (a cold start's first `POST /jobs` modelled at ~270 ms on 1024 MB, BENCHMARKS.md);
+      warm requests mostly wait on DynamoDB.
     - upload_project: the project id that jobs created by inbox uploads belong to.
     - placeholder_layers: synthesize with the placeholder layers even when built ones exist (tests).
     - allow_placeholder_layers: synthesize even when the layers are not built (tests); without it (or

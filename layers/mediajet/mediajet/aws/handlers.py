@@ -10,13 +10,15 @@ an error of its own (States.ExceedToleratedFailureThreshold or the like) whose c
 what went wrong in the part; so the part leaves its `{kind, message}` in working storage
 (`jobs/<id>/chunks/failed.json`) and finalize records that instead of the Map's error.
 
-Importing this module is cheap on purpose (cold start): everything heavy loads on first use.
+Importing this module is cheap on purpose: off Lambda (tests, tools) everything heavy loads on first use;
+on Lambda, `prepare` loads it in the init phase.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote_plus
@@ -214,3 +216,50 @@ def on_upload(event: dict[str, Any], context: Any = None) -> dict[str, Any]:
         log.info("upload s3://%s/%s → job %s", bucket, key, job.id, extra={"job_id": job.id})
         created.append(job.id)
     return {"jobs": created, **({"files": filed} if filed else {})}
+
+
+def _prepare_api() -> None:
+    import mediajet.aws.downloads  # noqa: F401 - every request asks it whether it is a download
+
+    _api()
+
+
+def _prepare_steps() -> None:
+    import mediajet.pipeline.steps  # noqa: F401 - every step's modules
+    from mediajet.aws.runtime import step_context
+
+    step_context()
+
+
+def _prepare_webhooks() -> None:
+    from mediajet.aws.webhooks import sender
+
+    sender()
+
+
+def _prepare_uploads() -> None:
+    import mediajet.aws.library_uploads
+    import mediajet.aws.uploads  # noqa: F401
+    from mediajet.aws import runtime
+
+    _deps()
+    runtime.client("s3")
+
+
+PREPARE = {"api": _prepare_api, "webhooks": _prepare_webhooks, "on_upload": _prepare_uploads,
+           **dict.fromkeys(("probe", "import", "encode", "encode_chunk", "join", "export", "finalize"), _prepare_steps)}
+
+
+def prepare(function: str) -> None:
+    """What every first call of `function` would build, built at its import, on Lambda only: imports,
+    settings, stores and clients (no network). Lambda runs a function's init phase on a whole vCPU whatever
+    its memory, and its calls on their share (0.58 of one at 1024 MB), so this work costs a cold start about
+    half as long there as in its first call (BENCHMARKS.md, API Lambda first request). Off Lambda (tests,
+    tools) importing a handler stays cheap. A failure is left to the first call, which reports it as its
+    own error."""
+    if not os.environ.get("AWS_LAMBDA_RUNTIME_API"):  # set by the Lambda runtime only
+        return
+    try:
+        PREPARE[function]()
+    except Exception:
+        log.warning("could not prepare %s at init: its first call will", function, exc_info=True)

@@ -15,6 +15,7 @@ the environment there); the tests run it against moto's server.
 from __future__ import annotations
 
 import base64
+import http.client
 import json
 import os
 import random
@@ -84,6 +85,8 @@ class JsonClient:
         self._content_type = f"application/x-amz-json-{version}"
         self._decode: Callable[[Any], Any] = _unblob if service == "dynamodb" else (lambda answer: answer)
         self._local = threading.local()  # one kept-alive connection per thread
+        if self.endpoint.startswith("https:"):
+            _tls()  # with the client (on Lambda, in the init phase: handlers.prepare), not at its first call
 
     def __getattr__(self, name: str) -> Callable[..., dict[str, Any]]:
         if name.startswith("_"):
@@ -145,8 +148,6 @@ class JsonClient:
             return {"message": data[:200].decode(errors="replace")}
 
     def _connect(self) -> Any:
-        import http.client
-
         parts = urlsplit(self.endpoint)
         if parts.scheme == "https":
             return http.client.HTTPSConnection(parts.netloc, timeout=TIMEOUT_S, context=_tls())

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from mediajet.models.job import Job, Task
 
 
 class StepFunctionsOrchestrator:
-    def __init__(self, state_machine_arn: str, sfn: Any, lambda_client: Any = None,
+    def __init__(self, state_machine_arn: str, sfn: Any, lambda_client: Callable[[], Any] | None = None,
                  task_function: str | None = None) -> None:
         self.state_machine_arn = state_machine_arn
         self.sfn = sfn
+        # Made on the first POST /tasks: Lambda's client is boto3's, ~100 ms of a cold start no job needs.
         self.lambda_client = lambda_client
         self.task_function = task_function
 
@@ -27,7 +29,7 @@ class StepFunctionsOrchestrator:
     def start_task(self, task: Task) -> None:
         if not (self.lambda_client and self.task_function):
             raise RuntimeError("standalone tasks need MEDIAJET_ENCODE_FUNCTION")
-        invoke_task(self.lambda_client, self.task_function, task)
+        invoke_task(self.lambda_client(), self.task_function, task)
 
     def execution_arn(self, job_id: str) -> str:
         return self.state_machine_arn.replace(":stateMachine:", ":execution:") + f":{job_id}"

@@ -108,7 +108,7 @@ def orchestrator() -> StepFunctionsOrchestrator:
     if not cfg.state_machine_arn:
         raise RuntimeError("MEDIAJET_STATE_MACHINE_ARN is not set: this function cannot start jobs")
     return StepFunctionsOrchestrator(cfg.state_machine_arn, client("stepfunctions"),
-                                     client("lambda") if cfg.encode_function else None, cfg.encode_function)
+                                     (lambda: client("lambda")) if cfg.encode_function else None, cfg.encode_function)
 
 
 @lru_cache(maxsize=1)
