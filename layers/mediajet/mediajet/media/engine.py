@@ -6,7 +6,7 @@ import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mediajet.media import runner
 from mediajet.media.plans import Plan
@@ -43,7 +43,7 @@ def plan(kind: str, options: MediaOptions, source: File, src: Path, out_dir: Pat
     return build(kind, options, source, src, out_dir).argv
 
 
-def encode(
+def encode_described(
     kind: str,
     options: MediaOptions,
     source: File,
@@ -56,24 +56,30 @@ def encode(
     stop: threading.Event | None = None,
     settings: Settings | None = None,
     pillow: PillowPool | None = None,
-) -> Path:
-    """Run the plan; returns the main output file (inside `out_dir`). `pillow`: where a `cpu_bound`
-    finish runs (the server's worker processes); None runs it in this thread."""
+) -> tuple[Path, File | None]:
+    """Run the plan; returns the main output file (inside `out_dir`) and, for a still, its File as the
+    finish that wrote it knows it (else None: the caller probes). `pillow`: where a `cpu_bound` finish runs
+    (the server's worker processes); None runs it in this thread."""
     # The runner starts ffmpeg in a private temporary directory, so relative paths would point there.
     src, out_dir = Path(src).resolve(), Path(out_dir).resolve()
     out_dir.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     todo = build(kind, options, source, src, out_dir, settings)
-    stdout = b""
+    stdout, described = b"", None
     if todo.argv:
         result = runner.run(todo.argv, timeout=timeout, duration=todo.duration, on_progress=on_progress,
                             cancel=cancel, stop=stop, capture_stdout=todo.capture_stdout)
         stdout = result.stdout
     if todo.finish is not None and todo.cpu_bound and pillow is not None:
         remaining = max(1.0, timeout - (time.monotonic() - started))
-        pillow.run(todo.finish, stdout, timeout=remaining, cancel=cancel, stop=stop)
+        described = pillow.run(todo.finish, stdout, timeout=remaining, cancel=cancel, stop=stop)
     elif todo.finish is not None:
-        todo.finish(stdout)
+        described = todo.finish(stdout)
     if on_progress is not None:
         on_progress(100)
-    return todo.output
+    return todo.output, described
+
+
+def encode(kind: str, options: MediaOptions, source: File, src: Path, out_dir: Path, **kwargs: Any) -> Path:
+    """`encode_described`'s output file alone."""
+    return encode_described(kind, options, source, src, out_dir, **kwargs)[0]

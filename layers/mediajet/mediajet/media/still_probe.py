@@ -5,6 +5,8 @@ sees one tile of an AVIF grid, and ignores EXIF orientation)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from mediajet.errors import ProcessingError
 from mediajet.media.inputs import Readable
 from mediajet.models.file import Codecs, File
@@ -13,6 +15,7 @@ from mediajet.settings import Settings
 # Pillow format → (format, codec). MPO is how Pillow names a camera JPEG carrying extra pictures.
 PILLOW_FORMATS = {"PNG": ("png", "png"), "JPEG": ("jpeg", "mjpeg"), "MPO": ("jpeg", "mjpeg"),
                   "WEBP": ("webp", "webp"), "AVIF": ("avif", "av1"), "GIF": ("gif", "gif")}
+CODECS = dict(PILLOW_FORMATS.values())  # format → codec
 OPENERS = ["PNG", "JPEG", "WEBP", "AVIF", "GIF"]  # Pillow's JPEG opener also returns MPO files
 EXIF_ORIENTATION = 0x0112
 EXIF_QUARTER_TURNS = frozenset({5, 6, 7, 8})  # shown turned by 90° or 270°: the sides swap
@@ -51,3 +54,11 @@ def describe(source: Readable, url: str, settings: Settings) -> File | None:
         return None
     return File(kind="image" if frames == 1 else "video", url=url, format=fmt, width=width, height=height,
                 codecs=Codecs(video=codec), filesize=source.size)
+
+
+def written(path: Path, fmt: str, size: tuple[int, int]) -> File:
+    """What `describe` says of a still this process has just written at `path` (`size`, no EXIF orientation:
+    media/stills.py writes none), without reading it back."""
+    width, height = size
+    return File(kind="image", url=path.as_uri(), format=fmt, width=width, height=height,
+                codecs=Codecs(video=CODECS[fmt]), filesize=path.stat().st_size)

@@ -120,10 +120,10 @@ def encode_to_work(
 ) -> File:
     """Encode the working copy at `src_key`; the results land under `out_prefix` in working storage."""
     with ctx.work.local_path(src_key) as src, ctx.tempdir("encode-") as out_dir:
-        main = engine.encode(kind, options, source, src, out_dir, timeout=ctx.remaining_s(),
-                             on_progress=on_progress, cancel=ctx.cancel, stop=ctx.stop, settings=ctx.settings,
-                             pillow=ctx.pillow)
-        return _store_result(ctx, kind, main, out_dir, out_prefix)
+        main, described = engine.encode_described(
+            kind, options, source, src, out_dir, timeout=ctx.remaining_s(), on_progress=on_progress,
+            cancel=ctx.cancel, stop=ctx.stop, settings=ctx.settings, pillow=ctx.pillow)
+        return _store_result(ctx, kind, main, out_dir, out_prefix, described=described)
 
 
 def join_to_work(ctx: StepContext, job: Job, options: MediaOptions, out_prefix: str) -> File:
@@ -169,11 +169,11 @@ def tree_place(ctx: StepContext, job: Job, out_prefix: str) -> tuple[BlobStore, 
 
 
 def _store_result(ctx: StepContext, kind: str, main: Path, out_dir: Path, out_prefix: str,
-                  in_place: int = 0, store: BlobStore | None = None) -> File:
+                  in_place: int = 0, store: BlobStore | None = None, described: File | None = None) -> File:
     """`in_place`: bytes of the result already stored under `out_prefix` (HLS segments made in parts);
-    `store`: where (working storage unless said)."""
+    `store`: where (working storage unless said); `described`: the result's File when the encoder said it."""
     store = store or ctx.work
-    described = describe_output(kind, main, stop=ctx.stop, settings=ctx.settings)
+    described = described or describe_output(kind, main, stop=ctx.stop, settings=ctx.settings)
     if in_place:
         described.filesize = (described.filesize or 0) + in_place
     rel_main = main.relative_to(out_dir).as_posix()

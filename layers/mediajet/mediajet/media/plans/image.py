@@ -89,17 +89,17 @@ def last_frame_argv(src: Path, target: Path) -> list[str]:
 
 
 def _finish_file(path: Path, options: ImageOptions, fmt: str, out: Path, settings: Settings, keep: bool,
-                 _stdout: bytes) -> None:
-    _render_file(path, options, fmt, out, settings, keep=keep)
+                 _stdout: bytes) -> File:
+    return _render_file(path, options, fmt, out, settings, keep=keep)
 
 
 def _finish_frame(options: ImageOptions, fmt: str, out: Path, start: float, settings: Settings,
-                  stdout: bytes) -> None:
-    _render_frame(stdout, options, fmt, out, start, settings)
+                  stdout: bytes) -> File:
+    return _render_frame(stdout, options, fmt, out, start, settings)
 
 
 def _render_frame(stdout: bytes, options: ImageOptions, fmt: str, out: Path, start: float,
-                  settings: Settings) -> None:
+                  settings: Settings) -> File:
     from mediajet.media import stills
 
     if not stdout:
@@ -108,27 +108,31 @@ def _render_frame(stdout: bytes, options: ImageOptions, fmt: str, out: Path, sta
             f"the video has no frame at or after start={seconds(start)} s; use an earlier start",
             kind="invalid_option", field="start",
         )
-    _render(stills.open_frame(stdout, settings), options, fmt, out, settings)
+    return _render(stills.open_frame(stdout, settings), options, fmt, out, settings)
 
 
 def _render_file(path: Path, options: ImageOptions, fmt: str, out: Path, settings: Settings, *,
-                 keep: bool) -> None:
+                 keep: bool) -> File:
     from mediajet.media import stills
 
     if not keep and not path.exists():
         raise ProcessingError("no frame could be decoded near the end of the video", kind="unsupported_media")
     try:
-        _render(stills.open_image(path, settings), options, fmt, out, settings)
+        return _render(stills.open_image(path, settings), options, fmt, out, settings)
     finally:
         if not keep:
             path.unlink(missing_ok=True)  # scratch inside out_dir must not be exported
 
 
-def _render(image: Image, options: ImageOptions, fmt: str, out: Path, settings: Settings) -> None:
-    from mediajet.media import stills
+def _render(image: Image, options: ImageOptions, fmt: str, out: Path, settings: Settings) -> File:
+    """Writes the still; its File comes from what was written (the server's worker process returns it, so
+    the job does not open the result again to describe it)."""
+    from mediajet.media import still_probe, stills
 
     geom = stills.geometry(stills.upright_size(image), options.width, options.height, options.effective_fit,
                            options.position)
     background = stills.parse_color(options.background, fmt)
     picture = stills.decode(image, settings, at_least=(geom.scale_w, geom.scale_h))
-    stills.save(stills.apply(picture, geom, background), out, fmt, options.level, background=background)
+    result = stills.apply(picture, geom, background)
+    stills.save(result, out, fmt, options.level, background=background)
+    return still_probe.written(out, fmt, result.size)
