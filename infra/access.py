@@ -113,9 +113,10 @@ UPLOADS = TableAccess(
     index_queries={dynamo_schema.PROJECT_INDEX: [*EVENT_WRITERS_QUERY, *library_lists("file", "connection")]},
 )
 # Webhook delivery: events (read, and saved with their deliveries' state), the project's signing secret (read,
-# made on first use), and what is due (the outbox index). No jobs, tasks, keys or claims.
+# made on first use), the endpoint a delivery goes to (read: deleted or disabled since, it is not sent), and
+# what is due (the outbox index). No jobs, tasks, keys or claims.
 WEBHOOKS = TableAccess(
-    get=library("event", "webhook_secret"),
+    get=library("event", "webhook_secret", "webhook_endpoint"),
     put=library("event", "webhook_secret"),
     index_queries={dynamo_schema.OUTBOX_INDEX: [f"{dynamo_schema.OUTBOX_PREFIX}*"]},
 )

@@ -123,7 +123,7 @@ EXPECTED = [
     (put(EVENT), EVERYONE),  # events are written with the changes they report; the sender saves deliveries
     (get(EVENT), {"api", "webhooks"}),
     (get(SECRET), {"api", "webhooks"}), (put(SECRET), {"api", "webhooks"}),  # signing; made on first use
-    (get(ENDPOINT), {"api"}), (put(ENDPOINT), {"api"}),
+    (get(ENDPOINT), {"api", "webhooks"}), (put(ENDPOINT), {"api"}),  # the sender: still there, still active?
     (query(f"LIB#webhook_endpoint#{PROJECT}", PROJECT_INDEX_ARN), JOB_WRITERS),  # who gets a change's events
     (get(CONNECTION), JOB_WRITERS), (put(CONNECTION), {"api"}),  # steps and uploads only read connections
     (put(FILE), JOB_WRITERS), (put(MEDIA), JOB_WRITERS),  # results (finalize, encode) and uploads become files

@@ -176,3 +176,17 @@ def test_links_outside_a_request_use_the_public_url(aws: Aws, monkeypatch: pytes
     assert link.startswith("https://media.example.com/downloads/out/hls/master.m3u8?expires="), link
     assert "X-Amz-Signature=" in runtime.sign_url(f"s3://{OUTPUT}/out/video.mp4"), "other files: presigned"
     assert runtime.sign_url("s3://someone-else/out/hls/master.m3u8") == "s3://someone-else/out/hls/master.m3u8"
+
+
+def test_a_playlist_whose_link_secret_cannot_be_read_gets_a_presigned_link_not_a_500(
+        aws: Aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    from infra import names
+
+    monkeypatch.setenv(names.ENV_DOWNLOAD_SECRET, "arn:aws:secretsmanager:eu-west-1:123456789012:secret:deleted")
+    runtime.reset()
+    token = runtime.REQUEST_URL.set(f"https://{API_HOST}")
+    try:
+        link = runtime.sign_url(f"s3://{OUTPUT}/jobs/job_x/master.m3u8")
+    finally:
+        runtime.REQUEST_URL.reset(token)
+    assert "/downloads/" not in link and f"{OUTPUT}" in link and "X-Amz-Signature=" in link, link

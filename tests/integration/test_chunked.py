@@ -199,6 +199,20 @@ def test_a_failed_ladder_leaves_none_of_its_segments_in_the_outputs(clip: Path, 
     assert list(runtime.outputs.keys(folder)) == []
 
 
+def test_a_joined_mp4_of_a_job_that_did_not_finish_is_not_left_in_the_outputs(clip: Path, tmp_path: Path) -> None:
+    """The join writes an MP4 where export would put it: a job cancelled before export must not leave it there."""
+    runtime = LocalRuntime.open(CHUNKED, tmp_path, allow_local_files=True)
+    job, parts = _steps_until_parts(runtime, clip)
+    for part in parts:
+        run_step("encode_chunk", part, runtime.context())
+    run_step("join", {"job_id": job.id}, runtime.context())
+    joined = runtime.jobs.get_job(job.id).encode_task.output["url"]
+    assert runtime.outputs.exists(runtime.outputs.key_for_uri(joined)), "joined in place"
+    cancelled = {"job_id": job.id, "error": {"kind": "cancelled", "message": "cancelled through the API"}}
+    assert run_step("finalize", cancelled, runtime.context())["status"] == "cancelled"
+    assert list(runtime.outputs.keys(f"jobs/{job.id}/")) == [], joined
+
+
 def test_progress_is_the_share_of_parts_done(clip: Path, tmp_path: Path) -> None:
     runtime = LocalRuntime.open(CHUNKED, tmp_path, allow_local_files=True)
     with recorded_commands() as commands:

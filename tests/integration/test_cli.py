@@ -68,6 +68,14 @@ def test_bad_option_exits_2_with_kind(clip: Path, tmp_path: Path) -> None:
     assert json.loads(result.stderr.strip().splitlines()[-1])["kind"] == "invalid_codec"
 
 
+def test_a_flag_only_a_server_acts_on_is_refused_with_local_not_ignored(clip: Path, tmp_path: Path) -> None:
+    result = run("video", "-i", str(clip), "-o", "x.mp4", "--connection", "backup", "--local", cwd=tmp_path)
+    assert result.returncode == 2
+    error = json.loads(result.stderr.strip().splitlines()[-1])
+    assert error["kind"] == "invalid_option" and "--connection" in error["message"]
+    assert not (tmp_path / "x.mp4").exists()
+
+
 def test_missing_input_exits_2(tmp_path: Path) -> None:
     result = run("video", "-i", "nope.mp4", "--local", cwd=tmp_path)
     assert result.returncode == 2

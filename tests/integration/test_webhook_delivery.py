@@ -15,7 +15,7 @@ from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 from mediajet.ids import now_ms
 from mediajet.models.job import Job
 from mediajet.models.requests import with_pipeline_tasks
-from mediajet.models.webhooks import Event
+from mediajet.models.webhooks import Event, WebhookEndpoint
 from mediajet.settings import Settings
 from mediajet.store.sqlite import SqliteJobStore
 from mediajet.webhooks import delivery, secrets
@@ -96,6 +96,28 @@ def test_after_the_last_retry_the_delivery_fails(store, receiver) -> None:
     drain(store, settings())
     assert len(receiver.seen) == 3  # the first attempt and two retries: "0.05,0.05"
     assert only_event(store).deliveries[0].status == "failed"
+
+
+def test_an_endpoint_deleted_or_disabled_after_the_event_gets_no_more_retries(store, receiver) -> None:
+    kept, deleted, disabled = (store.create_record(WebhookEndpoint(project_id=PROJECT, url=receiver.url,
+                                                                   topics=["job.succeeded"])) for _ in range(3))
+    receiver.answers = [503, 503, 503]  # each endpoint's first attempt
+    finished_job(store, None)
+    delivery.deliver_due(store, sign=lambda uri: uri, settings=settings())
+    assert len(receiver.seen) == 3
+    store.delete_record(WebhookEndpoint, deleted.id, PROJECT)
+    store.save_record(disabled.touched(status="disabled"))
+
+    drain(store, settings())
+
+    assert len(receiver.seen) == 4, "only the endpoint still there is retried"
+    by_endpoint = {d.endpoint_id: d for d in only_event(store).deliveries}
+    assert by_endpoint[kept.id].status == "succeeded"
+    assert (by_endpoint[deleted.id].status, by_endpoint[deleted.id].attempts[-1].error) == (
+        "failed", "not sent: the webhook endpoint was deleted")
+    assert (by_endpoint[disabled.id].status, by_endpoint[disabled.id].attempts[-1].error) == (
+        "failed", "not sent: the webhook endpoint is disabled")
+    assert by_endpoint[deleted.id].attempts[-1].status_code is None
 
 
 def test_no_answer_in_time_is_retried(store, receiver) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from contextvars import ContextVar
@@ -10,6 +11,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from mediajet.settings import EnvSettings
+
+log = logging.getLogger("mediajet")
 
 if TYPE_CHECKING:
     from mediajet.aws.downloads import S3Downloads
@@ -149,7 +152,12 @@ def sign_url(uri: str) -> str:
         return uri
     key, ttl = uri[len(prefix):], get_settings().link_ttl_s
     base = get_settings().public_url or REQUEST_URL.get()
-    links = downloads() if is_playlist(key) and base else None
+    links = None
+    if is_playlist(key) and base:
+        try:
+            links = downloads()
+        except Exception:  # Secrets Manager refused or unreachable: the job still answers, not a 500
+            log.warning("could not read the download link secret; a presigned playlist link instead", exc_info=True)
     if links is not None and base:
         try:
             return links.url(base, key, ttl)

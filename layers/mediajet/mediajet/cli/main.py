@@ -39,9 +39,13 @@ def _finish(record: dict[str, Any], renderer: Renderer) -> int:
 
 
 def _no_webhook_here(args: argparse.Namespace) -> None:
+    """Flags only a server acts on, refused with --local rather than ignored."""
     if args.local and args.webhook_url:
         raise InvalidRequest("--webhook_url is sent by a server when the job ends: drop --local (here the command "
                              "itself waits for the result)", kind="invalid_option", field="webhook_url")
+    if args.local and args.connection:
+        raise InvalidRequest("--connection names one of a server's S3 connections: drop --local to run the job "
+                             "there, or give -o a local path", kind="invalid_option", field="connection")
 
 
 def cmd_kind(args: argparse.Namespace) -> int:

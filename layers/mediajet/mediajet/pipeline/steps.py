@@ -9,6 +9,7 @@ then runs `finalize` with the error, which marks the job failed.
 from __future__ import annotations
 
 import logging
+import posixpath
 from collections.abc import Callable
 from typing import Any
 
@@ -201,18 +202,26 @@ def finalize(state: State, ctx: StepContext) -> State:
     job = transition(ctx.jobs, job_id, change)
     _file_result(ctx, job)
     ctx.work.delete_prefix(f"jobs/{job_id}/")
-    if job.status != "succeeded" and job.kind == "adaptive_video" and job.export_task.status != "succeeded":
-        _remove_unfinished_ladder(ctx, job)
+    if job.status != "succeeded" and job.export_task.status != "succeeded":
+        _remove_unfinished_result(ctx, job)
     log.info("job %s %s", job_id, job.status, extra={"job_id": job_id, "status": job.status})
     return {"job_id": job_id, "status": job.status}
 
 
-def _remove_unfinished_ladder(ctx: StepContext, job: Job) -> None:
-    """A chunked HLS encode's parts write their segments straight into the result's place
-    (transfer.result_place): a job that did not finish must not leave them there."""
-    store, folder = transfer.result_place(ctx, job, "m3u8", encoded_prefix(job.id))
-    if store is not ctx.work:
-        store.delete_prefix(folder + "/")
+def _remove_unfinished_result(ctx: StepContext, job: Job) -> None:
+    """A chunked encode writes into the result's place (transfer.result_place): an HLS ladder's parts their
+    segments, an MP4/MOV's join the whole file. A job that did not finish must not leave them there."""
+    if job.kind == "adaptive_video":
+        store, folder = transfer.result_place(ctx, job, "m3u8", encoded_prefix(job.id))
+        if store is not ctx.work:
+            store.delete_prefix(folder + "/")
+        return
+    joined = (job.encode_task.output or {}).get("url")
+    if not isinstance(joined, str):
+        return
+    store, key = transfer.result_place(ctx, job, posixpath.splitext(joined)[1].lstrip("."), encoded_prefix(job.id))
+    if store is not ctx.work and store.uri(key) == joined:
+        store.delete(key)
 
 
 def _file_result(ctx: StepContext, job: Job) -> None:

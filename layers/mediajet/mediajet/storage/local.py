@@ -102,6 +102,9 @@ class LocalBlobStore:
         for key in list(self.keys(prefix)):
             self.path(key).unlink(missing_ok=True)
 
+    def delete(self, key: str) -> None:
+        self.path(key).unlink(missing_ok=True)
+
     # --- reading ------------------------------------------------------------------------------
 
     @contextmanager

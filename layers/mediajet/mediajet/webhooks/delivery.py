@@ -20,9 +20,9 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from mediajet import __version__
-from mediajet.errors import MediaJetError, StaleWrite, TransientError
+from mediajet.errors import MediaJetError, NotFound, StaleWrite, TransientError
 from mediajet.ids import now_ms
-from mediajet.models.webhooks import Attempt, Delivery, Event
+from mediajet.models.webhooks import Attempt, Delivery, Event, WebhookEndpoint
 from mediajet.settings import Settings
 from mediajet.webhooks import payload, signing
 from mediajet.webhooks.secrets import project_secret
@@ -134,22 +134,27 @@ def _outcome(status: int | None, error: str | None) -> tuple[bool, bool]:
 
 
 def attempt(event: Event, index: int, *, keys: list[str], sign: payload.Signer, settings: Settings,
-            send: Post = post) -> Event:
-    """Send delivery `index` of `event` once; returns the event with the attempt and what happens next."""
+            send: Post = post, stopped: str | None = None) -> Event:
+    """Send delivery `index` of `event` once; returns the event with the attempt and what happens next.
+    `stopped`: why it must not be sent any more (its endpoint is gone), recorded as its last attempt."""
     delivery = event.deliveries[index]
     started = now_ms()
     clock = time.monotonic()
-    try:
-        check_url(delivery.url, settings)
-        body = payload.body(event, delivery, sign)
-        status, error = send(delivery.url, body, signing.headers(keys, event.id, started // 1000, body), settings)
-    except MediaJetError as exc:  # refused by the address policy, or not an allowed scheme: final
-        status, error = None, exc.message[:MAX_ERROR_CHARS]
-        delivered, retry = False, False
+    status: int | None = None
+    delivered = retry = False
+    if stopped is not None:
+        error: str | None = stopped
     else:
-        delivered, retry = _outcome(status, error)
-        if status is not None and not delivered:
-            error = f"answered {status}"
+        try:
+            check_url(delivery.url, settings)
+            body = payload.body(event, delivery, sign)
+            status, error = send(delivery.url, body, signing.headers(keys, event.id, started // 1000, body), settings)
+        except MediaJetError as exc:  # refused by the address policy, or not an allowed scheme: final
+            status, error = None, exc.message[:MAX_ERROR_CHARS]
+        else:
+            delivered, retry = _outcome(status, error)
+            if status is not None and not delivered:
+                error = f"answered {status}"
     latency = int((time.monotonic() - clock) * 1000)
     done = delivery.model_copy(update={"attempts": [*delivery.attempts, Attempt(
         at=started, status_code=status, latency_ms=latency, error=error)]})
@@ -203,7 +208,8 @@ def deliver_event(store: Outbox, event: Event, *, sign: payload.Signer, settings
         return 0
     keys = project_secret(store, event.project_id).signing_keys(now)
     for index in due:
-        claimed = attempt(claimed, index, keys=keys, sign=sign, settings=settings, send=send)
+        claimed = attempt(claimed, index, keys=keys, sign=sign, settings=settings, send=send,
+                          stopped=_endpoint_stopped(store, claimed.project_id, claimed.deliveries[index]))
         try:
             claimed = store.save_event(claimed)
         except StaleWrite:
@@ -215,6 +221,18 @@ def deliver_event(store: Outbox, event: Event, *, sign: payload.Signer, settings
     if recorded is not None:
         recorded(claimed)
     return len(due)
+
+
+def _endpoint_stopped(store: Outbox, project_id: str, delivery: Delivery) -> str | None:
+    """Why a delivery to an endpoint is not sent any more: the endpoint was deleted or disabled after the event
+    (a record's own `webhook_url` is always tried)."""
+    if delivery.endpoint_id is None:
+        return None
+    try:
+        endpoint = store.get_record(WebhookEndpoint, delivery.endpoint_id, project_id)
+    except NotFound:
+        return "not sent: the webhook endpoint was deleted"
+    return None if endpoint.status == "active" else "not sent: the webhook endpoint is disabled"
 
 
 def _is_due(delivery: Delivery, now: int) -> bool:
