@@ -44,7 +44,6 @@ from tests.benchmarks.report import write_section
 from tests.benchmarks.trees import add_before, source_trees
 from tests.infra.lambda_api import first_request, provision
 
-ROOT = Path(__file__).resolve().parents[2]
 TARGET_MS = 300
 VCPU_1024 = 1024 / 1769  # Lambda: 1 vCPU at 1769 MB
 PARTS = ("init", "request", "tls")
@@ -75,7 +74,7 @@ def measure(tree: Path, layer: Path, url: str, setup: str) -> dict[str, Any]:
 
 
 def calibration_ms() -> float:
-    """CPU time of a fixed loop of Python, beside the runs: this machine's speed drifts (±30 % within an hour)."""
+    """CPU time of a fixed loop of Python, beside the runs: this machine's speed drifts (up to 2x within an hour)."""
     start, total = time.process_time(), 0
     for i in range(3_000_000):
         total += i * i

@@ -238,8 +238,7 @@ def _prepare_webhooks() -> None:
 
 
 def _prepare_uploads() -> None:
-    import mediajet.aws.library_uploads
-    import mediajet.aws.uploads  # noqa: F401
+    import mediajet.aws.uploads  # noqa: F401 - _deps brings library_uploads
     from mediajet.aws import runtime
 
     _deps()

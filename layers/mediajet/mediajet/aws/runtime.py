@@ -158,7 +158,7 @@ def sign_url(uri: str) -> str:
             links = downloads()
         except Exception:  # Secrets Manager refused or unreachable: the job still answers, not a 500
             log.warning("could not read the download link secret; a presigned playlist link instead", exc_info=True)
-    if links is not None and base:
+    if links is not None and base:  # `base` narrowed for the type checker
         try:
             return links.url(base, key, ttl)
         except InvalidRequest:

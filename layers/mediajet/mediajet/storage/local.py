@@ -100,7 +100,7 @@ class LocalBlobStore:
             remove_tree(self.root.joinpath(*prefix.rstrip("/").split("/")))
             return
         for key in list(self.keys(prefix)):
-            self.path(key).unlink(missing_ok=True)
+            self.delete(key)
 
     def delete(self, key: str) -> None:
         self.path(key).unlink(missing_ok=True)
