@@ -74,6 +74,19 @@ def test_a_video_job_runs_every_step_and_stores_the_output(runtime: LocalRuntime
     assert runtime.jobs.get_record(Media, filed.media_id, done.project_id).announced, "no automation fires for it"
 
 
+def test_a_short_job_is_written_four_times_each_task_starting_as_the_last_ends(runtime: LocalRuntime, clip: Path) -> None:
+    """Every record write is a DynamoDB write on AWS: a task's end starts the next task in the same write,
+    and the last task's end ends the job (finalize then only files the result). An image has no encoder
+    progress to record in between."""
+    job = new_job(runtime, clip, "image", width=160)
+    run_job(job.id, runtime.context())
+    done = runtime.jobs.get_job(job.id)
+    assert done.status == "succeeded" and done.version == job.version + 4
+    for before, task in zip(done.tasks, done.tasks[1:]):
+        assert task.input == before.output and task.started_at == before.finished_at
+    assert done.finished_at == done.tasks[-1].finished_at and done.output == done.tasks[-1].output["url"]
+
+
 def test_a_broken_input_fails_the_job_at_probe_and_cancels_the_rest(runtime: LocalRuntime, tmp_path: Path) -> None:
     text = tmp_path / "notes.mp4"
     text.write_text("this is not a video\n" * 50)
