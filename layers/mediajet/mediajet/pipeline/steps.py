@@ -37,7 +37,7 @@ def encoded_prefix(job_id: str) -> str:
 
 
 def _start(ctx: StepContext, job_id: str, index: int,
-           task_input: dict[str, Any] | Callable[[Job], dict[str, Any]] | None) -> Job:
+           task_input: dict[str, Any] | Callable[[Job], dict[str, Any] | None] | None) -> Job:
     """Mark the job processing and task `index` processing; refuse to work on a cancelled job. A task the
     previous step already started (`_succeed` starts the next one in its own write) costs a read, no write."""
 
@@ -46,19 +46,27 @@ def _start(ctx: StepContext, job_id: str, index: int,
             raise Cancelled("the job was cancelled")
         task = job.tasks[index]
         wanted = task_input(job) if callable(task_input) else task_input
-        progress = 0 if index == ENCODE else None
         if (job.status, task.status, task.input, task.progress, task.error) == (
-                "processing", "processing", wanted, progress, None):
+                "processing", "processing", wanted, _first_progress(index), None):
             return None
         now = now_ms()
         if job.status == "queued":
             job.status, job.started_at = "processing", now
-        task.status, task.started_at, task.updated_at = "processing", task.started_at or now, now
-        task.input, task.progress, task.error = wanted, progress, None
+        _begin(job, index, wanted, now)
         job.updated_at = now
         return job
 
     return transition(ctx.jobs, job_id, change)
+
+
+def _first_progress(index: int) -> int | None:
+    return 0 if index == ENCODE else None  # only the encoder reports progress
+
+
+def _begin(job: Job, index: int, task_input: dict[str, Any] | None, now: int) -> None:
+    task = job.tasks[index]
+    task.status, task.started_at, task.updated_at = "processing", task.started_at or now, now
+    task.input, task.progress, task.error = task_input, _first_progress(index), None
 
 
 def _succeed(ctx: StepContext, job_id: str, index: int, output: File, job_output: str | None = None) -> Job:
@@ -76,20 +84,17 @@ def _succeed(ctx: StepContext, job_id: str, index: int, output: File, job_output
 
 
 def _succeeded(job: Job, index: int, output: File, now: int) -> None:
-    """Task `index` succeeds and, in the same write, the next task starts with its output as input (the
-    next step's `_start` then only reads); when it was the last task, the job succeeds. A short job thus
-    makes 4 writes instead of 7 (each one a DynamoDB write on AWS); finalize still files the result."""
+    """Task `index` succeeds and, in the same write, the next task starts with its output as input (its step's
+    `_start` then only reads: 4 writes a job, not 7, each a DynamoDB write on AWS), or after the last, the job."""
     task = job.tasks[index]
     task.status, task.finished_at, task.updated_at = "succeeded", now, now
     task.output = output.model_dump(mode="json", exclude_none=True)
     if index == ENCODE:
         task.progress = 100
-    following = job.tasks[index + 1] if index + 1 < len(job.tasks) else None
-    if following is None:
+    if index + 1 == len(job.tasks):
         job.status, job.finished_at = "succeeded", now
-    elif following.status == "waiting":
-        following.status, following.started_at, following.updated_at = "processing", now, now
-        following.input, following.progress = task.output, 0 if index + 1 == ENCODE else None
+    elif job.tasks[index + 1].status == "waiting":
+        _begin(job, index + 1, task.output, now)
 
 
 def _probed(ctx: StepContext, job_id: str, found: File) -> Job:
@@ -126,8 +131,7 @@ def import_(state: State, ctx: StepContext) -> State:
     probed = job.probe_task.output or {"object": "external_file", "url": job.input}
     _start(ctx, job_id, IMPORT, probed)
     key = input_key(job_id)
-    # a no-op when probe already fetched it
-    transfer.ensure_fetched(ctx.acting_for(job.project_id, job.connection_id), job.input, key)
+    transfer.ensure_fetched(ctx.acting_for(job.project_id, job.connection_id), job.input, key)  # done if probe did
     imported = File.model_validate(probed).model_copy(update={"object": "file", "url": ctx.work.uri(key)})
     _succeed(ctx, job_id, IMPORT, imported)
     return state
@@ -137,9 +141,8 @@ def encode(state: State, ctx: StepContext) -> State:
     """Encode in one pass, or (a long video) cut it into parts: then the state names them and the
     fan-out (encode_chunk × n, join) finishes the task."""
     job_id = state["job_id"]
-    job = ctx.jobs.get_job(job_id)
-    source = File.model_validate(job.import_task.output or job.probe_task.output)
-    job = _start(ctx, job_id, ENCODE, source.model_dump(mode="json", exclude_none=True))
+    job = _start(ctx, job_id, ENCODE, lambda job: job.import_task.output or job.probe_task.output)
+    source = File.model_validate(job.encode_task.input)
     options = parse_options(job.kind, job.options)
     parts = chunked.split(ctx, job, options, source, input_key(job_id))
     if parts is not None:
@@ -174,9 +177,8 @@ def join(state: State, ctx: StepContext) -> State:
 
 def export(state: State, ctx: StepContext) -> State:
     job_id = state["job_id"]
-    job = ctx.jobs.get_job(job_id)
+    job = _start(ctx, job_id, EXPORT, lambda job: job.encode_task.output)
     encoded = File.model_validate(job.encode_task.output)
-    _start(ctx, job_id, EXPORT, encoded.model_dump(mode="json", exclude_none=True))
     exported = transfer.export_from_work(ctx, job, encoded, encoded_prefix(job_id))
     _succeed(ctx, job_id, EXPORT, exported, job_output=exported.url)
     return state
