@@ -133,6 +133,21 @@ def _outcome(status: int | None, error: str | None) -> tuple[bool, bool]:
     return False, status in RETRYABLE_STATUSES or status >= 500
 
 
+def _send(event: Event, delivery: Delivery, keys: list[str], sign: payload.Signer, settings: Settings,
+          send: Post, started: int) -> tuple[int | None, str | None, bool, bool]:
+    """(status, error, delivered, worth retrying) of sending `delivery` once."""
+    try:
+        check_url(delivery.url, settings)
+        body = payload.body(event, delivery, sign)
+        status, error = send(delivery.url, body, signing.headers(keys, event.id, started // 1000, body), settings)
+    except MediaJetError as exc:  # refused by the address policy, or not an allowed scheme: final
+        return None, exc.message[:MAX_ERROR_CHARS], False, False
+    delivered, retry = _outcome(status, error)
+    if status is not None and not delivered:
+        error = f"answered {status}"
+    return status, error, delivered, retry
+
+
 def attempt(event: Event, index: int, *, keys: list[str], sign: payload.Signer, settings: Settings,
             send: Post = post, stopped: str | None = None) -> Event:
     """Send delivery `index` of `event` once; returns the event with the attempt and what happens next.
@@ -140,21 +155,10 @@ def attempt(event: Event, index: int, *, keys: list[str], sign: payload.Signer, 
     delivery = event.deliveries[index]
     started = now_ms()
     clock = time.monotonic()
-    status: int | None = None
-    delivered = retry = False
-    if stopped is not None:
-        error: str | None = stopped
+    if stopped is None:
+        status, error, delivered, retry = _send(event, delivery, keys, sign, settings, send, started)
     else:
-        try:
-            check_url(delivery.url, settings)
-            body = payload.body(event, delivery, sign)
-            status, error = send(delivery.url, body, signing.headers(keys, event.id, started // 1000, body), settings)
-        except MediaJetError as exc:  # refused by the address policy, or not an allowed scheme: final
-            status, error = None, exc.message[:MAX_ERROR_CHARS]
-        else:
-            delivered, retry = _outcome(status, error)
-            if status is not None and not delivered:
-                error = f"answered {status}"
+        status, error, delivered, retry = None, stopped, False, False
     latency = int((time.monotonic() - clock) * 1000)
     done = delivery.model_copy(update={"attempts": [*delivery.attempts, Attempt(
         at=started, status_code=status, latency_ms=latency, error=error)]})
